@@ -1,0 +1,478 @@
+//! Configuration: a TOML file, overridden by `DOITONG_*` environment
+//! variables, overridden by command-line flags (ARCHITECTURE §9).
+//!
+//! Every layer is merged as a TOML table and deserialised once, with
+//! unknown keys refused, so a typo in a file or a variable is an error that
+//! names the key rather than a silently ignored setting.
+//!
+//! Environment mapping:
+//! - `DOITONG_LISTEN`, `DOITONG_DATA_DIR`, `DOITONG_DATABASE_URL`, … — top-level keys;
+//! - `DOITONG_WEBHOOKS_ALLOW_PRIVATE`, `DOITONG_WEBHOOKS_RETRY_SCHEDULE="5s,5m"` — `[webhooks]`;
+//! - `DOITONG_PLANS_FREE_RPM=20` — `[plans.free] rpm`;
+//! - `DOITONG_PLUGINS_KLING_BASE_URL=…` — `[plugins.kling] base_url` (an id's
+//!   `-` is written `_`: `DOITONG_PLUGINS_GOOGLE_TTS_ENABLED`);
+//! - `DOITONG_SECRET_KLING_ACCESS_KEY=…` — secret `access_key` of plugin `kling`.
+//!
+//! This module must never read anything but the file, the environment map
+//! and the flags it is given.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::plugins::{PluginSettings, RuntimeLimits};
+
+/// Why configuration could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The merged configuration is invalid (syntax, unknown key, wrong type).
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration. Defaults are those of `doitong serve` with no flags.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// State directory: SQLite database, artifacts, plugins, compile cache. Default `./data`.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`. Default `sqlite://<data_dir>/doitong.db`.
+    pub database_url: String,
+    /// Redis for shared rate-limit counters; empty keeps them in process.
+    pub redis_url: String,
+    /// Token for the admin API; empty turns the admin API off.
+    pub admin_token: String,
+    /// Base of signed artifact URLs. Default `http://<listen>`.
+    pub public_url: String,
+    /// Load the plugins compiled into the binary. Default true.
+    pub bundled_plugins: bool,
+    /// Webhook delivery.
+    pub webhooks: WebhooksConfig,
+    /// Plan limit overrides by plan name.
+    pub plans: BTreeMap<String, PlanOverride>,
+    /// Operator settings by plugin id.
+    pub plugins: BTreeMap<String, PluginConfig>,
+    /// Sandbox limits for every plugin call.
+    pub sandbox: SandboxConfig,
+    /// The job lifecycle.
+    pub jobs: JobsConfig,
+    /// Artifact storage.
+    pub artifacts: ArtifactsConfig,
+    /// Secrets from `DOITONG_SECRET_*`, matched to plugins by id prefix.
+    #[serde(skip)]
+    env_secrets: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: String::new(),
+            redis_url: String::new(),
+            admin_token: String::new(),
+            public_url: String::new(),
+            bundled_plugins: true,
+            webhooks: WebhooksConfig::default(),
+            plans: BTreeMap::new(),
+            plugins: BTreeMap::new(),
+            sandbox: SandboxConfig::default(),
+            jobs: JobsConfig::default(),
+            artifacts: ArtifactsConfig::default(),
+            env_secrets: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Allow targets on private/loopback addresses. Default false.
+    pub allow_private: bool,
+    /// Delays between attempts, e.g. `["5s", "5m"]`.
+    pub retry_schedule: Vec<String>,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            allow_private: false,
+            retry_schedule: ["5s", "5m", "30m", "2h", "5h", "10h", "10h"].map(String::from).to_vec(),
+        }
+    }
+}
+
+/// `[plans.<name>]`: any limit left out keeps the plan's default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanOverride {
+    /// Write requests per minute.
+    pub rpm: Option<u32>,
+    /// Generations running at once.
+    pub concurrent: Option<u32>,
+    /// Generations per UTC day.
+    pub daily: Option<u32>,
+}
+
+/// `[plugins.<id>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginConfig {
+    /// Serve this plugin's offerings. Default true.
+    pub enabled: bool,
+    /// Replace the vendor's origin (mock, region, self-hosted).
+    pub base_url: Option<String>,
+    /// Narrow the manifest's allowed hosts.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Let the plugin reach private/loopback addresses.
+    pub allow_private: bool,
+    /// Secret values by name.
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        PluginConfig { enabled: true, base_url: None, allowed_hosts: None, allow_private: false, secrets: BTreeMap::new() }
+    }
+}
+
+/// `[sandbox]`: limits of every plugin call (see [`RuntimeLimits`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Guest memory cap in MiB. Default 64.
+    pub memory_mib: u32,
+    /// Guest CPU budget per call in ms. Default 2000.
+    pub cpu_ms: u64,
+    /// Wall-clock cap per call in seconds. Default 120.
+    pub call_timeout_secs: u64,
+    /// Largest HTTP response a plugin may read, MiB. Default 32.
+    pub http_response_mib: u64,
+    /// Concurrent plugin calls (instance pool size). Default 64.
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        let d = RuntimeLimits::default();
+        SandboxConfig {
+            memory_mib: (d.memory_bytes >> 20) as u32,
+            cpu_ms: d.cpu_time.as_millis() as u64,
+            call_timeout_secs: d.call_timeout.as_secs(),
+            http_response_mib: d.http_response_bytes >> 20,
+            max_concurrent_calls: d.max_concurrent_calls,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// As runtime limits.
+    pub fn limits(&self) -> RuntimeLimits {
+        RuntimeLimits {
+            memory_bytes: (self.memory_mib as usize) << 20,
+            cpu_time: Duration::from_millis(self.cpu_ms),
+            call_timeout: Duration::from_secs(self.call_timeout_secs),
+            http_response_bytes: self.http_response_mib << 20,
+            max_concurrent_calls: self.max_concurrent_calls,
+            ..RuntimeLimits::default()
+        }
+    }
+}
+
+/// `[jobs]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobsConfig {
+    /// Worker tasks stepping jobs. Default 8.
+    pub workers: usize,
+    /// A job not finished this long after creation fails with a refund. Default 3600.
+    pub deadline_secs: u64,
+    /// Shortest wait between polls of one job, whatever the plugin asks. Default 100 ms.
+    pub min_poll_interval_ms: u64,
+    /// Longest wait between polls. Default 30 000 ms.
+    pub max_poll_interval_ms: u64,
+    /// Attempts at `submit` for retryable failures. Default 3.
+    pub submit_attempts: u32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        JobsConfig {
+            workers: 8,
+            deadline_secs: 3600,
+            min_poll_interval_ms: 100,
+            max_poll_interval_ms: 30_000,
+            submit_attempts: 3,
+        }
+    }
+}
+
+/// `[artifacts]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ArtifactsConfig {
+    /// Lifetime of a signed download URL in seconds. Default 86 400 (24 h).
+    pub url_ttl_secs: u64,
+    /// Largest artifact accepted, MiB. Default 2048.
+    pub max_mib: u64,
+}
+
+impl Default for ArtifactsConfig {
+    fn default() -> Self {
+        ArtifactsConfig { url_ttl_secs: 86_400, max_mib: 2048 }
+    }
+}
+
+/// Top-level keys settable from the environment as `DOITONG_<KEY>`.
+const TOP_LEVEL_KEYS: &[&str] =
+    &["listen", "data_dir", "database_url", "redis_url", "admin_token", "public_url", "bundled_plugins"];
+/// Keys of `[plugins.<id>]`, longest first so `allow_private` wins over a shorter match.
+const PLUGIN_KEYS: &[&str] = &["allowed_hosts", "allow_private", "base_url", "enabled"];
+/// Keys whose environment form is a comma-separated list.
+const LIST_KEYS: &[&str] = &["retry_schedule", "allowed_hosts"];
+
+impl Config {
+    /// Merge `file` (if any), the `DOITONG_*` entries of `env`, and `flags`
+    /// (a TOML table of top-level keys), in that order of precedence.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: toml::Table,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        let mut env_secrets = BTreeMap::new();
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("DOITONG_") else { continue };
+            let key = key.to_ascii_lowercase();
+            if let Some(rest) = key.strip_prefix("secret_") {
+                env_secrets.insert(rest.to_string(), value);
+                continue;
+            }
+            apply_env(&mut table, &name, &key, &value)?;
+        }
+        merge(&mut table, flags);
+        let mut config: Config =
+            toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        config.env_secrets = env_secrets;
+        config.fill_defaults();
+        Ok(config)
+    }
+
+    fn fill_defaults(&mut self) {
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}", self.data_dir.join("doitong.db").display());
+        }
+        if self.public_url.is_empty() {
+            self.public_url = format!("http://{}", self.listen);
+        }
+        self.public_url = self.public_url.trim_end_matches('/').to_string();
+    }
+
+    /// Where `*.wasm` plugins are loaded from.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.data_dir.join("plugins")
+    }
+
+    /// Where compiled plugins are cached.
+    pub fn compile_cache_dir(&self) -> PathBuf {
+        self.data_dir.join("cache")
+    }
+
+    /// Operator settings for plugin `id`, including `DOITONG_SECRET_*` values.
+    pub fn plugin_settings(&self, id: &str) -> PluginSettings {
+        let config = self.plugins.get(id).cloned().unwrap_or_default();
+        let mut secrets: std::collections::HashMap<String, String> = config.secrets.into_iter().collect();
+        let prefix = format!("{}_", id.replace('-', "_"));
+        for (key, value) in &self.env_secrets {
+            if let Some(name) = key.strip_prefix(&prefix) {
+                secrets.insert(name.to_string(), value.clone());
+            }
+        }
+        PluginSettings {
+            base_url: config.base_url,
+            allowed_hosts: config.allowed_hosts,
+            allow_private: config.allow_private,
+            secrets,
+        }
+    }
+
+    /// Whether the operator turned plugin `id` off.
+    pub fn plugin_enabled(&self, id: &str) -> bool {
+        self.plugins.get(id).is_none_or(|p| p.enabled)
+    }
+}
+
+fn apply_env(table: &mut toml::Table, name: &str, key: &str, value: &str) -> Result<(), ConfigError> {
+    let unknown = || ConfigError::Invalid(format!("unknown environment variable {name}"));
+    let (path, leaf): (Vec<String>, String) = if TOP_LEVEL_KEYS.contains(&key) {
+        (vec![], key.to_string())
+    } else if let Some(rest) = key.strip_prefix("webhooks_") {
+        (vec!["webhooks".into()], rest.to_string())
+    } else if let Some(rest) = key.strip_prefix("sandbox_") {
+        (vec!["sandbox".into()], rest.to_string())
+    } else if let Some(rest) = key.strip_prefix("jobs_") {
+        (vec!["jobs".into()], rest.to_string())
+    } else if let Some(rest) = key.strip_prefix("artifacts_") {
+        (vec!["artifacts".into()], rest.to_string())
+    } else if let Some(rest) = key.strip_prefix("plans_") {
+        let (plan, limit) = rest.rsplit_once('_').ok_or_else(unknown)?;
+        (vec!["plans".into(), plan.to_string()], limit.to_string())
+    } else if let Some(rest) = key.strip_prefix("plugins_") {
+        let leaf = PLUGIN_KEYS.iter().find(|k| rest.ends_with(&format!("_{k}"))).ok_or_else(unknown)?;
+        let id = rest[..rest.len() - leaf.len() - 1].replace('_', "-");
+        (vec!["plugins".into(), id], leaf.to_string())
+    } else {
+        return Err(unknown());
+    };
+    let parsed = if LIST_KEYS.contains(&leaf.as_str()) {
+        toml::Value::Array(value.split(',').map(|s| toml::Value::String(s.trim().to_string())).collect())
+    } else {
+        parse_scalar(value)
+    };
+    let mut at = table;
+    for part in path {
+        at = at
+            .entry(part)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| ConfigError::Invalid(format!("{name} conflicts with a non-table value")))?;
+    }
+    at.insert(leaf, parsed);
+    Ok(())
+}
+
+/// `true`/`false` and numbers become typed values; anything else a string.
+fn parse_scalar(value: &str) -> toml::Value {
+    if let Ok(b) = value.parse::<bool>() {
+        return toml::Value::Boolean(b);
+    }
+    if let Ok(i) = value.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    toml::Value::String(value.to_string())
+}
+
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Parse `"5s"`, `"5m"`, `"2h"`, `"1d"`, `"250ms"` into a duration.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    Some(match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        "d" => Duration::from_secs(n * 86_400),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::load(None, vec![], toml::Table::new()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://./data/doitong.db");
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert_eq!(c.webhooks.retry_schedule.len(), 7);
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("doitong.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1\"\nadmin_token = \"file\"\n[plugins.kling]\nbase_url = \"http://a\"\nsecrets = { access_key = \"f\" }\n[plans.free]\nrpm = 5\n",
+        )
+        .unwrap();
+        let e = env(&[
+            ("DOITONG_ADMIN_TOKEN", "env"),
+            ("DOITONG_LISTEN", "127.0.0.1:2"),
+            ("DOITONG_PLUGINS_KLING_ALLOW_PRIVATE", "true"),
+            ("DOITONG_PLUGINS_GOOGLE_TTS_BASE_URL", "http://g"),
+            ("DOITONG_PLANS_FREE_DAILY", "7"),
+            ("DOITONG_WEBHOOKS_RETRY_SCHEDULE", "1s, 2s"),
+            ("DOITONG_SECRET_KLING_SECRET_KEY", "s"),
+            ("DOITONG_SECRET_GOOGLE_TTS_API_KEY", "g"),
+            ("OTHER", "ignored"),
+        ]);
+        let mut flags = toml::Table::new();
+        flags.insert("listen".into(), toml::Value::String("127.0.0.1:3".into()));
+        let c = Config::load(Some(&file), e, flags).unwrap();
+        assert_eq!(c.listen.port(), 3);
+        assert_eq!(c.admin_token, "env");
+        assert_eq!(c.plans["free"].rpm, Some(5));
+        assert_eq!(c.plans["free"].daily, Some(7));
+        assert_eq!(c.webhooks.retry_schedule, vec!["1s", "2s"]);
+        let kling = c.plugin_settings("kling");
+        assert_eq!(kling.base_url.as_deref(), Some("http://a"));
+        assert!(kling.allow_private);
+        assert_eq!(kling.secrets["access_key"], "f");
+        assert_eq!(kling.secrets["secret_key"], "s");
+        let tts = c.plugin_settings("google-tts");
+        assert_eq!(tts.base_url.as_deref(), Some("http://g"));
+        assert_eq!(tts.secrets["api_key"], "g");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_that_name_them() {
+        let err = Config::load(None, env(&[("DOITONG_LISTN", "x")]), toml::Table::new()).unwrap_err();
+        assert!(err.to_string().contains("DOITONG_LISTN"), "{err}");
+        let mut flags = toml::Table::new();
+        flags.insert("colour".into(), toml::Value::Boolean(true));
+        let err = Config::load(None, vec![], flags).unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("10h"), Some(Duration::from_secs(36_000)));
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration("s"), None);
+    }
+}

@@ -1,0 +1,432 @@
+//! Loading plugins and calling them inside the sandbox.
+//!
+//! One [`PluginRuntime`] holds the engine, the linker (WASI with nothing
+//! granted, plus the contract's imports) and the instance-slot semaphore.
+//! Loading compiles (through the on-disk cache), checks the contract
+//! version, pre-instantiates once, calls `manifest()` and validates it.
+//!
+//! Every call gets a fresh `Store` and instance that are dropped after it:
+//! a trap can never poison a later call, and no state leaks between
+//! requests (plugins keep state in task handles). Each call runs under the
+//! limits of [`RuntimeLimits`]; a call that breaks one returns a
+//! [`PluginError`] naming the plugin, the export and the limit, and the
+//! host carries on.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker, ResourceTable, types::ComponentItem};
+use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime_wasi::WasiCtx;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+use super::bindings::{Plugin, PluginPre};
+use super::cache::{CacheOutcome, CompileCache};
+use super::engine::{self, EngineHandle};
+use super::host_imports::{CallMeter, CallState, PluginContext};
+use super::policy::HttpPolicy;
+use super::{
+    CONTRACT_PACKAGE, CONTRACT_VERSION, CancelOutcome, Failure, JobRequest, Limit, Manifest, PluginError, Progress,
+    Quote, RuntimeLimits, Submitted, convert_v1, validate_manifest,
+};
+use crate::net::NetClients;
+
+/// Epoch ticks between CPU-budget checks (with 10 ms ticks: every 50 ms).
+const CPU_CHECK_TICKS: u64 = 5;
+/// Guest stdout/stderr kept per call for logs and crash messages.
+const STDIO_CAPTURE_BYTES: usize = 64 << 10;
+/// Tail of stderr quoted in a crash message.
+const STDERR_TAIL_CHARS: usize = 600;
+
+/// Operator settings for one plugin (`[plugins.<id>]` in the config).
+#[derive(Debug, Clone, Default)]
+pub struct PluginSettings {
+    /// Replaces the plugin's vendor origin (see [`super::policy`]).
+    pub base_url: Option<String>,
+    /// Narrows the manifest's allowed hosts when set.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Let the plugin reach private and loopback addresses.
+    pub allow_private: bool,
+    /// Secret values by name; only names the manifest declares are exposed.
+    pub secrets: HashMap<String, String>,
+}
+
+struct RuntimeInner {
+    engine: EngineHandle,
+    linker: Linker<CallState>,
+    net: NetClients,
+    limits: RuntimeLimits,
+    cache: Option<CompileCache>,
+    /// One permit per pooled instance slot.
+    slots: Semaphore,
+}
+
+/// The sandbox: load plugins and call them. Cheap to clone.
+#[derive(Clone)]
+pub struct PluginRuntime {
+    inner: Arc<RuntimeInner>,
+}
+
+/// Why the runtime itself could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the plugin runtime: {0}")]
+pub struct RuntimeInitError(String);
+
+impl PluginRuntime {
+    /// A runtime with `limits`, caching compiled plugins in `cache_dir`
+    /// when given.
+    pub fn new(limits: RuntimeLimits, cache_dir: Option<PathBuf>) -> Result<PluginRuntime, RuntimeInitError> {
+        let err = |e: &dyn std::fmt::Display| RuntimeInitError(e.to_string());
+        let engine = engine::build(&limits).map_err(|e| err(&e))?;
+        let mut linker = Linker::new(&engine.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| err(&e))?;
+        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s).map_err(|e| err(&e))?;
+        let cache = cache_dir.map(|dir| CompileCache::new(dir, &engine.engine));
+        let net = NetClients::new().map_err(|e| err(&e))?;
+        let slots = Semaphore::new(limits.max_concurrent_calls.max(1) as usize);
+        Ok(PluginRuntime { inner: Arc::new(RuntimeInner { engine, linker, net, limits, cache, slots }) })
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &RuntimeLimits {
+        &self.inner.limits
+    }
+
+    /// Whether instances come from the pooling allocator.
+    pub fn pooled(&self) -> bool {
+        self.inner.engine.pooled
+    }
+
+    /// The shared outbound HTTP clients (also used for artifact downloads).
+    pub fn net(&self) -> &NetClients {
+        &self.inner.net
+    }
+
+    /// Load a plugin from its `.wasm` bytes. `origin` names it in errors
+    /// (a file name, or "uploaded plugin").
+    ///
+    /// Fails with [`PluginError::NotAComponent`], `IncompatibleContract`,
+    /// `Link`, `InvalidManifest`, `Settings`, or a call error from
+    /// `manifest()` itself.
+    pub async fn load(&self, origin: &str, wasm: &[u8], settings: &PluginSettings) -> Result<LoadedPlugin, PluginError> {
+        self.load_with(origin, wasm, &|_: &str| settings.clone()).await
+    }
+
+    /// Like [`PluginRuntime::load`], with settings looked up by the plugin id
+    /// the manifest declares (operator config is keyed by it).
+    pub async fn load_with(
+        &self,
+        origin: &str,
+        wasm: &[u8],
+        settings_for: &(dyn Fn(&str) -> PluginSettings + Sync),
+    ) -> Result<LoadedPlugin, PluginError> {
+        let sha256 = hex::encode(Sha256::digest(wasm));
+        let component = self.compile(origin, wasm.to_vec(), sha256.clone()).await?;
+        check_contract(origin, &component, &self.inner.engine.engine)?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| PluginError::Link { origin: origin.to_string(), reason: format!("{e:#}") })?;
+        let pre = PluginPre::new(pre).map_err(|e| PluginError::IncompatibleContract {
+            origin: origin.to_string(),
+            reason: format!("does not export the provider interface: {e:#}"),
+        })?;
+
+        // First call: the manifest, with no secrets and no network.
+        let bootstrap = Arc::new(PluginContext {
+            id: origin.to_string(),
+            version: "?".into(),
+            policy: HttpPolicy::new(&[], None, Some(&[]), false).expect("empty policy is valid"),
+            secrets: HashMap::new(),
+            net: self.inner.net.clone(),
+            limits: self.inner.limits.clone(),
+        });
+        let probe = LoadedPlugin::assemble(self.inner.clone(), pre.clone(), bootstrap, None, sha256.clone());
+        let manifest = probe.manifest().await?;
+        let version = validate_manifest(&manifest)
+            .map_err(|error| PluginError::InvalidManifest { origin: origin.to_string(), error })?;
+
+        let settings = settings_for(&manifest.id);
+        let policy = HttpPolicy::new(
+            &manifest.allowed_hosts,
+            settings.base_url.as_deref(),
+            settings.allowed_hosts.as_deref(),
+            settings.allow_private,
+        )
+        .map_err(|reason| PluginError::Settings { plugin: manifest.id.clone(), reason })?;
+        let secrets = settings
+            .secrets
+            .iter()
+            .filter(|(name, _)| manifest.secrets.contains(name))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        let context = Arc::new(PluginContext {
+            id: manifest.id.clone(),
+            version: version.to_string(),
+            policy,
+            secrets,
+            net: self.inner.net.clone(),
+            limits: self.inner.limits.clone(),
+        });
+        Ok(LoadedPlugin::assemble(self.inner.clone(), pre, context, Some((manifest, version)), sha256))
+    }
+
+    async fn compile(&self, origin: &str, wasm: Vec<u8>, sha256: String) -> Result<Component, PluginError> {
+        let inner = self.inner.clone();
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || match &inner.cache {
+            Some(cache) => cache.load_or_compile(&inner.engine.engine, &wasm, &sha256),
+            None => Component::new(&inner.engine.engine, &wasm).map(|c| (c, CacheOutcome::Miss)),
+        })
+        .await
+        .map_err(|e| PluginError::NotAComponent { origin: origin.to_string(), reason: e.to_string() })?;
+        match result {
+            Ok((component, outcome)) => {
+                tracing::debug!(origin, ?outcome, elapsed_ms = started.elapsed().as_millis() as u64, "plugin compiled");
+                Ok(component)
+            }
+            Err(e) => Err(PluginError::NotAComponent { origin: origin.to_string(), reason: format!("{e:#}") }),
+        }
+    }
+}
+
+/// Check the component exports `doitong:provider/provider@1.x` with a
+/// minor this host supports.
+fn check_contract(origin: &str, component: &Component, engine: &wasmtime::Engine) -> Result<(), PluginError> {
+    let prefix = format!("{CONTRACT_PACKAGE}/provider@");
+    let ty = component.component_type();
+    let found: Vec<String> = ty
+        .exports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .map(|(name, _)| name.to_string())
+        .collect();
+    let incompatible = |reason: String| PluginError::IncompatibleContract { origin: origin.to_string(), reason };
+    let Some(export) = found.iter().find(|name| name.starts_with(&prefix)) else {
+        return Err(incompatible(format!(
+            "does not export {prefix}{CONTRACT_VERSION} (exports: {})",
+            if found.is_empty() { "nothing".to_string() } else { found.join(", ") }
+        )));
+    };
+    let version = semver::Version::parse(&export[prefix.len()..])
+        .map_err(|e| incompatible(format!("export {export} has no valid version: {e}")))?;
+    if version.major != CONTRACT_VERSION.major {
+        return Err(incompatible(format!(
+            "built against {CONTRACT_PACKAGE}@{version}; this host supports {CONTRACT_PACKAGE}@{}.x (up to {CONTRACT_VERSION}). Rebuild the plugin with a plugin SDK for contract {}.x",
+            CONTRACT_VERSION.major, CONTRACT_VERSION.major
+        )));
+    }
+    if version.minor > CONTRACT_VERSION.minor {
+        return Err(incompatible(format!(
+            "built against {CONTRACT_PACKAGE}@{version}, newer than this host's {CONTRACT_VERSION}; upgrade the host"
+        )));
+    }
+    Ok(())
+}
+
+struct LoadedInner {
+    runtime: Arc<RuntimeInner>,
+    pre: PluginPre<CallState>,
+    context: Arc<PluginContext>,
+    manifest: Option<(Manifest, semver::Version)>,
+    sha256: String,
+}
+
+/// A loaded, validated plugin version. Cheap to clone; the compiled code
+/// lives as long as any clone (jobs started on a version keep it alive).
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    inner: Arc<LoadedInner>,
+}
+
+type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send + 'a>>;
+
+impl LoadedPlugin {
+    fn assemble(
+        runtime: Arc<RuntimeInner>,
+        pre: PluginPre<CallState>,
+        context: Arc<PluginContext>,
+        manifest: Option<(Manifest, semver::Version)>,
+        sha256: String,
+    ) -> LoadedPlugin {
+        LoadedPlugin { inner: Arc::new(LoadedInner { runtime, pre, context, manifest, sha256 }) }
+    }
+
+    /// The validated manifest read at load time.
+    pub fn manifest_info(&self) -> &Manifest {
+        &self.inner.manifest.as_ref().expect("loaded plugins carry their manifest").0
+    }
+
+    /// Plugin id.
+    pub fn id(&self) -> &str {
+        &self.manifest_info().id
+    }
+
+    /// Plugin version.
+    pub fn version(&self) -> &semver::Version {
+        &self.inner.manifest.as_ref().expect("loaded plugins carry their manifest").1
+    }
+
+    /// SHA-256 of the `.wasm`, hex.
+    pub fn sha256(&self) -> &str {
+        &self.inner.sha256
+    }
+
+    /// Whether every secret the manifest declares was configured.
+    /// Returns the missing names.
+    pub fn missing_secrets(&self) -> Vec<String> {
+        self.manifest_info()
+            .secrets
+            .iter()
+            .filter(|name| !self.inner.context.secrets.get(*name).is_some_and(|v| !v.is_empty()))
+            .cloned()
+            .collect()
+    }
+
+    /// Call `manifest()` again.
+    pub async fn manifest(&self) -> Result<Manifest, PluginError> {
+        let m = self.call("manifest", |store, p| Box::pin(p.doitong_provider_provider().call_manifest(store))).await?;
+        Ok(convert_v1::manifest(m))
+    }
+
+    /// Price a validated request.
+    pub async fn quote(&self, request: &JobRequest) -> Result<Result<Quote, Failure>, PluginError> {
+        let request = convert_v1::job_request(request);
+        let result = self
+            .call("quote", move |store, p| {
+                Box::pin(async move { p.doitong_provider_provider().call_quote(store, &request).await })
+            })
+            .await?;
+        Ok(result.map(convert_v1::quote).map_err(convert_v1::failure))
+    }
+
+    /// Start a generation.
+    pub async fn submit(&self, request: &JobRequest) -> Result<Result<Submitted, Failure>, PluginError> {
+        let request = convert_v1::job_request(request);
+        let result = self
+            .call("submit", move |store, p| {
+                Box::pin(async move { p.doitong_provider_provider().call_submit(store, &request).await })
+            })
+            .await?;
+        Ok(result.map(convert_v1::submitted).map_err(convert_v1::failure))
+    }
+
+    /// Check on a running generation.
+    pub async fn poll(&self, handle: &str) -> Result<Progress, PluginError> {
+        let handle = handle.to_string();
+        let result = self
+            .call("poll", move |store, p| {
+                Box::pin(async move { p.doitong_provider_provider().call_poll(store, &handle).await })
+            })
+            .await?;
+        Ok(convert_v1::progress(result))
+    }
+
+    /// Ask the vendor to stop.
+    pub async fn cancel(&self, handle: &str) -> Result<Result<CancelOutcome, Failure>, PluginError> {
+        let handle = handle.to_string();
+        let result = self
+            .call("cancel", move |store, p| {
+                Box::pin(async move { p.doitong_provider_provider().call_cancel(store, &handle).await })
+            })
+            .await?;
+        Ok(result.map(convert_v1::cancel_outcome).map_err(convert_v1::failure))
+    }
+
+    /// Run one export in a fresh store under every limit.
+    async fn call<R: Send>(
+        &self,
+        call: &'static str,
+        f: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a Plugin) -> CallFuture<'a, R> + Send,
+    ) -> Result<R, PluginError> {
+        let runtime = &self.inner.runtime;
+        let _slot = runtime.slots.acquire().await.expect("the slot semaphore is never closed");
+
+        let stdout = MemoryOutputPipe::new(STDIO_CAPTURE_BYTES);
+        let stderr = MemoryOutputPipe::new(STDIO_CAPTURE_BYTES);
+        let wasi = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
+        let state = CallState {
+            wasi,
+            table: ResourceTable::new(),
+            plugin: self.inner.context.clone(),
+            meter: CallMeter::default(),
+        };
+        let mut store = Store::new(&runtime.engine.engine, state);
+        store.limiter(|state| state as &mut dyn wasmtime::ResourceLimiter);
+        store.set_epoch_deadline(CPU_CHECK_TICKS);
+        let budget = runtime.limits.cpu_time;
+        let started = Instant::now();
+        store.epoch_deadline_callback(move |mut ctx| {
+            let guest_time = started.elapsed().saturating_sub(ctx.data().meter.host_time);
+            if guest_time >= budget {
+                ctx.data_mut().meter.violation = Some(Limit::CpuTime(budget));
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(CPU_CHECK_TICKS))
+            }
+        });
+
+        let timeout = runtime.limits.call_timeout;
+        let pre = &self.inner.pre;
+        let outcome = tokio::time::timeout(timeout, async {
+            let plugin = pre.instantiate_async(&mut store).await?;
+            f(&mut store, &plugin).await
+        })
+        .await;
+
+        let ctx = &self.inner.context;
+        let stderr_text = String::from_utf8_lossy(&stderr.contents()).into_owned();
+        log_stdio(ctx, call, &stdout.contents(), &stderr_text);
+        let error = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => error,
+            Err(_elapsed) => {
+                return Err(PluginError::LimitExceeded {
+                    plugin: ctx.id.clone(),
+                    version: ctx.version.clone(),
+                    call,
+                    limit: Limit::WallClock(timeout),
+                });
+            }
+        };
+        if let Some(limit) = store.data().meter.violation {
+            return Err(PluginError::LimitExceeded { plugin: ctx.id.clone(), version: ctx.version.clone(), call, limit });
+        }
+        let mut message = match error.downcast_ref::<Trap>() {
+            Some(Trap::UnreachableCodeReached) if stderr_text.contains("panicked") => "the plugin panicked".to_string(),
+            Some(trap) => trap.to_string(),
+            None => format!("{error:#}"),
+        };
+        let tail = tail_chars(stderr_text.trim(), STDERR_TAIL_CHARS);
+        if !tail.is_empty() {
+            message.push_str(": ");
+            message.push_str(&tail);
+        }
+        Err(PluginError::Trap { plugin: ctx.id.clone(), version: ctx.version.clone(), call, message })
+    }
+}
+
+fn log_stdio(ctx: &PluginContext, call: &str, stdout: &[u8], stderr: &str) {
+    if !stdout.is_empty() {
+        tracing::info!(plugin = %ctx.id, version = %ctx.version, call, "stdout: {}", String::from_utf8_lossy(stdout).trim_end());
+    }
+    if !stderr.is_empty() {
+        tracing::warn!(plugin = %ctx.id, version = %ctx.version, call, "stderr: {}", stderr.trim_end());
+    }
+}
+
+fn tail_chars(text: &str, max: usize) -> String {
+    let count = text.chars().count();
+    if count <= max {
+        text.to_string()
+    } else {
+        let tail: String = text.chars().skip(count - max).collect();
+        format!("…{tail}")
+    }
+}

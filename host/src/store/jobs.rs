@@ -1,0 +1,406 @@
+//! Generations: insertion with their credit reservation, claiming due work
+//! with leases, progress, and settlement (capture or refund) together with
+//! the terminal status change.
+//!
+//! Invariants, each enforced by a single conditional statement inside a
+//! transaction:
+//! - a reservation is taken only if the balance covers it
+//!   (`credits >= cost`, backed by the `CHECK (credits >= 0)` constraint);
+//! - a job leaves an active state (`queued`, `processing`) exactly once,
+//!   so it is captured or refunded exactly once, whichever of worker,
+//!   cancel or deadline gets there first (the others see zero rows);
+//! - the ledger has at most one reserve, capture and refund per job
+//!   (unique index), a second line for the same job fails the transaction.
+
+use super::artifacts::NewArtifact;
+use super::{Store, StoreError, now_ms, on_db};
+
+/// Lifecycle of a generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobStatus {
+    /// Accepted, not yet submitted to the vendor.
+    Queued,
+    /// Submitted; being polled.
+    Processing,
+    /// Finished with artifacts.
+    Completed,
+    /// Finished without.
+    Failed,
+    /// Stopped by the user.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Processing => "processing",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parse [`JobStatus::as_str`].
+    pub fn parse(text: &str) -> Option<JobStatus> {
+        Some(match text {
+            "queued" => JobStatus::Queued,
+            "processing" => JobStatus::Processing,
+            "completed" => JobStatus::Completed,
+            "failed" => JobStatus::Failed,
+            "cancelled" => JobStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// Completed, failed or cancelled.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled)
+    }
+}
+
+/// A stored generation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct JobRow {
+    /// `gen_…`.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Started with a `dt_test_` key.
+    pub test_mode: bool,
+    /// Media kind (`video`, …).
+    pub kind: String,
+    /// The offering the user asked for or was given.
+    pub provider: String,
+    /// Plugin executing it (`placeholder` in test mode).
+    pub plugin_id: String,
+    /// Plugin version (wasm sha256) it started on.
+    pub plugin_sha256: String,
+    /// Status text; see [`JobRow::status`].
+    pub status: String,
+    /// The validated request, JSON.
+    pub request: String,
+    /// Credits quoted (and reserved unless test mode).
+    pub credit_cost: i64,
+    /// Seconds quoted.
+    pub estimated_seconds: i64,
+    /// 0..=100.
+    pub progress: i64,
+    /// The plugin's task handle once submitted.
+    pub handle: Option<String>,
+    /// Submit attempts so far.
+    pub attempts: i64,
+    /// When the job is next due (Unix ms).
+    pub poll_at: i64,
+    /// Worker holding it.
+    pub lease_owner: Option<String>,
+    /// Lease expiry (Unix ms).
+    pub lease_until: Option<i64>,
+    /// Fail with a refund after this (Unix ms).
+    pub deadline_at: i64,
+    /// Public error code when failed.
+    pub error_code: Option<String>,
+    /// Error message when failed.
+    pub error_message: Option<String>,
+    /// Per-request webhook target.
+    pub webhook_url: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms, first submit.
+    pub started_at: Option<i64>,
+    /// Unix ms, terminal.
+    pub completed_at: Option<i64>,
+    /// Unix ms.
+    pub updated_at: i64,
+}
+
+impl JobRow {
+    /// Parsed status (a corrupt value reads as failed).
+    pub fn status(&self) -> JobStatus {
+        JobStatus::parse(&self.status).unwrap_or(JobStatus::Failed)
+    }
+}
+
+/// What [`Store::insert_job`] needs.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// `gen_…`.
+    pub id: String,
+    /// Owner.
+    pub account_id: String,
+    /// Test mode: no credits move.
+    pub test_mode: bool,
+    /// Media kind.
+    pub kind: String,
+    /// Offering id.
+    pub provider: String,
+    /// Executing plugin id.
+    pub plugin_id: String,
+    /// Executing plugin version.
+    pub plugin_sha256: String,
+    /// Validated request, JSON.
+    pub request: String,
+    /// Quote.
+    pub credit_cost: i64,
+    /// Quote.
+    pub estimated_seconds: i64,
+    /// Deadline (Unix ms).
+    pub deadline_at: i64,
+    /// Per-request webhook.
+    pub webhook_url: Option<String>,
+}
+
+/// Why a job could not be inserted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsufficientCredits {
+    /// The account's balance at the time.
+    pub balance: i64,
+    /// What was needed.
+    pub cost: i64,
+}
+
+const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
+    credit_cost, estimated_seconds, progress, handle, attempts, poll_at, lease_owner, lease_until, deadline_at, \
+    error_code, error_message, webhook_url, created_at, started_at, completed_at, updated_at";
+
+/// Statuses a job can still leave.
+const ACTIVE: &str = "status IN ('queued', 'processing')";
+
+impl Store {
+    /// Reserve the job's cost (unless test mode) and insert it as queued,
+    /// in one transaction.
+    pub async fn insert_job(&self, job: &NewJob) -> Result<Result<JobRow, InsufficientCredits>, StoreError> {
+        let now = now_ms();
+        let charge = !job.test_mode && job.credit_cost > 0;
+        let outcome: Result<(), InsufficientCredits> = on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let mut refused = None;
+            if charge {
+                let balance: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE accounts SET credits = credits - $1 WHERE id = $2 AND credits >= $1 RETURNING credits",
+                )
+                .bind(job.credit_cost).bind(&job.account_id)
+                .fetch_optional(&mut *tx).await?;
+                match balance {
+                    Some((balance,)) => {
+                        sqlx::query(
+                            "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
+                             credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $11, $11)",
+                        )
+                        .bind(&job.id).bind(&job.account_id).bind(job.test_mode).bind(&job.kind).bind(&job.provider)
+                        .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
+                        .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
+                        .execute(&mut *tx).await?;
+                        sqlx::query(
+                            "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'reserve', $3, $4, $5)",
+                        )
+                        .bind(&job.account_id).bind(&job.id).bind(-job.credit_cost).bind(balance).bind(now)
+                        .execute(&mut *tx).await?;
+                    }
+                    None => {
+                        let (balance,): (i64,) = sqlx::query_as("SELECT credits FROM accounts WHERE id = $1")
+                            .bind(&job.account_id).fetch_one(&mut *tx).await?;
+                        refused = Some(InsufficientCredits { balance, cost: job.credit_cost });
+                    }
+                }
+            } else {
+                sqlx::query(
+                    "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
+                     credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $11, $11)",
+                )
+                .bind(&job.id).bind(&job.account_id).bind(job.test_mode).bind(&job.kind).bind(&job.provider)
+                .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
+                .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
+                .execute(&mut *tx).await?;
+            }
+            match refused {
+                Some(refusal) => { tx.rollback().await?; Err(refusal) }
+                None => { tx.commit().await?; Ok(()) }
+            }
+        });
+        match outcome {
+            Ok(()) => Ok(Ok(self.job(&job.id).await?.expect("job just inserted"))),
+            Err(refusal) => Ok(Err(refusal)),
+        }
+    }
+
+    /// A job by id.
+    pub async fn job(&self, id: &str) -> Result<Option<JobRow>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?))
+    }
+
+    /// A job by id, only if `account_id` owns it.
+    pub async fn job_of(&self, account_id: &str, id: &str) -> Result<Option<JobRow>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND account_id = $2");
+        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(pool).await?))
+    }
+
+    /// An account's jobs, newest first, after the cursor `(created_at, id)`.
+    pub async fn jobs_of(
+        &self,
+        account_id: &str,
+        status: Option<JobStatus>,
+        kind: Option<&str>,
+        after: Option<(i64, String)>,
+        limit: i64,
+    ) -> Result<Vec<JobRow>, StoreError> {
+        let (after_ts, after_id) = after.unwrap_or((i64::MAX, String::new()));
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE account_id = $1 \
+             AND ($2 = '' OR status = $2) AND ($3 = '' OR kind = $3) \
+             AND (created_at < $4 OR (created_at = $4 AND id < $5)) \
+             ORDER BY created_at DESC, id DESC LIMIT $6"
+        );
+        let status = status.map(JobStatus::as_str).unwrap_or("");
+        let kind = kind.unwrap_or("");
+        let after_id = if after_ts == i64::MAX { "\u{10FFFF}".to_string() } else { after_id };
+        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(account_id).bind(status).bind(kind).bind(after_ts).bind(after_id).bind(limit)
+            .fetch_all(pool).await?))
+    }
+
+    /// Active jobs of an account (queued or processing).
+    pub async fn active_jobs_of(&self, account_id: &str) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND {ACTIVE}");
+        let (n,): (i64,) = on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_one(pool).await?);
+        Ok(n)
+    }
+
+    /// Lease up to `limit` due active jobs to `owner` until `now + lease_ms`.
+    pub async fn claim_due(&self, owner: &str, lease_ms: i64, limit: i64) -> Result<Vec<JobRow>, StoreError> {
+        let now = now_ms();
+        let pick = format!(
+            "SELECT id FROM jobs WHERE {ACTIVE} AND poll_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+             ORDER BY poll_at, created_at LIMIT $4"
+        );
+        Ok(on_db!(self, pool => {
+            let pick = if self.is_sqlite() { pick.clone() } else { format!("{pick} FOR UPDATE SKIP LOCKED") };
+            let sql = format!(
+                "UPDATE jobs SET lease_owner = $1, lease_until = $2 WHERE id IN ({pick}) RETURNING {JOB_COLUMNS}"
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(owner).bind(now + lease_ms).bind(now).bind(limit)
+                .fetch_all(pool).await?
+        }))
+    }
+
+    /// The earliest `poll_at` of any unleased active job.
+    pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        let sql = format!("SELECT MIN(poll_at) FROM jobs WHERE {ACTIVE}");
+        let (at,): (Option<i64>,) = on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?);
+        Ok(at)
+    }
+
+    /// Drop every lease (single-node start-up: no other process holds one).
+    pub async fn release_all_leases(&self) -> Result<u64, StoreError> {
+        Ok(on_db!(self, pool => sqlx::query(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner IS NOT NULL",
+        ).execute(pool).await?.rows_affected()))
+    }
+
+    /// Record a submitted or polled running task; returns false if the job
+    /// is no longer active (cancelled meanwhile).
+    pub async fn mark_running(&self, id: &str, handle: &str, progress: i64, poll_at: i64) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let sql = format!(
+            "UPDATE jobs SET status = 'processing', handle = $2, progress = $3, poll_at = $4, \
+             started_at = COALESCE(started_at, $5), lease_owner = NULL, lease_until = NULL, updated_at = $5 \
+             WHERE id = $1 AND {ACTIVE}"
+        );
+        let n = on_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id).bind(handle).bind(progress).bind(poll_at).bind(now)
+            .execute(pool).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Try again later (a retryable failure); counts a submit attempt when
+    /// `attempted` is set.
+    pub async fn reschedule(&self, id: &str, poll_at: i64, attempted: bool) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET poll_at = $2, attempts = attempts + $3, lease_owner = NULL, lease_until = NULL, updated_at = $4 \
+             WHERE id = $1 AND {ACTIVE}"
+        );
+        let n = on_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id).bind(poll_at).bind(i64::from(attempted)).bind(now_ms())
+            .execute(pool).await?.rows_affected());
+        Ok(n == 1)
+    }
+
+    /// Move an active job to `completed` with its artifacts and capture its
+    /// reservation. False if it was no longer active.
+    pub async fn complete_job(&self, job: &JobRow, artifacts: &[NewArtifact]) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let sql = format!(
+            "UPDATE jobs SET status = 'completed', progress = 100, completed_at = $2, updated_at = $2, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE}"
+        );
+        Ok(on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&job.id).bind(now).execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                for a in artifacts {
+                    sqlx::query(
+                        "INSERT INTO artifacts (id, job_id, position, path, mime, size_bytes, width, height, duration_ms, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(&a.id).bind(&job.id).bind(a.position).bind(&a.path).bind(&a.mime).bind(a.size_bytes)
+                    .bind(a.width).bind(a.height).bind(a.duration_ms).bind(now)
+                    .execute(&mut *tx).await?;
+                }
+                if !job.test_mode && job.credit_cost > 0 {
+                    let (balance,): (i64,) = sqlx::query_as("SELECT credits FROM accounts WHERE id = $1")
+                        .bind(&job.account_id).fetch_one(&mut *tx).await?;
+                    sqlx::query(
+                        "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'capture', 0, $3, $4)",
+                    )
+                    .bind(&job.account_id).bind(&job.id).bind(balance).bind(now)
+                    .execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            n == 1
+        }))
+    }
+
+    /// Move an active job to `failed` or `cancelled`, refunding
+    /// `refund_percent` of its reservation. False if it was no longer active.
+    pub async fn end_job(
+        &self,
+        job: &JobRow,
+        status: JobStatus,
+        error: Option<(&str, &str)>,
+        refund_percent: u8,
+    ) -> Result<bool, StoreError> {
+        debug_assert!(matches!(status, JobStatus::Failed | JobStatus::Cancelled));
+        let now = now_ms();
+        let refund = job.credit_cost * i64::from(refund_percent.min(100)) / 100;
+        let sql = format!(
+            "UPDATE jobs SET status = $2, error_code = $3, error_message = $4, completed_at = $5, updated_at = $5, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE}"
+        );
+        let (code, message) = error.unzip();
+        Ok(on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(&job.id).bind(status.as_str()).bind(code).bind(message).bind(now)
+                .execute(&mut *tx).await?.rows_affected();
+            if n == 1 && !job.test_mode && refund > 0 {
+                let (balance,): (i64,) = sqlx::query_as(
+                    "UPDATE accounts SET credits = credits + $1 WHERE id = $2 RETURNING credits",
+                )
+                .bind(refund).bind(&job.account_id).fetch_one(&mut *tx).await?;
+                sqlx::query(
+                    "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'refund', $3, $4, $5)",
+                )
+                .bind(&job.account_id).bind(&job.id).bind(refund).bind(balance).bind(now)
+                .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            n == 1
+        }))
+    }
+}

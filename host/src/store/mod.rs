@@ -1,0 +1,158 @@
+//! Persistence: SQLite (one node, the default) or PostgreSQL (several
+//! nodes), with the same SQL text on both.
+//!
+//! Two typed pools rather than `sqlx::Any` (which cannot carry our types,
+//! ARCHITECTURE §11); [`on_db!`] runs one block of code against whichever
+//! pool is configured, so every query is written once. Times are stored as
+//! Unix milliseconds and JSON as text, which both engines handle alike.
+//!
+//! Repositories are grouped by table: `accounts` (accounts and API keys),
+//! `jobs` (generations, their reservations and settlement), `artifacts`.
+//! Money moves only inside the job transactions here, so a balance change
+//! and the state change that causes it commit together or not at all.
+//!
+//! This module must never call plugins, the network or anything above it.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+pub mod accounts;
+pub mod artifacts;
+pub mod jobs;
+
+pub use accounts::{Account, ApiKey};
+pub use artifacts::ArtifactRow;
+pub use jobs::{JobRow, JobStatus, NewJob};
+
+/// Run `$body` with `$pool` bound to the configured pool (SQLite or
+/// PostgreSQL). The body is compiled once per backend.
+macro_rules! on_db {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_db;
+
+/// The configured database.
+#[derive(Clone, Debug)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not `sqlite:` or `postgres:`.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be decoded.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+/// The store handle. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: Db,
+}
+
+/// Longest a request waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Store {
+    /// Connect to `url` (`sqlite://path` creates the file; `postgres://…`)
+    /// without migrating.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            if let Some(dir) = std::path::Path::new(options.get_filename()).parent() {
+                if !dir.as_os_str().is_empty() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+            }
+            let pool =
+                SqlitePoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
+            Ok(Store { db: Db::Sqlite(pool) })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool =
+                PgPoolOptions::new().max_connections(16).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
+            Ok(Store { db: Db::Postgres(pool) })
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_string()))
+        }
+    }
+
+    /// Connect and apply pending migrations.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Apply pending migrations (idempotent).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => sqlx::migrate!("migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether this is SQLite (one node: leases can be reset at start-up).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.db, Db::Sqlite(_))
+    }
+
+    /// Read a setting.
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let value: Option<(String,)> = on_db!(self, pool => {
+            sqlx::query_as("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(pool).await?
+        });
+        Ok(value.map(|(v,)| v))
+    }
+
+    /// Read a setting, creating it with `make()` if absent (first writer wins).
+    pub async fn setting_or_insert(&self, key: &str, make: impl FnOnce() -> String) -> Result<String, StoreError> {
+        if let Some(v) = self.setting(key).await? {
+            return Ok(v);
+        }
+        let value = make();
+        on_db!(self, pool => {
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(key)
+                .bind(&value)
+                .execute(pool)
+                .await?;
+        });
+        Ok(self.setting(key).await?.unwrap_or(value))
+    }
+
+    /// Close the pool.
+    pub async fn close(&self) {
+        on_db!(self, pool => pool.close().await)
+    }
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}

@@ -1,0 +1,227 @@
+//! HTTP through the host, with vendor answers mapped to [`Failure`]s.
+//!
+//! Every adapter speaks JSON over HTTP to one vendor and needs the same
+//! mapping of transport errors and status codes; it lives here once:
+//!
+//! | vendor answer            | failure                          |
+//! |--------------------------|----------------------------------|
+//! | host refused the URL     | `provider-unavailable` (config)  |
+//! | timeout, transport error | `provider-unavailable`, retryable|
+//! | 401, 403                 | `unauthorized`                   |
+//! | 429                      | `rate-limited`, retryable        |
+//! | 400, 404, 409, 413, 422  | `invalid-input`                  |
+//! | 5xx, anything else       | `provider-unavailable`, retryable|
+
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::bindings::doitong::provider::http as wit;
+use crate::{Failure, failure};
+
+pub use wit::Response;
+
+/// An outgoing request under construction.
+pub struct Request {
+    inner: wit::Request,
+}
+
+/// Start a GET.
+pub fn get(url: impl Into<String>) -> Request {
+    Request::new("GET", url)
+}
+
+/// Start a POST.
+pub fn post(url: impl Into<String>) -> Request {
+    Request::new("POST", url)
+}
+
+/// Start a DELETE.
+pub fn delete(url: impl Into<String>) -> Request {
+    Request::new("DELETE", url)
+}
+
+impl Request {
+    /// A request with any method.
+    pub fn new(method: &str, url: impl Into<String>) -> Self {
+        Request {
+            inner: wit::Request {
+                method: method.to_string(),
+                url: url.into(),
+                headers: Vec::new(),
+                body: None,
+                timeout_ms: None,
+            },
+        }
+    }
+
+    /// Add a header.
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.inner.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("Authorization", format!("Bearer {token}"))
+    }
+
+    /// A JSON body with `Content-Type: application/json`.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        let bytes = serde_json::to_vec(body).expect("request body serialises to JSON");
+        self.inner.body = Some(bytes);
+        self.header("Content-Type", "application/json")
+    }
+
+    /// A raw body.
+    pub fn body(mut self, bytes: Vec<u8>, content_type: &str) -> Self {
+        self.inner.body = Some(bytes);
+        self.header("Content-Type", content_type)
+    }
+
+    /// Per-request timeout (the host caps it).
+    pub fn timeout_ms(mut self, ms: u32) -> Self {
+        self.inner.timeout_ms = Some(ms);
+        self
+    }
+
+    /// Send it; any status is returned as a [`Response`]. Only transport
+    /// problems become a [`Failure`].
+    pub fn send_raw(self) -> Result<Response, Failure> {
+        wit::send(&self.inner).map_err(transport_failure)
+    }
+
+    /// Send it; a non-2xx status becomes a [`Failure`] (see the module table)
+    /// whose message carries the vendor's own error text.
+    pub fn send(self) -> Result<Response, Failure> {
+        let response = self.send_raw()?;
+        check_status(&response)?;
+        Ok(response)
+    }
+
+    /// Send it and decode a 2xx JSON answer.
+    pub fn send_json<T: DeserializeOwned>(self) -> Result<T, Failure> {
+        let response = self.send()?;
+        decode_json(&response)
+    }
+}
+
+fn transport_failure(error: wit::HttpError) -> Failure {
+    match error {
+        wit::HttpError::Denied(why) => {
+            failure::provider_unavailable(format!("the host refused the request: {why}"))
+        }
+        wit::HttpError::Timeout => failure::provider_unavailable("the vendor did not answer in time"),
+        wit::HttpError::TooLarge(cap) => {
+            failure::generation_failed(format!("the vendor's answer exceeded the host's {cap}-byte cap"))
+        }
+        wit::HttpError::Transport(why) => failure::provider_unavailable(format!("could not reach the vendor: {why}")),
+    }
+}
+
+/// Map a non-2xx response to the failure the module table gives.
+pub fn check_status(response: &Response) -> Result<(), Failure> {
+    let status = response.status;
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    let detail = error_text(&response.body);
+    let message = format!("vendor answered HTTP {status}: {detail}");
+    Err(match status {
+        401 | 403 => failure::unauthorized(message),
+        429 => failure::rate_limited(message),
+        400 | 404 | 409 | 413 | 422 => failure::invalid_input(message),
+        _ => failure::provider_unavailable(message),
+    })
+}
+
+/// Decode a JSON body, or fail with `provider-unavailable` quoting it.
+pub fn decode_json<T: DeserializeOwned>(response: &Response) -> Result<T, Failure> {
+    serde_json::from_slice(&response.body).map_err(|e| {
+        failure::provider_unavailable(format!(
+            "unexpected answer from the vendor ({e}): {}",
+            error_text(&response.body)
+        ))
+    })
+}
+
+/// The most useful short text in an error body: a JSON `message`, `error`,
+/// `detail` or `msg` field if there is one, else the body itself, cut to
+/// 300 characters.
+pub fn error_text(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Some(found) = find_message(&json) {
+            return truncate(&found, 300);
+        }
+    }
+    truncate(text.trim(), 300)
+}
+
+fn find_message(json: &serde_json::Value) -> Option<String> {
+    for key in ["message", "error", "detail", "msg", "status_msg", "error_message"] {
+        match json.get(key) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => return Some(s.clone()),
+            Some(nested @ serde_json::Value::Object(_)) => {
+                if let Some(found) = find_message(nested) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(max_chars).collect();
+        format!("{cut}…")
+    }
+}
+
+/// A response header, matched case-insensitively.
+pub fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::FailureCode;
+
+    fn response(status: u16, body: &str) -> Response {
+        Response { status, headers: vec![], body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn statuses_map_to_failure_codes() {
+        let cases = [
+            (401, FailureCode::Unauthorized, false),
+            (403, FailureCode::Unauthorized, false),
+            (429, FailureCode::RateLimited, true),
+            (400, FailureCode::InvalidInput, false),
+            (422, FailureCode::InvalidInput, false),
+            (500, FailureCode::ProviderUnavailable, true),
+            (503, FailureCode::ProviderUnavailable, true),
+        ];
+        for (status, code, retryable) in cases {
+            let err = check_status(&response(status, "{}")).unwrap_err();
+            assert_eq!(err.code, code, "status {status}");
+            assert_eq!(err.retryable, retryable, "status {status}");
+        }
+        assert!(check_status(&response(204, "")).is_ok());
+    }
+
+    #[test]
+    fn error_text_finds_nested_vendor_messages() {
+        assert_eq!(error_text(br#"{"error":{"message":"bad prompt"}}"#), "bad prompt");
+        assert_eq!(error_text(br#"{"detail":"nope"}"#), "nope");
+        assert_eq!(error_text(b"plain text"), "plain text");
+        assert_eq!(error_text(&vec![b'a'; 400]).chars().count(), 301);
+    }
+}
