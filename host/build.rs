@@ -38,9 +38,7 @@ fn main() {
         .unwrap_or_else(|| outer_target_dir(&out_dir).join("wasm-guests"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(&root)
-        .args(["build", "--profile", PROFILE, "--target", TARGET, "--target-dir"])
-        .arg(&target_dir);
+    cmd.current_dir(&root).args(["build", "--profile", PROFILE, "--target", TARGET, "--target-dir"]).arg(&target_dir);
     for (package, _) in bundled.iter().chain(&test_guests) {
         cmd.args(["-p", package]);
     }
@@ -61,7 +59,9 @@ fn main() {
     assert!(status.success(), "building the wasm guest crates failed (see the errors above)");
 
     let wasm_dir = target_dir.join(TARGET).join(PROFILE);
-    let mut bundle = String::from("/// `(file name, bytes)` of every plugin in `plugins/`, built for wasm32-wasip2.\npub const BUNDLED_PLUGINS: &[(&str, &[u8])] = &[\n");
+    let mut bundle = String::from(
+        "/// `(file name, bytes)` of every plugin in `plugins/`, built for wasm32-wasip2.\npub const BUNDLED_PLUGINS: &[(&str, &[u8])] = &[\n",
+    );
     for (package, _) in &bundled {
         let file = format!("{}.wasm", package.replace('-', "_"));
         let path = wasm_dir.join(&file);

@@ -146,7 +146,13 @@ pub struct PluginConfig {
 
 impl Default for PluginConfig {
     fn default() -> Self {
-        PluginConfig { enabled: true, base_url: None, allowed_hosts: None, allow_private: false, secrets: BTreeMap::new() }
+        PluginConfig {
+            enabled: true,
+            base_url: None,
+            allowed_hosts: None,
+            allow_private: false,
+            secrets: BTreeMap::new(),
+        }
     }
 }
 
@@ -257,8 +263,7 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-                text.parse::<toml::Table>()
-                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?
+                text.parse::<toml::Table>().map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?
             }
             None => toml::Table::new(),
         };

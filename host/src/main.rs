@@ -1,1 +1,224 @@
-fn main(){}
+//! `doitong`: the CLI over the `doitong_host` library.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use doitong_host::{Config, Gateway};
+
+#[derive(Parser)]
+#[command(name = "doitong", version, about = "Self-hostable GraphQL gateway for AI media generation")]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// State directory (overrides config and DOITONG_DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://… (overrides config).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        listen: Option<String>,
+        /// Base of signed artifact URLs.
+        #[arg(long)]
+        public_url: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    Accounts {
+        #[command(subcommand)]
+        command: AccountsCommand,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Inspect plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountsCommand {
+    /// Create an account; prints its id.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "free", value_parser = ["free", "starter", "pro", "enterprise"])]
+        plan: String,
+        #[arg(long, default_value_t = 0)]
+        credits: i64,
+    },
+    /// List accounts.
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create an API key; prints it as the last line.
+    Create {
+        #[arg(long)]
+        account: String,
+        /// A dt_test_ key (placeholder output, no credits).
+        #[arg(long)]
+        test: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// List the plugins the server would load.
+    List,
+    /// Load a .wasm and print its manifest or the exact validation error.
+    Check { file: PathBuf },
+}
+
+fn load_config(cli: &Cli, extra: toml::Table) -> Result<Config> {
+    let mut flags = extra;
+    if let Some(d) = &cli.data_dir {
+        flags.insert("data_dir".into(), toml::Value::String(d.display().to_string()));
+    }
+    if let Some(u) = &cli.database_url {
+        flags.insert("database_url".into(), toml::Value::String(u.clone()));
+    }
+    Ok(Config::load(cli.config.as_deref(), std::env::vars(), flags)?)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,wasmtime=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Serve { listen, public_url } => {
+            let mut flags = toml::Table::new();
+            if let Some(l) = listen {
+                flags.insert("listen".into(), toml::Value::String(l.clone()));
+            }
+            if let Some(p) = public_url {
+                flags.insert("public_url".into(), toml::Value::String(p.clone()));
+            }
+            serve(load_config(&cli, flags)?).await
+        }
+        Command::Migrate => {
+            let config = load_config(&cli, toml::Table::new())?;
+            std::fs::create_dir_all(&config.data_dir)?;
+            doitong_host::store::Store::open(&config.database_url).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Accounts { command } => {
+            let config = load_config(&cli, toml::Table::new())?;
+            std::fs::create_dir_all(&config.data_dir)?;
+            let store = doitong_host::store::Store::open(&config.database_url).await?;
+            match command {
+                AccountsCommand::Create { name, plan, credits } => {
+                    if store.account_by_name(name).await?.is_some() {
+                        bail!("an account named {name:?} already exists");
+                    }
+                    let account = store.create_account(name, plan, *credits).await?;
+                    println!("{}", account.id);
+                }
+                AccountsCommand::List => {
+                    for a in store.accounts().await? {
+                        println!("{}\t{}\t{}\t{}", a.id, a.name, a.plan, a.credits);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Create { account, test } } => {
+            let config = load_config(&cli, toml::Table::new())?;
+            std::fs::create_dir_all(&config.data_dir)?;
+            let store = doitong_host::store::Store::open(&config.database_url).await?;
+            let account = match store.account(account).await? {
+                Some(a) => a,
+                None => store.account_by_name(account).await?.with_context(|| format!("no account {account:?}"))?,
+            };
+            let (key, _) = store.create_key(&account.id, *test).await?;
+            println!("{key}");
+            Ok(())
+        }
+        Command::Plugins { command } => plugins(&cli, command).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    let listen = config.listen;
+    let gateway = Gateway::start(config).await?;
+    if let Some(key) = &gateway.first_run_key {
+        eprintln!("created account `default` (free plan, 1000 credits) with a test-mode API key:");
+        println!("{key}");
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    eprintln!(
+        "doitong listening on http://{}  (GraphiQL: http://{}/graphql)",
+        listener.local_addr()?,
+        listener.local_addr()?
+    );
+    axum::serve(listener, gateway.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    gateway.shutdown().await;
+    Ok(())
+}
+
+async fn plugins(cli: &Cli, command: &PluginsCommand) -> Result<()> {
+    let config = load_config(cli, toml::Table::new())?;
+    let runtime = doitong_host::plugins::PluginRuntime::new(config.sandbox.limits(), None)?;
+    match command {
+        PluginsCommand::Check { file } => {
+            let wasm = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file.display().to_string();
+            let plugin = runtime.load_with(&name, &wasm, &|id: &str| config.plugin_settings(id)).await?;
+            let manifest = plugin.manifest_info();
+            println!("{}", serde_json::to_string_pretty(manifest)?);
+            eprintln!("ok: {} {} (sha256 {})", plugin.id(), plugin.version(), plugin.sha256());
+            Ok(())
+        }
+        PluginsCommand::List => {
+            let registry = doitong_host::plugins::Registry::default();
+            let bundled: &[(&str, &[u8])] =
+                if config.bundled_plugins { doitong_host::gateway::bundled::BUNDLED_PLUGINS } else { &[] };
+            registry
+                .load_initial(&runtime, bundled, Some(&config.plugins_dir()), &|id: &str| config.plugin_settings(id))
+                .await;
+            for (id, record) in &registry.snapshot().plugins {
+                let version = record.plugin.as_ref().map(|p| p.version().to_string()).unwrap_or_else(|| "-".into());
+                let offerings = record
+                    .plugin
+                    .as_ref()
+                    .map(|p| p.manifest_info().offerings.iter().map(|o| o.id.as_str()).collect::<Vec<_>>().join(","))
+                    .unwrap_or_default();
+                println!(
+                    "{id}\t{version}\t{:?}\t{:?}\t{offerings}\t{}",
+                    record.state,
+                    record.source,
+                    record.last_error.clone().unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}

@@ -16,6 +16,5 @@ pub fn encode<T: Serialize>(state: &T) -> String {
 /// Decode a handle made by [`encode`]; a foreign or corrupt handle is an
 /// `invalid-input` failure rather than a panic.
 pub fn decode<T: DeserializeOwned>(handle: &str) -> Result<T, Failure> {
-    serde_json::from_str(handle)
-        .map_err(|e| failure::invalid_input(format!("unreadable task handle: {e}")))
+    serde_json::from_str(handle).map_err(|e| failure::invalid_input(format!("unreadable task handle: {e}")))
 }

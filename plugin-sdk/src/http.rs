@@ -106,9 +106,7 @@ impl Request {
 
 fn transport_failure(error: wit::HttpError) -> Failure {
     match error {
-        wit::HttpError::Denied(why) => {
-            failure::provider_unavailable(format!("the host refused the request: {why}"))
-        }
+        wit::HttpError::Denied(why) => failure::provider_unavailable(format!("the host refused the request: {why}")),
         wit::HttpError::Timeout => failure::provider_unavailable("the vendor did not answer in time"),
         wit::HttpError::TooLarge(cap) => {
             failure::generation_failed(format!("the vendor's answer exceeded the host's {cap}-byte cap"))
@@ -182,11 +180,7 @@ fn truncate(text: &str, max_chars: usize) -> String {
 
 /// A response header, matched case-insensitively.
 pub fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-    response
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+    response.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]

@@ -58,9 +58,8 @@ pub use serde_json;
 
 pub use bindings::doitong::provider::log::Level;
 pub use bindings::doitong::provider::types::{
-    Artifact, CancelOutcome, Failure, FailureCode, InputField, JobInput, JobRequest, Manifest, Media,
-    MediaKind, Offering, OptionSpec, PriceRule, Progress, Quote, Running, Submitted, Value,
-    ValueKind,
+    Artifact, CancelOutcome, Failure, FailureCode, InputField, JobInput, JobRequest, Manifest, Media, MediaKind,
+    Offering, OptionSpec, PriceRule, Progress, Quote, Running, Submitted, Value, ValueKind,
 };
 pub use bindings::exports::doitong::provider::provider::Guest as Provider;
 
@@ -88,7 +87,14 @@ impl Artifact {
 
     /// An artifact the host downloads from the vendor's URL.
     pub fn from_url(url: impl Into<String>, mime: &str) -> Artifact {
-        Artifact { url: Some(url.into()), bytes: None, mime: mime.to_string(), width: None, height: None, duration_ms: None }
+        Artifact {
+            url: Some(url.into()),
+            bytes: None,
+            mime: mime.to_string(),
+            width: None,
+            height: None,
+            duration_ms: None,
+        }
     }
 }
 
@@ -108,11 +114,9 @@ pub fn secret(name: &str) -> Option<String> {
 /// Read a secret the plugin cannot work without, or fail with an
 /// `unauthorized` [`Failure`] that names it.
 pub fn require_secret(name: &str) -> Result<String, Failure> {
-    secret(name).filter(|s| !s.is_empty()).ok_or_else(|| {
-        failure::unauthorized(format!(
-            "secret `{name}` is not configured for this plugin"
-        ))
-    })
+    secret(name)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| failure::unauthorized(format!("secret `{name}` is not configured for this plugin")))
 }
 
 /// The names most plugins need, in one import.
@@ -123,8 +127,8 @@ pub mod prelude {
     pub use crate::options::Options;
     pub use crate::spec::{self, OfferingBuilder, OptionBuilder};
     pub use crate::{
-        Artifact, CancelOutcome, Failure, FailureCode, InputField, JobInput, JobRequest, Level,
-        Manifest, Media, MediaKind, Offering, OptionSpec, PriceRule, Progress, Provider, Quote,
-        Running, Submitted, Value, ValueKind, export_plugin, log, require_secret, secret,
+        Artifact, CancelOutcome, Failure, FailureCode, InputField, JobInput, JobRequest, Level, Manifest, Media,
+        MediaKind, Offering, OptionSpec, PriceRule, Progress, Provider, Quote, Running, Submitted, Value, ValueKind,
+        export_plugin, log, require_secret, secret,
     };
 }

@@ -25,11 +25,7 @@ pub fn data_uri(media: &Media) -> Option<String> {
 /// The URL a vendor can fetch: the user's `https://` URL, or a `data:` URI
 /// when the input arrived inline.
 pub fn url_or_data_uri(media: &Media) -> Option<String> {
-    if !media.url.is_empty() {
-        Some(media.url.clone())
-    } else {
-        data_uri(media)
-    }
+    if !media.url.is_empty() { Some(media.url.clone()) } else { data_uri(media) }
 }
 
 #[cfg(test)]

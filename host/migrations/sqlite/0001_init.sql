@@ -66,7 +66,7 @@ CREATE TABLE artifacts (
 CREATE INDEX artifacts_job ON artifacts (job_id, position);
 
 CREATE TABLE ledger (
-    id              BIGINT PRIMARY KEY AUTOINCREMENT,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id      TEXT NOT NULL REFERENCES accounts(id),
     job_id          TEXT,
     entry           TEXT NOT NULL,

@@ -61,7 +61,9 @@ impl CompileCache {
                     // compatibility key) and its digest matches what we wrote.
                     match unsafe { Component::deserialize(engine, payload) } {
                         Ok(component) => return Ok((component, CacheOutcome::Hit)),
-                        Err(e) => tracing::warn!(path = %path.display(), error = %e, "unusable compile-cache entry; recompiling"),
+                        Err(e) => {
+                            tracing::warn!(path = %path.display(), error = %e, "unusable compile-cache entry; recompiling")
+                        }
                     }
                 }
                 None => tracing::warn!(path = %path.display(), "corrupt compile-cache entry; recompiling"),

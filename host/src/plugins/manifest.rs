@@ -78,9 +78,7 @@ impl Value {
     /// Equality with integers and whole numbers equal.
     pub fn loosely_equals(&self, other: &Value) -> bool {
         match (self, other) {
-            (Value::Integer(a), Value::Number(b)) | (Value::Number(b), Value::Integer(a)) => {
-                *a as f64 == *b
-            }
+            (Value::Integer(a), Value::Number(b)) | (Value::Number(b), Value::Integer(a)) => *a as f64 == *b,
             (a, b) => a == b,
         }
     }
@@ -242,9 +240,29 @@ pub struct Media {
     pub url: String,
     /// MIME type when known.
     pub mime: Option<String>,
-    /// The bytes, when the offering needs them or they came inline.
-    #[serde(skip)]
+    /// The bytes, when the offering needs them or they came inline
+    /// (stored as base64 so a queued job survives a restart).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "base64_bytes")]
     pub bytes: Option<Vec<u8>>,
+}
+
+mod base64_bytes {
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(b) => s.serialize_str(&B64.encode(b)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| B64.decode(t).map_err(serde::de::Error::custom)).transpose()
+    }
 }
 
 /// A request's inputs.
@@ -441,10 +459,8 @@ pub fn validate_manifest(m: &Manifest) -> Result<semver::Version, ManifestError>
             for (name, value) in &rule.when {
                 match o.option(name) {
                     None => problems.push(format!("{at}: price rule names unknown option `{name}`")),
-                    Some(spec) if !kind_matches(spec.kind, value) => problems.push(format!(
-                        "{at}: price rule gives option `{name}` a {} value",
-                        value_kind_name(value)
-                    )),
+                    Some(spec) if !kind_matches(spec.kind, value) => problems
+                        .push(format!("{at}: price rule gives option `{name}` a {} value", value_kind_name(value))),
                     _ => {}
                 }
             }
@@ -480,9 +496,7 @@ fn validate_option_spec(spec: &OptionSpec) -> Vec<String> {
     if let Some(d) = &spec.default {
         if !kind_matches(spec.kind, d) {
             problems.push(format!("{at}: default {} is not {}", d.display(), spec.kind.as_str()));
-        } else if !spec.allowed_values.is_empty()
-            && !spec.allowed_values.iter().any(|a| a.loosely_equals(d))
-        {
+        } else if !spec.allowed_values.is_empty() && !spec.allowed_values.iter().any(|a| a.loosely_equals(d)) {
             problems.push(format!("{at}: default {} is not among its allowed values", d.display()));
         }
     }

@@ -134,18 +134,52 @@ impl HttpPolicy {
         Ok(HttpPolicy { allowed, operator_allowed, vendor_origin, base_url, allow_private })
     }
 
-    /// Apply rules 1–4 (IP literals only for rule 4); returns the URL to send to.
-    pub fn check(&self, raw: &str) -> Result<Url, Denied> {
+    /// Rules 1 and 2: parse, refuse odd schemes, rewrite the vendor origin.
+    fn parse_and_rebase(&self, raw: &str) -> Result<(Url, Origin), Denied> {
         let bad = |reason: String| Denied::BadUrl { url: raw.to_string(), reason };
         let mut url = Url::parse(raw).map_err(|e| bad(e.to_string()))?;
         let mut origin = Origin::of(&url).map_err(bad)?;
-
         if let (Some(base), Some(vendor)) = (&self.base_url, &self.vendor_origin) {
             if &origin == vendor {
                 url = rebase(&url, base);
                 origin = Origin::of(&url).map_err(bad)?;
             }
         }
+        Ok((url, origin))
+    }
+
+    /// Rule 4 for IP literals and `localhost` names.
+    fn check_address(&self, url: &Url) -> Result<(), Denied> {
+        if self.allow_private {
+            return Ok(());
+        }
+        let literal = match url.host() {
+            Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal.filter(|ip| !is_public_ip(*ip)) {
+            return Err(Denied::PrivateAddress { address: ip.to_string() });
+        }
+        let host = url.host_str().unwrap_or_default();
+        if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+            return Err(Denied::PrivateAddress { address: host.to_string() });
+        }
+        Ok(())
+    }
+
+    /// The rules for downloading a result a plugin pointed at: vendors
+    /// serve results from CDNs not known in advance, so any `http(s)` host
+    /// is allowed (rule 3 is skipped), but rules 1, 2 and 4 apply.
+    pub fn check_download(&self, raw: &str) -> Result<Url, Denied> {
+        let (url, _) = self.parse_and_rebase(raw)?;
+        self.check_address(&url)?;
+        Ok(url)
+    }
+
+    /// Apply rules 1–4 (IP literals only for rule 4); returns the URL to send to.
+    pub fn check(&self, raw: &str) -> Result<Url, Denied> {
+        let (url, origin) = self.parse_and_rebase(raw)?;
 
         let base_origin = self.base_url.as_ref().and_then(|b| Origin::of(b).ok());
         let in_manifest = self.allowed.contains(&origin) || base_origin.as_ref() == Some(&origin);
@@ -159,19 +193,7 @@ impl HttpPolicy {
             });
         }
 
-        if !self.allow_private {
-            let literal = match url.host() {
-                Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-                Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-                _ => None,
-            };
-            if let Some(ip) = literal.filter(|ip| !is_public_ip(*ip)) {
-                return Err(Denied::PrivateAddress { address: ip.to_string() });
-            }
-            if url.host_str().is_some_and(|h| h.eq_ignore_ascii_case("localhost") || h.ends_with(".localhost")) {
-                return Err(Denied::PrivateAddress { address: url.host_str().unwrap_or_default().to_string() });
-            }
-        }
+        self.check_address(&url)?;
         Ok(url)
     }
 }
@@ -240,9 +262,24 @@ mod tests {
     fn public_and_private_addresses() {
         let public = ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"];
         let private = [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1",
-            "0.0.0.0", "255.255.255.255", "224.0.0.1", "::1", "::", "fe80::1", "fd00::1",
-            "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "198.18.0.1", "240.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "198.18.0.1",
+            "240.0.0.1",
         ];
         for ip in public {
             assert!(is_public_ip(ip.parse().unwrap()), "{ip} should be public");
@@ -259,12 +296,12 @@ mod tests {
         assert!(p.check("https://API.vendor.com:443/v1").is_ok());
         assert!(p.check("https://upload.vendor.com:8443/x").is_ok());
         for refused in [
-            "http://api.vendor.com/v1",          // scheme differs
-            "https://api.vendor.com:444/v1",     // port differs
-            "https://upload.vendor.com/x",       // default port differs from 8443
-            "https://api.vendor.com.evil.io/",   // suffix trick
+            "http://api.vendor.com/v1",        // scheme differs
+            "https://api.vendor.com:444/v1",   // port differs
+            "https://upload.vendor.com/x",     // default port differs from 8443
+            "https://api.vendor.com.evil.io/", // suffix trick
             "https://evil.io/?u=https://api.vendor.com",
-            "https://user:pw@api.vendor.com/",   // user info
+            "https://user:pw@api.vendor.com/", // user info
             "file:///etc/passwd",
             "not a url",
         ] {
@@ -294,6 +331,17 @@ mod tests {
         assert!(matches!(p.check("https://api.vendor.com/v1"), Err(Denied::PrivateAddress { .. })));
         let p = policy(Some("http://[::ffff:127.0.0.1]:9000"), None, false);
         assert!(matches!(p.check("https://api.vendor.com/v1"), Err(Denied::PrivateAddress { .. })));
+    }
+
+    #[test]
+    fn downloads_allow_any_public_host_but_no_private_one() {
+        let p = policy(None, None, false);
+        assert!(p.check_download("https://cdn.elsewhere.net/out.mp4").is_ok());
+        for refused in ["http://127.0.0.1/x", "http://169.254.169.254/latest", "http://localhost:80/", "ftp://cdn/x"] {
+            assert!(p.check_download(refused).is_err(), "{refused}");
+        }
+        let p = policy(Some("http://127.0.0.1:9000"), None, true);
+        assert_eq!(p.check_download("https://api.vendor.com/f.png").unwrap().as_str(), "http://127.0.0.1:9000/f.png");
     }
 
     #[test]

@@ -141,10 +141,7 @@ impl Registry {
     /// version (which keeps serving the jobs that pinned it).
     pub fn install(&self, plugin: LoadedPlugin, source: PluginSource) {
         let id = plugin.id().to_string();
-        self.versions
-            .lock()
-            .expect("registry lock")
-            .insert((id.clone(), plugin.sha256().to_string()), plugin.clone());
+        self.versions.lock().expect("registry lock").insert((id.clone(), plugin.sha256().to_string()), plugin.clone());
         self.update(|snap| {
             snap.plugins.insert(
                 id.clone(),

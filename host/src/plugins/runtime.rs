@@ -114,7 +114,12 @@ impl PluginRuntime {
     /// Fails with [`PluginError::NotAComponent`], `IncompatibleContract`,
     /// `Link`, `InvalidManifest`, `Settings`, or a call error from
     /// `manifest()` itself.
-    pub async fn load(&self, origin: &str, wasm: &[u8], settings: &PluginSettings) -> Result<LoadedPlugin, PluginError> {
+    pub async fn load(
+        &self,
+        origin: &str,
+        wasm: &[u8],
+        settings: &PluginSettings,
+    ) -> Result<LoadedPlugin, PluginError> {
         self.load_with(origin, wasm, &|_: &str| settings.clone()).await
     }
 
@@ -278,6 +283,11 @@ impl LoadedPlugin {
         &self.inner.sha256
     }
 
+    /// The HTTP rules this plugin runs under (also applied to result downloads).
+    pub fn http_policy(&self) -> &HttpPolicy {
+        &self.inner.context.policy
+    }
+
     /// Whether every secret the manifest declares was configured.
     /// Returns the missing names.
     pub fn missing_secrets(&self) -> Vec<String> {
@@ -396,7 +406,12 @@ impl LoadedPlugin {
             }
         };
         if let Some(limit) = store.data().meter.violation {
-            return Err(PluginError::LimitExceeded { plugin: ctx.id.clone(), version: ctx.version.clone(), call, limit });
+            return Err(PluginError::LimitExceeded {
+                plugin: ctx.id.clone(),
+                version: ctx.version.clone(),
+                call,
+                limit,
+            });
         }
         let mut message = match error.downcast_ref::<Trap>() {
             Some(Trap::UnreachableCodeReached) if stderr_text.contains("panicked") => "the plugin panicked".to_string(),

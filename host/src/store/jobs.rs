@@ -236,7 +236,9 @@ impl Store {
     /// A job by id, only if `account_id` owns it.
     pub async fn job_of(&self, account_id: &str, id: &str) -> Result<Option<JobRow>, StoreError> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND account_id = $2");
-        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(pool).await?))
+        Ok(
+            on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(pool).await?),
+        )
     }
 
     /// An account's jobs, newest first, after the cursor `(created_at, id)`.
@@ -266,7 +268,8 @@ impl Store {
     /// Active jobs of an account (queued or processing).
     pub async fn active_jobs_of(&self, account_id: &str) -> Result<i64, StoreError> {
         let sql = format!("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND {ACTIVE}");
-        let (n,): (i64,) = on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_one(pool).await?);
+        let (n,): (i64,) =
+            on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_one(pool).await?);
         Ok(n)
     }
 
@@ -291,7 +294,8 @@ impl Store {
     /// The earliest `poll_at` of any unleased active job.
     pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         let sql = format!("SELECT MIN(poll_at) FROM jobs WHERE {ACTIVE}");
-        let (at,): (Option<i64>,) = on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?);
+        let (at,): (Option<i64>,) =
+            on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?);
         Ok(at)
     }
 

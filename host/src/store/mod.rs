@@ -88,8 +88,11 @@ impl Store {
                     let _ = std::fs::create_dir_all(dir);
                 }
             }
-            let pool =
-                SqlitePoolOptions::new().max_connections(8).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await?;
             Ok(Store { db: Db::Sqlite(pool) })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;

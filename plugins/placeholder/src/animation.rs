@@ -68,49 +68,24 @@ pub fn avatar_gif(hash: u64, width: u16, height: u16, frames: u32) -> Vec<u8> {
                 canvas.ellipse(eye_x, eye_y, face * 0.13, face * 0.03, DARK);
             } else {
                 canvas.disc(eye_x, eye_y, face * 0.11, DARK);
-                canvas.disc(
-                    eye_x - face * 0.03,
-                    eye_y - face * 0.03,
-                    face * 0.035,
-                    LIGHT,
-                );
+                canvas.disc(eye_x - face * 0.03, eye_y - face * 0.03, face * 0.035, LIGHT);
             }
-            canvas.ellipse(
-                cx + side * face * 0.55,
-                cy + face * 0.2,
-                face * 0.12,
-                face * 0.07,
-                BLUSH,
-            );
+            canvas.ellipse(cx + side * face * 0.55, cy + face * 0.2, face * 0.12, face * 0.07, BLUSH);
         }
         // Syllables: a fast open-close, its depth varying like phrasing.
-        let open =
-            wave(seconds * talk_rate + talk_phase).abs() * (0.4 + 0.6 * wave(seconds * 0.37).abs());
-        canvas.ellipse(
-            cx,
-            cy + face * 0.42,
-            face * 0.3,
-            face * (0.04 + 0.2 * open),
-            DARK,
-        );
+        let open = wave(seconds * talk_rate + talk_phase).abs() * (0.4 + 0.6 * wave(seconds * 0.37).abs());
+        canvas.ellipse(cx, cy + face * 0.42, face * 0.3, face * (0.04 + 0.2 * open), DARK);
     })
 }
 
 /// Draw `frames` frames with `draw` and encode them as a looping GIF.
-fn encode(
-    hash: u64,
-    canvas: &mut Canvas,
-    frames: u32,
-    mut draw: impl FnMut(&mut Canvas, u32),
-) -> Vec<u8> {
+fn encode(hash: u64, canvas: &mut Canvas, frames: u32, mut draw: impl FnMut(&mut Canvas, u32)) -> Vec<u8> {
     let palette = palette(&Scheme::new(hash));
     let mut out = Vec::new();
     {
-        let mut encoder = gif::Encoder::new(&mut out, canvas.width, canvas.height, &palette)
-            .expect("GIF header into memory");
-        encoder
-            .set_repeat(gif::Repeat::Infinite)
-            .expect("GIF loop extension into memory");
+        let mut encoder =
+            gif::Encoder::new(&mut out, canvas.width, canvas.height, &palette).expect("GIF header into memory");
+        encoder.set_repeat(gif::Repeat::Infinite).expect("GIF loop extension into memory");
         for frame in 0..frames {
             draw(canvas, frame);
             let gif_frame = gif::Frame {
@@ -120,9 +95,7 @@ fn encode(
                 buffer: std::borrow::Cow::Borrowed(&canvas.pixels),
                 ..gif::Frame::default()
             };
-            encoder
-                .write_frame(&gif_frame)
-                .expect("GIF frame into memory");
+            encoder.write_frame(&gif_frame).expect("GIF frame into memory");
         }
     }
     out
@@ -131,13 +104,8 @@ fn encode(
 /// 16 RGB triples: the ramp from the scheme's start to its end, then the
 /// shape colours, padded with black.
 fn palette(scheme: &Scheme) -> Vec<u8> {
-    let mut colours: Vec<Rgb> = (0..RAMP)
-        .map(|i| {
-            scheme
-                .start
-                .mix(scheme.end, f32::from(i) / f32::from(RAMP - 1))
-        })
-        .collect();
+    let mut colours: Vec<Rgb> =
+        (0..RAMP).map(|i| scheme.start.mix(scheme.end, f32::from(i) / f32::from(RAMP - 1))).collect();
     colours.extend([
         scheme.accent,
         scheme.light,
@@ -158,11 +126,7 @@ struct Canvas {
 
 impl Canvas {
     fn new(width: u16, height: u16) -> Self {
-        Canvas {
-            width,
-            height,
-            pixels: vec![0; usize::from(width) * usize::from(height)],
-        }
+        Canvas { width, height, pixels: vec![0; usize::from(width) * usize::from(height)] }
     }
 
     /// Set every pixel from its centre's coordinates.
@@ -181,10 +145,8 @@ impl Canvas {
     /// Paint the pixels whose centres lie inside the axis-aligned ellipse.
     fn ellipse(&mut self, cx: f32, cy: f32, rx: f32, ry: f32, colour: u8) {
         let width = usize::from(self.width);
-        let rows = (cy - ry).floor().max(0.0) as usize
-            ..((cy + ry).ceil().max(0.0) as usize).min(self.height.into());
-        let columns =
-            (cx - rx).floor().max(0.0) as usize..((cx + rx).ceil().max(0.0) as usize).min(width);
+        let rows = (cy - ry).floor().max(0.0) as usize..((cy + ry).ceil().max(0.0) as usize).min(self.height.into());
+        let columns = (cx - rx).floor().max(0.0) as usize..((cx + rx).ceil().max(0.0) as usize).min(width);
         for y in rows {
             let dy = (y as f32 + 0.5 - cy) / ry;
             for x in columns.clone() {

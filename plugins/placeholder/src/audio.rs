@@ -24,11 +24,7 @@ const AMPLITUDE: f32 = 0.4 * i16::MAX as f32;
 /// Length of the clip for `characters` of text read at `speed` (1 = normal;
 /// out-of-range or non-finite speeds are clamped, or taken as 1).
 pub fn duration_ms(characters: usize, speed: f64) -> u32 {
-    let speed = if speed.is_finite() {
-        speed.clamp(SPEED_RANGE.0, SPEED_RANGE.1)
-    } else {
-        1.0
-    };
+    let speed = if speed.is_finite() { speed.clamp(SPEED_RANGE.0, SPEED_RANGE.1) } else { 1.0 };
     let ms = (characters as f64 * MS_PER_CHARACTER / speed).round();
     ms.clamp(f64::from(MIN_DURATION_MS), f64::from(MAX_DURATION_MS)) as u32
 }
@@ -53,11 +49,7 @@ pub fn wav(hash: u64, text: &str, duration_ms: u32) -> Vec<u8> {
 /// The clip's samples.
 fn samples(hash: u64, text: &str, duration_ms: u32) -> Vec<i16> {
     let total = duration_ms as usize * (SAMPLE_RATE_HZ / 1000) as usize;
-    let mut notes: Vec<Option<f32>> = text
-        .chars()
-        .take(MAX_NOTES)
-        .map(|c| pitch(hash, c))
-        .collect();
+    let mut notes: Vec<Option<f32>> = text.chars().take(MAX_NOTES).map(|c| pitch(hash, c)).collect();
     if notes.is_empty() {
         notes.push(pitch(hash, 'a'));
     }
@@ -71,11 +63,7 @@ fn samples(hash: u64, text: &str, duration_ms: u32) -> Vec<i16> {
             continue;
         };
         let start = note * note_len;
-        let end = if note == notes.len() - 1 {
-            total
-        } else {
-            start + note_len
-        };
+        let end = if note == notes.len() - 1 { total } else { start + note_len };
         let (from_start, to_end) = (i - start, end - 1 - i);
         let envelope = from_start.min(to_end).min(fade) as f32 / fade as f32;
         // Phase in turns, computed from the sample index so it never drifts.
@@ -108,10 +96,7 @@ mod tests {
     fn decode(bytes: &[u8]) -> (hound::WavSpec, Vec<i16>) {
         let reader = hound::WavReader::new(bytes).unwrap();
         let spec = reader.spec();
-        (
-            spec,
-            reader.into_samples::<i16>().map(Result::unwrap).collect(),
-        )
+        (spec, reader.into_samples::<i16>().map(Result::unwrap).collect())
     }
 
     #[test]
@@ -134,10 +119,7 @@ mod tests {
         assert_eq!(&bytes[..4], b"RIFF");
         assert_eq!(&bytes[8..12], b"WAVE");
         let (spec, samples) = decode(&bytes);
-        assert_eq!(
-            (spec.channels, spec.sample_rate, spec.bits_per_sample),
-            (1, 16_000, 16)
-        );
+        assert_eq!((spec.channels, spec.sample_rate, spec.bits_per_sample), (1, 16_000, 16));
         assert_eq!(samples.len(), ms as usize * 16);
         assert_eq!(ms, 27 * 60);
     }
@@ -156,19 +138,9 @@ mod tests {
         assert_eq!(samples[0], 0);
         assert_eq!(*samples.last().unwrap(), 0);
         assert_eq!(samples[note - 1], 0, "end of the first note");
-        assert!(
-            samples[note..2 * note].iter().all(|&s| s == 0),
-            "space is a rest"
-        );
-        assert!(
-            samples[..note].iter().any(|&s| s.unsigned_abs() > 5_000),
-            "audible"
-        );
-        let max_jump = samples
-            .windows(2)
-            .map(|w| (w[1] as i32 - w[0] as i32).abs())
-            .max()
-            .unwrap();
+        assert!(samples[note..2 * note].iter().all(|&s| s == 0), "space is a rest");
+        assert!(samples[..note].iter().any(|&s| s.unsigned_abs() > 5_000), "audible");
+        let max_jump = samples.windows(2).map(|w| (w[1] as i32 - w[0] as i32).abs()).max().unwrap();
         assert!(max_jump < 8_000, "a click: jump of {max_jump}");
     }
 }

@@ -10,12 +10,8 @@ pub fn png(hash: u64, width: u32, height: u32) -> Vec<u8> {
     let mut encoder = png::Encoder::new(&mut out, width, height);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder
-        .write_header()
-        .expect("PNG header of valid dimensions into memory");
-    writer
-        .write_image_data(&pixels)
-        .expect("PNG data of the declared size into memory");
+    let mut writer = encoder.write_header().expect("PNG header of valid dimensions into memory");
+    writer.write_image_data(&pixels).expect("PNG data of the declared size into memory");
     writer.finish().expect("PNG trailer into memory");
     out
 }
@@ -43,17 +39,9 @@ fn paint(hash: u64, width: u32, height: u32) -> Vec<u8> {
             let u = x as f32 * unit;
             let along = (u - 0.5) * dx + (v - 0.5) * dy;
             let ripple = wave(along * ripple_scale + (u - v) * 0.5 + ripple_phase);
-            let mut colour = scheme
-                .start
-                .mix(scheme.end, smoothstep(0.5 + along + 0.06 * ripple));
-            colour = colour.mix(
-                scheme.accent,
-                0.85 * glow(u - glow_x, v - glow_y, glow_radius),
-            );
-            colour = colour.mix(
-                scheme.light,
-                0.6 * glow(u - spark_x, v - spark_y, spark_radius),
-            );
+            let mut colour = scheme.start.mix(scheme.end, smoothstep(0.5 + along + 0.06 * ripple));
+            colour = colour.mix(scheme.accent, 0.85 * glow(u - glow_x, v - glow_y, glow_radius));
+            colour = colour.mix(scheme.light, 0.6 * glow(u - spark_x, v - spark_y, spark_radius));
             pixels.extend_from_slice(&colour.bytes());
         }
     }

@@ -113,65 +113,35 @@ impl Job {
         let hash = paint::fnv1a(text, options.integer("seed"));
         let render = match request.kind {
             MediaKind::Image => {
-                let (width, height) =
-                    dimensions(options.text("aspectRatio"), (1, 1), IMAGE_LONG_SIDE_PX);
-                Render::Image {
-                    hash,
-                    width,
-                    height,
-                }
+                let (width, height) = dimensions(options.text("aspectRatio"), (1, 1), IMAGE_LONG_SIDE_PX);
+                Render::Image { hash, width, height }
             }
             MediaKind::Audio => Render::Audio {
                 hash,
                 text: text.chars().take(audio::MAX_NOTES).collect(),
-                duration_ms: audio::duration_ms(
-                    text.chars().count(),
-                    options.number("speed").unwrap_or(1.0),
-                ),
+                duration_ms: audio::duration_ms(text.chars().count(), options.number("speed").unwrap_or(1.0)),
             },
             MediaKind::Video | MediaKind::Avatar => {
-                let default_ratio = if request.kind == MediaKind::Video {
-                    (16, 9)
-                } else {
-                    (1, 1)
-                };
+                let default_ratio = if request.kind == MediaKind::Video { (16, 9) } else { (1, 1) };
                 let long_side = u32::from(ANIMATION_LONG_SIDE_PX);
-                let (width, height) =
-                    dimensions(options.text("aspectRatio"), default_ratio, long_side);
+                let (width, height) = dimensions(options.text("aspectRatio"), default_ratio, long_side);
                 // Both fit: neither exceeds the u16 long side.
                 let (width, height) = (width as u16, height as u16);
                 let frames = frames(duration_s(options));
                 if request.kind == MediaKind::Video {
-                    Render::Video {
-                        hash,
-                        width,
-                        height,
-                        frames,
-                    }
+                    Render::Video { hash, width, height, frames }
                 } else {
-                    Render::Avatar {
-                        hash,
-                        width,
-                        height,
-                        frames,
-                    }
+                    Render::Avatar { hash, width, height, frames }
                 }
             }
         };
         let latency_ms = match options.integer("latencyMs") {
             Some(ms) => ms.clamp(0, MAX_LATENCY_MS as i64) as u64,
-            None if matches!(render, Render::Image { .. } | Render::Audio { .. }) => {
-                DEFAULT_STILL_LATENCY_MS
-            }
+            None if matches!(render, Render::Image { .. } | Render::Audio { .. }) => DEFAULT_STILL_LATENCY_MS,
             None => DEFAULT_MOTION_LATENCY_MS,
         };
         let resolution = options.text("resolution").map(str::to_string);
-        Job {
-            started_ms: now_ms,
-            latency_ms,
-            render,
-            resolution,
-        }
+        Job { started_ms: now_ms, latency_ms, render, resolution }
     }
 
     /// Where the job stands at `now_ms` (a clock behind `started_ms`
@@ -183,10 +153,7 @@ impl Job {
         }
         let percent = (elapsed * 100 / self.latency_ms).min(99) as u8;
         let poll_after_ms = (self.latency_ms - elapsed).min(MAX_POLL_INTERVAL_MS) as u32;
-        Step::Running {
-            percent,
-            poll_after_ms,
-        }
+        Step::Running { percent, poll_after_ms }
     }
 
     /// Check a decoded handle, so a tampered one cannot make `poll` render
@@ -195,39 +162,16 @@ impl Job {
         let fits = |w: u32, h: u32, long: u32| w >= 1 && h >= 1 && w.max(h) <= long;
         let ok = match &self.render {
             Render::Image { width, height, .. } => fits(*width, *height, IMAGE_LONG_SIDE_PX),
-            Render::Audio {
-                text, duration_ms, ..
-            } => {
+            Render::Audio { text, duration_ms, .. } => {
                 (audio::MIN_DURATION_MS..=audio::MAX_DURATION_MS).contains(duration_ms)
                     && text.chars().count() <= audio::MAX_NOTES
             }
-            Render::Video {
-                width,
-                height,
-                frames,
-                ..
-            }
-            | Render::Avatar {
-                width,
-                height,
-                frames,
-                ..
-            } => {
-                fits(
-                    (*width).into(),
-                    (*height).into(),
-                    ANIMATION_LONG_SIDE_PX.into(),
-                ) && (1..=MAX_FRAMES).contains(frames)
+            Render::Video { width, height, frames, .. } | Render::Avatar { width, height, frames, .. } => {
+                fits((*width).into(), (*height).into(), ANIMATION_LONG_SIDE_PX.into())
+                    && (1..=MAX_FRAMES).contains(frames)
             }
         };
-        if ok {
-            Ok(())
-        } else {
-            Err(format!(
-                "task handle describes an impossible file: {:?}",
-                self.render
-            ))
-        }
+        if ok { Ok(()) } else { Err(format!("task handle describes an impossible file: {:?}", self.render)) }
     }
 }
 
@@ -235,67 +179,22 @@ impl Render {
     /// Produce the file.
     pub fn artifact(&self) -> Artifact {
         let (bytes, mime, width, height, duration_ms) = match self {
-            Render::Image {
-                hash,
-                width,
-                height,
-            } => (
-                image::png(*hash, *width, *height),
-                "image/png",
-                Some(*width),
-                Some(*height),
-                None,
-            ),
-            Render::Audio {
-                hash,
-                text,
-                duration_ms,
-            } => (
-                audio::wav(*hash, text, *duration_ms),
-                "audio/wav",
-                None,
-                None,
-                Some(*duration_ms),
-            ),
-            Render::Video {
-                hash,
-                width,
-                height,
-                frames,
-            } => {
-                let gif = animation::video_gif(*hash, *width, *height, *frames);
-                (
-                    gif,
-                    "image/gif",
-                    Some((*width).into()),
-                    Some((*height).into()),
-                    Some(frames_ms(*frames)),
-                )
+            Render::Image { hash, width, height } => {
+                (image::png(*hash, *width, *height), "image/png", Some(*width), Some(*height), None)
             }
-            Render::Avatar {
-                hash,
-                width,
-                height,
-                frames,
-            } => {
+            Render::Audio { hash, text, duration_ms } => {
+                (audio::wav(*hash, text, *duration_ms), "audio/wav", None, None, Some(*duration_ms))
+            }
+            Render::Video { hash, width, height, frames } => {
+                let gif = animation::video_gif(*hash, *width, *height, *frames);
+                (gif, "image/gif", Some((*width).into()), Some((*height).into()), Some(frames_ms(*frames)))
+            }
+            Render::Avatar { hash, width, height, frames } => {
                 let gif = animation::avatar_gif(*hash, *width, *height, *frames);
-                (
-                    gif,
-                    "image/gif",
-                    Some((*width).into()),
-                    Some((*height).into()),
-                    Some(frames_ms(*frames)),
-                )
+                (gif, "image/gif", Some((*width).into()), Some((*height).into()), Some(frames_ms(*frames)))
             }
         };
-        Artifact {
-            url: None,
-            bytes: Some(bytes),
-            mime: mime.to_string(),
-            width,
-            height,
-            duration_ms,
-        }
+        Artifact { url: None, bytes: Some(bytes), mime: mime.to_string(), width, height, duration_ms }
     }
 }
 
@@ -308,16 +207,10 @@ pub fn dimensions(aspect_ratio: Option<&str>, default: (u32, u32), long_side: u3
         let (w, h) = (w.trim().parse::<f64>().ok()?, h.trim().parse::<f64>().ok()?);
         (w > 0.0 && h > 0.0 && (w / h).is_finite()).then_some(w / h)
     };
-    let ratio = aspect_ratio
-        .and_then(parse)
-        .unwrap_or(f64::from(default.0) / f64::from(default.1));
+    let ratio = aspect_ratio.and_then(parse).unwrap_or(f64::from(default.0) / f64::from(default.1));
     let ratio = ratio.clamp(0.25, 4.0);
     let short = |r: f64| ((f64::from(long_side) * r).round() as u32).max(1);
-    if ratio >= 1.0 {
-        (long_side, short(1.0 / ratio))
-    } else {
-        (short(ratio), long_side)
-    }
+    if ratio >= 1.0 { (long_side, short(1.0 / ratio)) } else { (short(ratio), long_side) }
 }
 
 /// The requested `duration` in seconds: a number or integer, or text like
@@ -325,19 +218,9 @@ pub fn dimensions(aspect_ratio: Option<&str>, default: (u32, u32), long_side: u3
 pub fn duration_s(options: Options<'_>) -> f64 {
     let given = options
         .number("duration")
-        .or_else(|| {
-            options
-                .text("duration")?
-                .trim()
-                .trim_end_matches('s')
-                .trim()
-                .parse()
-                .ok()
-        })
+        .or_else(|| options.text("duration")?.trim().trim_end_matches('s').trim().parse().ok())
         .filter(|s: &f64| s.is_finite());
-    given
-        .unwrap_or(DEFAULT_DURATION_S)
-        .clamp(DURATION_RANGE_S.0, DURATION_RANGE_S.1)
+    given.unwrap_or(DEFAULT_DURATION_S).clamp(DURATION_RANGE_S.0, DURATION_RANGE_S.1)
 }
 
 /// Frames for `seconds` of animation.
@@ -358,17 +241,8 @@ mod tests {
         JobRequest {
             offering: "kling".into(),
             kind,
-            input: JobInput {
-                text: Some(text.into()),
-                image: None,
-                audio: None,
-                video: None,
-                voice: None,
-            },
-            options: options
-                .iter()
-                .map(|(n, v)| (n.to_string(), v.clone()))
-                .collect(),
+            input: JobInput { text: Some(text.into()), image: None, audio: None, video: None, voice: None },
+            options: options.iter().map(|(n, v)| (n.to_string(), v.clone())).collect(),
         }
     }
 
@@ -417,15 +291,7 @@ mod tests {
         ];
         let job = Job::new(&request(MediaKind::Video, "a cat", &options), 1_000);
         assert_eq!(job.latency_ms, DEFAULT_MOTION_LATENCY_MS);
-        let Render::Video {
-            width,
-            height,
-            frames,
-            ..
-        } = job.render
-        else {
-            panic!("{job:?}")
-        };
+        let Render::Video { width, height, frames, .. } = job.render else { panic!("{job:?}") };
         assert_eq!((width, height, frames), (90, 160, 100));
         job.validate().unwrap();
     }
@@ -435,116 +301,37 @@ mod tests {
         let plan = |kind| Job::new(&request(kind, "x", &[]), 0);
         let image = plan(MediaKind::Image);
         assert_eq!(image.latency_ms, 900);
-        assert!(matches!(
-            image.render,
-            Render::Image {
-                width: 512,
-                height: 512,
-                ..
-            }
-        ));
-        assert!(matches!(
-            plan(MediaKind::Video).render,
-            Render::Video {
-                width: 160,
-                height: 90,
-                frames: 50,
-                ..
-            }
-        ));
-        assert!(matches!(
-            plan(MediaKind::Avatar).render,
-            Render::Avatar {
-                width: 160,
-                height: 160,
-                frames: 50,
-                ..
-            }
-        ));
+        assert!(matches!(image.render, Render::Image { width: 512, height: 512, .. }));
+        assert!(matches!(plan(MediaKind::Video).render, Render::Video { width: 160, height: 90, frames: 50, .. }));
+        assert!(matches!(plan(MediaKind::Avatar).render, Render::Avatar { width: 160, height: 160, frames: 50, .. }));
         let audio = plan(MediaKind::Audio);
         assert_eq!(audio.latency_ms, 900);
-        assert!(matches!(
-            audio.render,
-            Render::Audio {
-                duration_ms: 1_000,
-                ..
-            }
-        ));
+        assert!(matches!(audio.render, Render::Audio { duration_ms: 1_000, .. }));
     }
 
     #[test]
     fn seed_and_prompt_change_the_hash() {
-        let hash = |text: &str, options: &[(&str, Value)]| match Job::new(
-            &request(MediaKind::Image, text, options),
-            0,
-        )
-        .render
+        let hash = |text: &str, options: &[(&str, Value)]| match Job::new(&request(MediaKind::Image, text, options), 0)
+            .render
         {
             Render::Image { hash, .. } => hash,
             other => panic!("{other:?}"),
         };
-        assert_eq!(
-            hash("a", &[]),
-            hash("a", &[("style", Value::Text("noir".into()))])
-        );
+        assert_eq!(hash("a", &[]), hash("a", &[("style", Value::Text("noir".into()))]));
         assert_ne!(hash("a", &[]), hash("b", &[]));
-        assert_ne!(
-            hash("a", &[("seed", Value::Integer(1))]),
-            hash("a", &[("seed", Value::Integer(2))])
-        );
+        assert_ne!(hash("a", &[("seed", Value::Integer(1))]), hash("a", &[("seed", Value::Integer(2))]));
     }
 
     #[test]
     fn progress_follows_the_clock() {
-        let job = Job::new(
-            &request(
-                MediaKind::Image,
-                "x",
-                &[("latencyMs", Value::Integer(1_000))],
-            ),
-            10_000,
-        );
-        assert_eq!(
-            job.step(10_000),
-            Step::Running {
-                percent: 0,
-                poll_after_ms: 300
-            }
-        );
-        assert_eq!(
-            job.step(10_250),
-            Step::Running {
-                percent: 25,
-                poll_after_ms: 300
-            }
-        );
-        assert_eq!(
-            job.step(10_900),
-            Step::Running {
-                percent: 90,
-                poll_after_ms: 100
-            }
-        );
-        assert_eq!(
-            job.step(10_999),
-            Step::Running {
-                percent: 99,
-                poll_after_ms: 1
-            }
-        );
+        let job = Job::new(&request(MediaKind::Image, "x", &[("latencyMs", Value::Integer(1_000))]), 10_000);
+        assert_eq!(job.step(10_000), Step::Running { percent: 0, poll_after_ms: 300 });
+        assert_eq!(job.step(10_250), Step::Running { percent: 25, poll_after_ms: 300 });
+        assert_eq!(job.step(10_900), Step::Running { percent: 90, poll_after_ms: 100 });
+        assert_eq!(job.step(10_999), Step::Running { percent: 99, poll_after_ms: 1 });
         assert_eq!(job.step(11_000), Step::Done);
-        assert_eq!(
-            job.step(9_000),
-            Step::Running {
-                percent: 0,
-                poll_after_ms: 300
-            },
-            "clock behind"
-        );
-        let instant = Job::new(
-            &request(MediaKind::Image, "x", &[("latencyMs", Value::Integer(0))]),
-            5,
-        );
+        assert_eq!(job.step(9_000), Step::Running { percent: 0, poll_after_ms: 300 }, "clock behind");
+        let instant = Job::new(&request(MediaKind::Image, "x", &[("latencyMs", Value::Integer(0))]), 5);
         assert_eq!(instant.step(5), Step::Done);
     }
 
@@ -552,25 +339,11 @@ mod tests {
     fn tampered_handles_are_refused() {
         let mut job = Job::new(&request(MediaKind::Video, "x", &[]), 0);
         job.validate().unwrap();
-        job.render = Render::Video {
-            hash: 1,
-            width: 60_000,
-            height: 10,
-            frames: 5,
-        };
+        job.render = Render::Video { hash: 1, width: 60_000, height: 10, frames: 5 };
         assert!(job.validate().is_err());
-        job.render = Render::Avatar {
-            hash: 1,
-            width: 10,
-            height: 10,
-            frames: 1_000_000,
-        };
+        job.render = Render::Avatar { hash: 1, width: 10, height: 10, frames: 1_000_000 };
         assert!(job.validate().is_err());
-        job.render = Render::Audio {
-            hash: 1,
-            text: String::new(),
-            duration_ms: u32::MAX,
-        };
+        job.render = Render::Audio { hash: 1, text: String::new(), duration_ms: u32::MAX };
         assert!(job.validate().is_err());
     }
 }

@@ -93,11 +93,7 @@ impl Rgb {
 
     /// `self` at `t = 0`, `other` at `t = 1`.
     pub fn mix(self, other: Rgb, t: f32) -> Rgb {
-        Rgb(
-            self.0 + (other.0 - self.0) * t,
-            self.1 + (other.1 - self.1) * t,
-            self.2 + (other.2 - self.2) * t,
-        )
+        Rgb(self.0 + (other.0 - self.0) * t, self.1 + (other.1 - self.1) * t, self.2 + (other.2 - self.2) * t)
     }
 
     /// 8-bit channels, rounded and clamped.
@@ -157,11 +153,7 @@ mod tests {
         for i in -40..=40 {
             let turns = i as f32 / 16.0;
             let exact = (turns * std::f32::consts::TAU).sin();
-            assert!(
-                (wave(turns) - exact).abs() < 0.002,
-                "at {turns}: {} vs {exact}",
-                wave(turns)
-            );
+            assert!((wave(turns) - exact).abs() < 0.002, "at {turns}: {} vs {exact}", wave(turns));
         }
     }
 

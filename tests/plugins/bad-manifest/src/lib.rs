@@ -16,18 +16,12 @@ pub struct BadManifest;
 
 impl Provider for BadManifest {
     fn manifest() -> Manifest {
-        let size = OptionBuilder::text("size", "Output size")
-            .allowed(&["small", "large"])
-            .default_text("huge");
+        let size = OptionBuilder::text("size", "Output size").allowed(&["small", "large"]).default_text("huge");
         Manifest {
             id: "Bad Id!".to_string(),
             version: "1.0.0".to_string(),
             vendor: "Doitong tests".to_string(),
-            offerings: vec![
-                OfferingBuilder::new("no-kinds", "No kinds", &[])
-                    .option(size)
-                    .build(),
-            ],
+            offerings: vec![OfferingBuilder::new("no-kinds", "No kinds", &[]).option(size).build()],
             allowed_hosts: Vec::new(),
             secrets: Vec::new(),
         }

@@ -24,31 +24,19 @@ pub struct Misbehave;
 
 impl Provider for Misbehave {
     fn manifest() -> Manifest {
-        let kinds = [
-            MediaKind::Video,
-            MediaKind::Image,
-            MediaKind::Audio,
-            MediaKind::Avatar,
-        ];
+        let kinds = [MediaKind::Video, MediaKind::Image, MediaKind::Audio, MediaKind::Avatar];
         Manifest {
             id: "misbehave".to_string(),
             version: "1.0.0".to_string(),
             vendor: "Doitong tests".to_string(),
-            offerings: vec![
-                OfferingBuilder::new("misbehave", "Misbehave (sandbox tests)", &kinds)
-                    .credits(1)
-                    .build(),
-            ],
+            offerings: vec![OfferingBuilder::new("misbehave", "Misbehave (sandbox tests)", &kinds).credits(1).build()],
             allowed_hosts: vec!["https://vendor.example".to_string()],
             secrets: vec!["api_key".to_string()],
         }
     }
 
     fn quote(_request: JobRequest) -> Result<Quote, Failure> {
-        Ok(Quote {
-            credits: 1,
-            estimated_seconds: 1,
-        })
+        Ok(Quote { credits: 1, estimated_seconds: 1 })
     }
 
     fn submit(request: JobRequest) -> Result<Submitted, Failure> {
@@ -62,11 +50,9 @@ impl Provider for Misbehave {
                 Ok(done(b"ok".to_vec()))
             }
             "panic" => panic!("misbehave: deliberate panic"),
-            "slow-poll" => Ok(Submitted::Running(Running {
-                handle: "spin".to_string(),
-                percent: None,
-                poll_after_ms: 10,
-            })),
+            "slow-poll" => {
+                Ok(Submitted::Running(Running { handle: "spin".to_string(), percent: None, poll_after_ms: 10 }))
+            }
             _ => {
                 if let Some(url) = prompt.strip_prefix("http:") {
                     let response = http::get(url).send_raw()?;
@@ -75,9 +61,7 @@ impl Provider for Misbehave {
                 } else if let Some(name) = prompt.strip_prefix("secret:") {
                     match secret(name) {
                         Some(value) => Ok(done(value.into_bytes())),
-                        None => Err(failure::unauthorized(format!(
-                            "secret `{name}` unavailable"
-                        ))),
+                        None => Err(failure::unauthorized(format!("secret `{name}` unavailable"))),
                     }
                 } else {
                     Err(failure::invalid_input("unknown misbehaviour"))
@@ -94,9 +78,7 @@ impl Provider for Misbehave {
     }
 
     fn cancel(_handle: String) -> Result<CancelOutcome, Failure> {
-        Ok(CancelOutcome {
-            refund_percent: 100,
-        })
+        Ok(CancelOutcome { refund_percent: 100 })
     }
 }
 

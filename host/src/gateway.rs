@@ -1,0 +1,141 @@
+//! Assembling a running gateway from a [`Config`]: store, plugin runtime and
+//! registry, artifact store, job service and worker, and the HTTP router.
+//!
+//! [`Gateway::start`] is what `doitong serve` calls and what an embedding
+//! application calls; [`Gateway::router`] can be served alone or nested
+//! under a prefix of another axum app.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+
+use crate::artifacts::ArtifactStore;
+use crate::config::{Config, ConfigError};
+use crate::jobs::{Jobs, WorkerHandle};
+use crate::plugins::{PluginRuntime, Registry, runtime::RuntimeInitError};
+use crate::store::{Store, StoreError};
+
+/// The plugins compiled into this binary.
+pub mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Plugin runtime.
+    #[error(transparent)]
+    Runtime(#[from] RuntimeInitError),
+    /// Filesystem.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// A running gateway.
+pub struct Gateway {
+    config: Arc<Config>,
+    jobs: Jobs,
+    runtime: PluginRuntime,
+    worker: Option<WorkerHandle>,
+    router: Router,
+    /// The key created for the `default` account on a brand-new database.
+    pub first_run_key: Option<String>,
+}
+
+impl Gateway {
+    /// Open the store (migrating it), load plugins, start the worker.
+    pub async fn start(config: Config) -> Result<Gateway, StartError> {
+        let config = Arc::new(config);
+        for dir in [config.data_dir.clone(), config.plugins_dir()] {
+            std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { path: dir.clone(), source })?;
+        }
+        let store = Store::open(&config.database_url).await?;
+        if store.is_sqlite() {
+            let released = store.release_all_leases().await?;
+            if released > 0 {
+                tracing::info!(released, "resuming jobs left leased by a previous run");
+            }
+        }
+        let first_run_key = if store.has_accounts().await? {
+            None
+        } else {
+            let account = store.create_account("default", "free", 1000).await?;
+            let (key, _) = store.create_key(&account.id, true).await?;
+            Some(key)
+        };
+
+        let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
+        let registry = Arc::new(Registry::default());
+        let bundled: &[(&str, &[u8])] = if config.bundled_plugins { bundled::BUNDLED_PLUGINS } else { &[] };
+        let settings_config = config.clone();
+        registry
+            .load_initial(&runtime, bundled, Some(&config.plugins_dir()), &move |id: &str| {
+                settings_config.plugin_settings(id)
+            })
+            .await;
+
+        let secret =
+            store.setting_or_insert("artifact_signing_key", || hex::encode(rand::random::<[u8; 32]>())).await?;
+        let artifacts = ArtifactStore::new(
+            config.data_dir.join("artifacts"),
+            hex::decode(&secret).unwrap_or_else(|_| secret.into_bytes()),
+            config.public_url.clone(),
+            Duration::from_secs(config.artifacts.url_ttl_secs),
+            config.artifacts.max_mib << 20,
+        );
+        let enabled_config = config.clone();
+        let jobs = Jobs::new(
+            store,
+            registry,
+            artifacts,
+            runtime.net().clone(),
+            config.jobs.clone(),
+            Arc::new(move |id: &str| enabled_config.plugin_enabled(id)),
+        );
+        let worker = jobs.spawn_worker();
+        let schema = crate::graphql::build_schema(jobs.clone());
+        let router = crate::graphql::router(schema, jobs.clone());
+        Ok(Gateway { config, jobs, runtime, worker: Some(worker), router, first_run_key })
+    }
+
+    /// The HTTP routes (`/graphql`, `/graphql/ws`, `/files/…`, `/healthz`, `/readyz`).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// The job service, for typed calls without HTTP.
+    pub fn jobs(&self) -> &Jobs {
+        &self.jobs
+    }
+
+    /// The plugin runtime.
+    pub fn runtime(&self) -> &PluginRuntime {
+        &self.runtime
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Stop the worker after its steps in flight; jobs still running at the
+    /// vendor resume on the next start.
+    pub async fn shutdown(mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.shutdown().await;
+        }
+        self.jobs.store().close().await;
+    }
+}

@@ -1,0 +1,286 @@
+//! Query, Mutation and Subscription roots.
+
+use std::time::Duration;
+
+use async_graphql::{Context, ErrorExtensions, ID, InputObject, Json, Object, Result, Schema, Subscription};
+use futures::Stream;
+
+use super::bare_selection::BareSelectionExpansion;
+use super::types::{
+    AccountView, Generation, GenerationConnection, GenerationEdge, GenerationStatus, GenerationType, PageInfo,
+    Provider, VideoCreatePayload,
+};
+use crate::error::{ApiError, ErrorCode};
+use crate::jobs::{Caller, GenerateRequest, Jobs, RawInput};
+use crate::routing::Priority;
+
+/// The schema type.
+pub type DoitongSchema = Schema<Query, Mutation, SubscriptionRoot>;
+
+/// Build the schema over the job service.
+pub fn build_schema(jobs: Jobs) -> DoitongSchema {
+    Schema::build(Query, Mutation, SubscriptionRoot).data(jobs).extension(BareSelectionExpansion).finish()
+}
+
+/// `Prefer: wait=N` from the request, in seconds (capped at 60).
+#[derive(Debug, Clone, Copy)]
+pub struct PreferWait(pub u64);
+
+fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {
+    ctx.data_opt::<Caller>().ok_or_else(|| {
+        ApiError::new(ErrorCode::Unauthenticated, "send an API key as `Authorization: Bearer dt_…`").extend()
+    })
+}
+
+fn gql(e: ApiError) -> async_graphql::Error {
+    e.extend()
+}
+
+/// Inputs of a generation. Media are `https://` URLs or `data:` URIs.
+#[derive(InputObject, Debug, Clone, Default)]
+pub struct ContentInput {
+    /// Prompt, or the text to speak.
+    pub text: Option<String>,
+    /// Image (image-to-video, references).
+    pub image: Option<String>,
+    /// Audio (lip sync).
+    pub audio: Option<String>,
+    /// Video (references).
+    pub video: Option<String>,
+    /// Voice name or id.
+    pub voice: Option<String>,
+}
+
+/// A generation request.
+#[derive(InputObject, Debug, Clone)]
+pub struct GenerateInput {
+    /// What to generate.
+    #[graphql(name = "type")]
+    pub kind: GenerationType,
+    /// Provider id; absent chooses one by `priority`.
+    pub provider: Option<String>,
+    /// Inputs.
+    pub input: ContentInput,
+    /// Provider options (see `providers { options }`).
+    pub options: Option<Json<serde_json::Value>>,
+    /// What automatic selection optimises.
+    #[graphql(default)]
+    pub priority: Priority,
+    /// URL notified when the generation finishes.
+    pub webhook_url: Option<String>,
+}
+
+/// The seed's Apollo `videoCreate` input.
+#[derive(InputObject, Debug, Clone)]
+pub struct VideoCreateInput {
+    /// Prompt.
+    pub prompt: String,
+    /// Provider id (e.g. `luma`); absent chooses one.
+    pub model: Option<String>,
+    /// Seconds.
+    pub duration: Option<i32>,
+    /// E.g. `16:9`.
+    pub aspect_ratio: Option<String>,
+    /// E.g. `1080p`.
+    pub resolution: Option<String>,
+    /// Image to animate.
+    pub image: Option<String>,
+    /// URL notified when the generation finishes.
+    pub webhook_url: Option<String>,
+}
+
+impl From<ContentInput> for RawInput {
+    fn from(c: ContentInput) -> Self {
+        RawInput { text: c.text, image: c.image, audio: c.audio, video: c.video, voice: c.voice }
+    }
+}
+
+/// Query root.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// One of your generations.
+    async fn generation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Generation>> {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        let row = jobs.get(caller(ctx)?, &id).await.map_err(gql)?;
+        Ok(row.map(|row| Generation { row }))
+    }
+
+    /// Your generations, newest first.
+    async fn generations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        status: Option<GenerationStatus>,
+        #[graphql(name = "type")] kind: Option<GenerationType>,
+    ) -> Result<GenerationConnection> {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        let caller = caller(ctx)?;
+        if !(1..=100).contains(&first) {
+            return Err(gql(ApiError::invalid("first", "first must be between 1 and 100")));
+        }
+        let cursor = match after {
+            Some(c) => Some(
+                decode_cursor(&c)
+                    .ok_or_else(|| gql(ApiError::invalid("after", "after is not a cursor from this API")))?,
+            ),
+            None => None,
+        };
+        let kind = kind.map(|k| crate::plugins::MediaKind::from(k).as_str());
+        let mut rows = jobs
+            .store()
+            .jobs_of(&caller.account_id, status.map(Into::into), kind, cursor, i64::from(first) + 1)
+            .await
+            .map_err(|e| gql(e.into()))?;
+        let has_next_page = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        let edges: Vec<GenerationEdge> = rows
+            .into_iter()
+            .map(|row| GenerationEdge { cursor: encode_cursor(row.created_at, &row.id), node: Generation { row } })
+            .collect();
+        let end_cursor = edges.last().map(|e| e.cursor.clone());
+        let nodes = edges.iter().map(|e| e.node.clone()).collect();
+        Ok(GenerationConnection { edges, nodes, page_info: PageInfo { has_next_page, end_cursor } })
+    }
+
+    /// The provider catalogue, optionally for one media type.
+    async fn providers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "type")] kind: Option<GenerationType>,
+    ) -> Result<Vec<Provider>> {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        caller(ctx)?;
+        let snapshot = jobs.registry().snapshot();
+        Ok(snapshot
+            .offerings()
+            .iter()
+            .filter(|(p, _)| jobs.plugin_enabled(p.id()))
+            .filter(|(_, o)| kind.is_none_or(|k| o.kinds.contains(&k.into())))
+            .map(|(p, o)| Provider::new(p, o))
+            .collect())
+    }
+
+    /// Your account.
+    async fn account(&self, ctx: &Context<'_>) -> Result<AccountView> {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        let caller = caller(ctx)?;
+        let account = jobs.store().account(&caller.account_id).await.map_err(|e| gql(e.into()))?;
+        let account = account.ok_or_else(|| gql(ApiError::new(ErrorCode::NotFound, "account not found")))?;
+        Ok(AccountView::new(account, caller.test_mode))
+    }
+}
+
+/// Mutation root.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Start a generation. With `Prefer: wait=N` (N ≤ 60) the answer waits
+    /// up to N seconds for a terminal status.
+    async fn generate(&self, ctx: &Context<'_>, input: GenerateInput) -> Result<Generation> {
+        let request = GenerateRequest {
+            kind: input.kind.into(),
+            provider: input.provider.filter(|p| !p.is_empty()),
+            input: input.input.into(),
+            options: input.options.map(|j| j.0),
+            priority: input.priority,
+            webhook_url: input.webhook_url,
+        };
+        start(ctx, request).await
+    }
+
+    /// Cancel a generation; false if it had already finished.
+    async fn cancel_generation(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        jobs.cancel(caller(ctx)?, &id).await.map_err(gql)
+    }
+
+    /// Start a video generation (the portal's Apollo example).
+    async fn video_create(&self, ctx: &Context<'_>, input: VideoCreateInput) -> Result<VideoCreatePayload> {
+        let mut options = serde_json::Map::new();
+        if let Some(d) = input.duration {
+            options.insert("duration".into(), d.into());
+        }
+        if let Some(a) = input.aspect_ratio {
+            options.insert("aspectRatio".into(), a.into());
+        }
+        if let Some(r) = input.resolution {
+            options.insert("resolution".into(), r.into());
+        }
+        let request = GenerateRequest {
+            kind: crate::plugins::MediaKind::Video,
+            provider: input.model.filter(|m| !m.is_empty()),
+            input: RawInput { text: Some(input.prompt), image: input.image, ..RawInput::default() },
+            options: Some(serde_json::Value::Object(options)),
+            priority: Priority::Balanced,
+            webhook_url: input.webhook_url,
+        };
+        let generation = start(ctx, request).await?;
+        Ok(VideoCreatePayload { id: ID(generation.row.id.clone()), status: generation.row.status().into(), generation })
+    }
+}
+
+async fn start(ctx: &Context<'_>, request: GenerateRequest) -> Result<Generation> {
+    let jobs = ctx.data_unchecked::<Jobs>();
+    let caller = caller(ctx)?;
+    let row = jobs.generate(caller, request).await.map_err(gql)?;
+    if let Some(PreferWait(secs)) = ctx.data_opt::<PreferWait>() {
+        if *secs > 0 {
+            if let Some(done) = jobs.wait(&row.id, Duration::from_secs(*secs)).await.map_err(gql)? {
+                return Ok(Generation { row: done });
+            }
+        }
+    }
+    Ok(Generation { row })
+}
+
+/// Subscription root.
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Every change of one of your generations, until it is terminal.
+    async fn generation_updated(&self, ctx: &Context<'_>, id: ID) -> Result<impl Stream<Item = Generation>> {
+        let jobs = ctx.data_unchecked::<Jobs>().clone();
+        let caller = caller(ctx)?.clone();
+        let first = jobs.get(&caller, &id).await.map_err(gql)?;
+        let first =
+            first.ok_or_else(|| gql(ApiError::new(ErrorCode::NotFound, format!("no generation `{}`", id.as_str()))))?;
+        let mut events = jobs.subscribe();
+        Ok(async_stream::stream! {
+            let mut last = (first.status.clone(), first.progress);
+            let terminal = first.status().is_terminal();
+            yield Generation { row: first };
+            if terminal { return; }
+            loop {
+                match events.recv().await {
+                    Ok(changed) if changed != id.as_str() => continue,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                    _ => {}
+                }
+                let Ok(Some(row)) = jobs.get(&caller, &id).await else { return };
+                if (row.status.clone(), row.progress) == last { continue; }
+                last = (row.status.clone(), row.progress);
+                let terminal = row.status().is_terminal();
+                yield Generation { row };
+                if terminal { return; }
+            }
+        })
+    }
+}
+
+fn encode_cursor(created_at: i64, id: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (ts, id) = text.split_once(':')?;
+    Some((ts.parse().ok()?, id.to_string()))
+}

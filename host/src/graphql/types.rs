@@ -1,0 +1,438 @@
+//! GraphQL object types: generations, providers, accounts.
+//!
+//! Thin views over store rows and plugin declarations; resolvers that need
+//! more (artifacts, signed URLs) read them through the context's [`Jobs`].
+
+use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject};
+
+use crate::error::ErrorCode;
+use crate::jobs::Jobs;
+use crate::plugins::{LoadedPlugin, MediaKind, Offering};
+use crate::store::jobs::{JobRow, JobStatus};
+use crate::store::{Account, ArtifactRow};
+
+/// `VIDEO IMAGE AUDIO AVATAR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum GenerationType {
+    /// A video clip.
+    Video,
+    /// A still image.
+    Image,
+    /// Speech or audio.
+    Audio,
+    /// A talking-avatar clip.
+    Avatar,
+}
+
+impl From<GenerationType> for MediaKind {
+    fn from(t: GenerationType) -> Self {
+        match t {
+            GenerationType::Video => MediaKind::Video,
+            GenerationType::Image => MediaKind::Image,
+            GenerationType::Audio => MediaKind::Audio,
+            GenerationType::Avatar => MediaKind::Avatar,
+        }
+    }
+}
+
+impl From<MediaKind> for GenerationType {
+    fn from(k: MediaKind) -> Self {
+        match k {
+            MediaKind::Video => GenerationType::Video,
+            MediaKind::Image => GenerationType::Image,
+            MediaKind::Audio => GenerationType::Audio,
+            MediaKind::Avatar => GenerationType::Avatar,
+        }
+    }
+}
+
+/// `QUEUED PROCESSING COMPLETED FAILED CANCELLED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum GenerationStatus {
+    /// Accepted, waiting to start.
+    Queued,
+    /// Running at the provider.
+    Processing,
+    /// Finished; `url` is set.
+    Completed,
+    /// Finished without a result; `error` says why. Credits were refunded.
+    Failed,
+    /// Cancelled by the caller.
+    Cancelled,
+}
+
+impl From<JobStatus> for GenerationStatus {
+    fn from(s: JobStatus) -> Self {
+        match s {
+            JobStatus::Queued => GenerationStatus::Queued,
+            JobStatus::Processing => GenerationStatus::Processing,
+            JobStatus::Completed => GenerationStatus::Completed,
+            JobStatus::Failed => GenerationStatus::Failed,
+            JobStatus::Cancelled => GenerationStatus::Cancelled,
+        }
+    }
+}
+
+impl From<GenerationStatus> for JobStatus {
+    fn from(s: GenerationStatus) -> Self {
+        match s {
+            GenerationStatus::Queued => JobStatus::Queued,
+            GenerationStatus::Processing => JobStatus::Processing,
+            GenerationStatus::Completed => JobStatus::Completed,
+            GenerationStatus::Failed => JobStatus::Failed,
+            GenerationStatus::Cancelled => JobStatus::Cancelled,
+        }
+    }
+}
+
+/// An ISO 8601 / RFC 3339 timestamp.
+#[derive(Debug, Clone)]
+pub struct DateTime(pub i64);
+
+#[async_graphql::Scalar(name = "DateTime")]
+impl async_graphql::ScalarType for DateTime {
+    fn parse(value: async_graphql::Value) -> async_graphql::InputValueResult<Self> {
+        match &value {
+            async_graphql::Value::String(s) => {
+                let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| async_graphql::InputValueError::custom(e.to_string()))?;
+                Ok(DateTime((t.unix_timestamp_nanos() / 1_000_000) as i64))
+            }
+            _ => Err(async_graphql::InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> async_graphql::Value {
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        async_graphql::Value::String(t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default())
+    }
+}
+
+/// Media facts about the first output.
+#[derive(SimpleObject, Debug, Clone, Default)]
+pub struct GenerationMetadata {
+    /// Pixels.
+    pub width: Option<i32>,
+    /// Pixels.
+    pub height: Option<i32>,
+    /// Seconds.
+    pub duration: Option<f64>,
+    /// `png`, `gif`, `mp4`, `wav`, …
+    pub format: Option<String>,
+    /// `WIDTHxHEIGHT`.
+    pub resolution: Option<String>,
+    /// Size of the first output in bytes.
+    pub size_bytes: Option<i64>,
+    /// MIME type of the first output.
+    pub mime_type: Option<String>,
+}
+
+/// Why a generation failed.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct GenerationError {
+    /// Machine-readable code.
+    pub code: ErrorCode,
+    /// What happened, including the provider's own message.
+    pub message: String,
+}
+
+/// One generation.
+#[derive(Clone)]
+pub struct Generation {
+    pub(crate) row: JobRow,
+}
+
+impl Generation {
+    async fn artifacts(&self, ctx: &Context<'_>) -> Result<Vec<ArtifactRow>> {
+        if self.row.status() != JobStatus::Completed {
+            return Ok(Vec::new());
+        }
+        let jobs = ctx.data_unchecked::<Jobs>();
+        jobs.store().artifacts_of(&self.row.id).await.map_err(|e| async_graphql::Error::new(e.to_string()))
+    }
+}
+
+#[Object]
+impl Generation {
+    /// `gen_…`.
+    async fn id(&self) -> async_graphql::ID {
+        async_graphql::ID(self.row.id.clone())
+    }
+
+    /// Lifecycle state.
+    async fn status(&self) -> GenerationStatus {
+        self.row.status().into()
+    }
+
+    /// Media kind.
+    #[graphql(name = "type")]
+    async fn kind(&self) -> GenerationType {
+        MediaKind::parse(&self.row.kind).unwrap_or(MediaKind::Image).into()
+    }
+
+    /// The provider (offering) that serves it.
+    async fn provider(&self) -> &str {
+        &self.row.provider
+    }
+
+    /// Signed, expiring download URL of the first output, once completed.
+    async fn url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let artifacts = self.artifacts(ctx).await?;
+        let store = ctx.data_unchecked::<Jobs>().artifacts();
+        Ok(artifacts.first().map(|a| store.signed_url(&a.id)))
+    }
+
+    /// Signed URLs of every output.
+    async fn urls(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let artifacts = self.artifacts(ctx).await?;
+        let store = ctx.data_unchecked::<Jobs>().artifacts();
+        Ok(artifacts.iter().map(|a| store.signed_url(&a.id)).collect())
+    }
+
+    /// 0..=100.
+    async fn progress(&self) -> i32 {
+        self.row.progress as i32
+    }
+
+    /// Facts about the first output, once completed.
+    async fn metadata(&self, ctx: &Context<'_>) -> Result<Option<GenerationMetadata>> {
+        let artifacts = self.artifacts(ctx).await?;
+        Ok(artifacts.first().map(|a| GenerationMetadata {
+            width: a.width.map(|w| w as i32),
+            height: a.height.map(|h| h as i32),
+            duration: a.duration_ms.map(|d| d as f64 / 1000.0),
+            format: Some(crate::artifacts::format_for(&a.mime)),
+            resolution: a.width.zip(a.height).map(|(w, h)| format!("{w}x{h}")),
+            size_bytes: Some(a.size_bytes),
+            mime_type: Some(a.mime.clone()),
+        }))
+    }
+
+    /// Credits quoted (charged on completion, refunded on failure).
+    async fn credit_cost(&self) -> i64 {
+        self.row.credit_cost
+    }
+
+    /// Expected seconds from acceptance to result.
+    async fn estimated_time(&self) -> i64 {
+        self.row.estimated_seconds
+    }
+
+    /// Why it failed.
+    async fn error(&self) -> Option<GenerationError> {
+        let code = ErrorCode::parse(self.row.error_code.as_deref()?)?;
+        Some(GenerationError { code, message: self.row.error_message.clone().unwrap_or_default() })
+    }
+
+    /// The failure's code alone.
+    async fn error_code(&self) -> Option<ErrorCode> {
+        ErrorCode::parse(self.row.error_code.as_deref()?)
+    }
+
+    /// Whether it ran in test mode (placeholder output, no credits).
+    async fn test_mode(&self) -> bool {
+        self.row.test_mode
+    }
+
+    /// Acceptance time.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.row.created_at)
+    }
+
+    /// When it reached a terminal state.
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.row.completed_at.map(DateTime)
+    }
+}
+
+/// Price of an offering with default options.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Pricing {
+    /// Credits.
+    pub credit_cost: i64,
+    /// Seconds.
+    pub estimated_time: i64,
+}
+
+/// One option an offering accepts.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ProviderOption {
+    /// Name to use in `options`.
+    pub name: String,
+    /// `text`, `integer`, `number` or `flag`.
+    #[graphql(name = "type")]
+    pub kind: String,
+    /// Must be given.
+    pub required: bool,
+    /// What it does.
+    pub description: String,
+    /// The only accepted values, when restricted.
+    pub allowed_values: Vec<async_graphql::Json<serde_json::Value>>,
+    /// Applied when omitted.
+    pub default: Option<async_graphql::Json<serde_json::Value>>,
+    /// Inclusive lower bound.
+    pub minimum: Option<f64>,
+    /// Inclusive upper bound.
+    pub maximum: Option<f64>,
+}
+
+/// A provider (offering) in the catalogue.
+#[derive(SimpleObject, Clone)]
+#[graphql(complex)]
+pub struct Provider {
+    /// Id to pass as `provider`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Vendor.
+    pub vendor: String,
+    /// What it is good at.
+    pub description: String,
+    /// Media kinds it generates.
+    pub types: Vec<GenerationType>,
+    /// Feature tags.
+    pub features: Vec<String>,
+    /// Known limitations.
+    pub limitations: Vec<String>,
+    /// Price and time with default options.
+    pub pricing: Pricing,
+    /// Accepted options.
+    pub options: Vec<ProviderOption>,
+    /// Accepted inputs (`text`, `image`, …).
+    pub inputs: Vec<String>,
+    /// Quality rank 1..=100.
+    pub quality: i32,
+    /// Plugin id serving it.
+    pub plugin: String,
+    /// Plugin version.
+    pub version: String,
+    #[graphql(skip)]
+    pub(crate) missing_secrets: Vec<String>,
+}
+
+#[ComplexObject]
+impl Provider {
+    /// Whether live keys can use it now (secrets configured).
+    async fn available(&self) -> bool {
+        self.missing_secrets.is_empty()
+    }
+
+    /// Why not, when unavailable.
+    async fn unavailable_reason(&self) -> Option<String> {
+        if self.missing_secrets.is_empty() {
+            None
+        } else {
+            Some(format!("missing secret(s): {}", self.missing_secrets.join(", ")))
+        }
+    }
+}
+
+impl Provider {
+    pub(crate) fn new(plugin: &LoadedPlugin, o: &Offering) -> Provider {
+        Provider {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            vendor: plugin.manifest_info().vendor.clone(),
+            description: o.description.clone(),
+            types: o.kinds.iter().map(|k| (*k).into()).collect(),
+            features: o.features.clone(),
+            limitations: o.limitations.clone(),
+            pricing: Pricing { credit_cost: i64::from(o.base_credits), estimated_time: i64::from(o.estimated_seconds) },
+            options: o
+                .options
+                .iter()
+                .map(|s| ProviderOption {
+                    name: s.name.clone(),
+                    kind: s.kind.as_str().to_string(),
+                    required: s.required,
+                    description: s.description.clone(),
+                    allowed_values: s.allowed_values.iter().map(|v| async_graphql::Json(v.to_json())).collect(),
+                    default: s.default.as_ref().map(|v| async_graphql::Json(v.to_json())),
+                    minimum: s.minimum,
+                    maximum: s.maximum,
+                })
+                .collect(),
+            inputs: o.accepts.iter().map(|f| f.as_str().to_string()).collect(),
+            quality: i32::from(o.quality),
+            plugin: plugin.id().to_string(),
+            version: plugin.version().to_string(),
+            missing_secrets: plugin.missing_secrets(),
+        }
+    }
+}
+
+/// The caller's account.
+#[derive(SimpleObject, Clone)]
+pub struct AccountView {
+    /// `acc_…`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Plan.
+    pub plan: String,
+    /// Available credits.
+    pub credits: i64,
+    /// Whether the key in use is a test key.
+    pub test_mode: bool,
+}
+
+impl AccountView {
+    pub(crate) fn new(a: Account, test_mode: bool) -> AccountView {
+        AccountView { id: a.id, name: a.name, plan: a.plan, credits: a.credits, test_mode }
+    }
+}
+
+/// A page of generations.
+#[derive(SimpleObject)]
+pub struct GenerationConnection {
+    /// Edges with cursors.
+    pub edges: Vec<GenerationEdge>,
+    /// The generations.
+    pub nodes: Vec<Generation>,
+    /// Paging.
+    pub page_info: PageInfo,
+}
+
+/// One generation with its cursor.
+#[derive(SimpleObject)]
+pub struct GenerationEdge {
+    /// Opaque cursor.
+    pub cursor: String,
+    /// The generation.
+    pub node: Generation,
+}
+
+/// Paging state.
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    /// More after `endCursor`.
+    pub has_next_page: bool,
+    /// Cursor of the last edge.
+    pub end_cursor: Option<String>,
+}
+
+/// The seed's `videoCreate` result.
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct VideoCreatePayload {
+    /// Generation id.
+    pub id: async_graphql::ID,
+    /// Status.
+    pub status: GenerationStatus,
+    #[graphql(skip)]
+    pub(crate) generation: Generation,
+}
+
+#[ComplexObject]
+impl VideoCreatePayload {
+    /// Download URL once completed.
+    async fn video_url(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        self.generation.url(ctx).await
+    }
+
+    /// The full generation.
+    async fn generation(&self) -> &Generation {
+        &self.generation
+    }
+}

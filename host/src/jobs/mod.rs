@@ -1,0 +1,368 @@
+//! The generation lifecycle (ARCHITECTURE §5): accept, dispatch, poll,
+//! finish, cancel, resume.
+//!
+//! - [`Jobs::generate`] accepts synchronously: choose the offering, validate
+//!   (`validate`), quote through the plugin, then reserve credits and insert
+//!   the job in one transaction, and answer `QUEUED`.
+//! - The worker (`worker`) steps due jobs: submit, poll at the plugin's
+//!   suggested interval, store artifacts, settle credits. Every state lives
+//!   in the database, so a restarted host resumes where the last one
+//!   stopped: a job that was submitted is polled with its stored handle,
+//!   never submitted twice.
+//! - Test mode: a `dt_test_` key is validated, routed and quoted exactly as a
+//!   live key, but executes on the `placeholder` plugin and moves no credits.
+//!
+//! Every status change is announced on a broadcast channel carrying the job
+//! id; subscriptions and `Prefer: wait` listen to it instead of polling.
+//!
+//! This module must never speak GraphQL or HTTP to clients; it returns
+//! [`ApiError`]s and rows.
+
+pub mod media;
+pub mod validate;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use tokio::sync::{Notify, broadcast};
+
+use crate::artifacts::ArtifactStore;
+use crate::config::JobsConfig;
+use crate::error::{ApiError, ErrorCode, code_for_failure, code_for_plugin_error};
+use crate::net::NetClients;
+use crate::plugins::{LoadedPlugin, MediaKind, Offering, Registry};
+use crate::routing::{self, PLACEHOLDER, Priority};
+use crate::store::jobs::{JobRow, JobStatus, NewJob};
+use crate::store::{Store, accounts::new_id, now_ms};
+
+pub use validate::RawInput;
+pub use worker::WorkerHandle;
+
+/// Who is asking.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The account.
+    pub account_id: String,
+    /// Whether the key is a `dt_test_` key.
+    pub test_mode: bool,
+}
+
+/// A generation request, as the API received it.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    /// Media kind.
+    pub kind: MediaKind,
+    /// Offering id; `None` chooses by priority.
+    pub provider: Option<String>,
+    /// Inputs.
+    pub input: RawInput,
+    /// Options (a JSON object).
+    pub options: Option<Json>,
+    /// Routing priority when `provider` is absent.
+    pub priority: Priority,
+    /// Per-request webhook target.
+    pub webhook_url: Option<String>,
+}
+
+/// Whether a plugin id is enabled by the operator.
+pub type EnabledFn = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+struct Inner {
+    store: Store,
+    registry: Arc<Registry>,
+    artifacts: ArtifactStore,
+    net: NetClients,
+    config: JobsConfig,
+    enabled: EnabledFn,
+    events: broadcast::Sender<String>,
+    wake: Notify,
+}
+
+/// The lifecycle service. Cheap to clone.
+#[derive(Clone)]
+pub struct Jobs {
+    inner: Arc<Inner>,
+}
+
+/// Capacity of the job-event channel; slow listeners re-read the job.
+const EVENT_CHANNEL_CAPACITY: usize = 4096;
+
+impl Jobs {
+    /// The service over its collaborators.
+    pub fn new(
+        store: Store,
+        registry: Arc<Registry>,
+        artifacts: ArtifactStore,
+        net: NetClients,
+        config: JobsConfig,
+        enabled: EnabledFn,
+    ) -> Jobs {
+        let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
+        Jobs {
+            inner: Arc::new(Inner { store, registry, artifacts, net, config, enabled, events, wake: Notify::new() }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The artifact store.
+    pub fn artifacts(&self) -> &ArtifactStore {
+        &self.inner.artifacts
+    }
+
+    /// The plugin registry.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.inner.registry
+    }
+
+    /// Whether the operator enabled plugin `id`.
+    pub fn plugin_enabled(&self, id: &str) -> bool {
+        (self.inner.enabled)(id)
+    }
+
+    /// Start the worker that steps jobs.
+    pub fn spawn_worker(&self) -> WorkerHandle {
+        worker::spawn(self.clone())
+    }
+
+    /// Listen to job changes (each message is a job id).
+    pub fn subscribe(&self) -> broadcast::Receiver<String> {
+        self.inner.events.subscribe()
+    }
+
+    fn announce(&self, job_id: &str) {
+        let _ = self.inner.events.send(job_id.to_string());
+    }
+
+    /// Accept a generation: validate, quote, reserve and queue it.
+    pub async fn generate(&self, caller: &Caller, request: GenerateRequest) -> Result<JobRow, ApiError> {
+        let snapshot = self.inner.registry.snapshot();
+        let kind = request.kind;
+        let (plugin, offering, job_request) = match &request.provider {
+            Some(id) => {
+                let (plugin, offering) = snapshot
+                    .offering(id)
+                    .filter(|(p, _)| self.plugin_enabled(p.id()))
+                    .ok_or_else(|| self.unknown_provider(id, kind))?;
+                if !caller.test_mode {
+                    let missing = plugin.missing_secrets();
+                    if !missing.is_empty() {
+                        return Err(ApiError::new(
+                            ErrorCode::ProviderUnavailable,
+                            format!(
+                                "provider `{id}` is not configured: missing secret(s) {} (set DOITONG_SECRET_{}_{})",
+                                missing.join(", "),
+                                plugin.id().to_uppercase().replace('-', "_"),
+                                missing[0].to_uppercase()
+                            ),
+                        )
+                        .with("provider", id.as_str()));
+                    }
+                }
+                let job_request = validate::validate(&offering, kind, &request.input, request.options.as_ref())?;
+                (plugin, offering, job_request)
+            }
+            None => {
+                let candidates =
+                    routing::candidates(&snapshot, kind, request.priority, caller.test_mode, &*self.inner.enabled);
+                let mut first_error = None;
+                let mut chosen = None;
+                for (plugin, offering) in candidates {
+                    match validate::validate(&offering, kind, &request.input, request.options.as_ref()) {
+                        Ok(r) => {
+                            chosen = Some((plugin, offering, r));
+                            break;
+                        }
+                        Err(e) => {
+                            first_error.get_or_insert(e);
+                        }
+                    }
+                }
+                match (chosen, first_error) {
+                    (Some(c), _) => c,
+                    (None, Some(e)) => return Err(e),
+                    (None, None) => {
+                        return Err(ApiError::new(
+                            ErrorCode::ProviderUnavailable,
+                            format!("no provider is available for {}", kind.as_str().to_uppercase()),
+                        ));
+                    }
+                }
+            }
+        };
+
+        if let Some(url) = &request.webhook_url {
+            check_webhook_url(url)?;
+        }
+
+        let quote = match plugin.quote(&job_request).await {
+            Ok(Ok(q)) => q,
+            Ok(Err(failure)) => {
+                return Err(ApiError::new(
+                    code_for_failure(failure.code),
+                    format!("provider `{}` refused the request: {}", offering.id, failure.message),
+                ));
+            }
+            Err(e) => {
+                return Err(ApiError::new(
+                    ErrorCode::ProviderUnavailable,
+                    format!("provider `{}` is unavailable: {e}", offering.id),
+                ));
+            }
+        };
+
+        let executor = if caller.test_mode {
+            snapshot.offering(PLACEHOLDER).map(|(p, _)| p).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::ProviderUnavailable,
+                    "test mode needs the `placeholder` plugin, which is not loaded",
+                )
+            })?
+        } else {
+            plugin.clone()
+        };
+        let request_json = serde_json::to_string(&job_request).map_err(|e| ApiError::internal(&e))?;
+        let new = NewJob {
+            id: new_id("gen"),
+            account_id: caller.account_id.clone(),
+            test_mode: caller.test_mode,
+            kind: kind.as_str().to_string(),
+            provider: offering.id.clone(),
+            plugin_id: executor.id().to_string(),
+            plugin_sha256: executor.sha256().to_string(),
+            request: request_json,
+            credit_cost: i64::from(quote.credits),
+            estimated_seconds: i64::from(quote.estimated_seconds),
+            deadline_at: now_ms() + (self.inner.config.deadline_secs as i64) * 1000,
+            webhook_url: request.webhook_url.clone(),
+        };
+        match self.inner.store.insert_job(&new).await? {
+            Ok(row) => {
+                tracing::info!(job = %row.id, provider = %row.provider, test_mode = row.test_mode, credits = row.credit_cost, "generation accepted");
+                self.announce(&row.id);
+                self.inner.wake.notify_one();
+                Ok(row)
+            }
+            Err(refusal) => Err(ApiError::new(
+                ErrorCode::InsufficientCredits,
+                format!(
+                    "this generation costs {} credits and the account has {}; add credits to the account",
+                    refusal.cost, refusal.balance
+                ),
+            )
+            .with("cost", refusal.cost)
+            .with("balance", refusal.balance)),
+        }
+    }
+
+    fn unknown_provider(&self, id: &str, kind: MediaKind) -> ApiError {
+        let snapshot = self.inner.registry.snapshot();
+        let available: Vec<String> = snapshot
+            .offerings()
+            .into_iter()
+            .filter(|(p, o)| o.kinds.contains(&kind) && self.plugin_enabled(p.id()))
+            .map(|(_, o)| o.id)
+            .collect();
+        ApiError::invalid(
+            "provider",
+            format!(
+                "unknown provider `{id}`; providers available for {}: {}",
+                kind.as_str().to_uppercase(),
+                if available.is_empty() { "none".to_string() } else { available.join(", ") }
+            ),
+        )
+        .with("allowedValues", available)
+    }
+
+    /// A job of the caller's account.
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<Option<JobRow>, ApiError> {
+        Ok(self.inner.store.job_of(&caller.account_id, id).await?)
+    }
+
+    /// Cancel a generation. Queued: refunded in full. Processing: the
+    /// vendor is asked to stop and the share it does not charge is
+    /// refunded. Returns false when the job had already finished.
+    pub async fn cancel(&self, caller: &Caller, id: &str) -> Result<bool, ApiError> {
+        let job = self
+            .inner
+            .store
+            .job_of(&caller.account_id, id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no generation `{id}`")).with("id", id))?;
+        let refund = match (job.status(), job.handle.as_deref()) {
+            (status, _) if status.is_terminal() => return Ok(false),
+            (_, None) => 100,
+            (_, Some(handle)) => {
+                let plugin = self.plugin_for(&job).ok_or_else(|| {
+                    ApiError::new(ErrorCode::ProviderUnavailable, format!("plugin `{}` is not loaded", job.plugin_id))
+                })?;
+                match plugin.cancel(handle).await {
+                    Ok(Ok(outcome)) => outcome.refund_percent,
+                    Ok(Err(failure)) => {
+                        return Err(ApiError::new(
+                            code_for_failure(failure.code),
+                            format!("provider `{}` could not cancel the generation: {}", job.provider, failure.message),
+                        ));
+                    }
+                    Err(e) => return Err(ApiError::new(code_for_plugin_error(&e), e.to_string())),
+                }
+            }
+        };
+        let ended = self.inner.store.end_job(&job, JobStatus::Cancelled, None, refund).await?;
+        if ended {
+            tracing::info!(job = %job.id, refund_percent = refund, "generation cancelled");
+            self.announce(&job.id);
+        }
+        Ok(ended)
+    }
+
+    /// Wait until job `id` is terminal or `timeout` passes; returns it as it
+    /// stands then.
+    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<JobRow>, ApiError> {
+        let mut events = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let job = self.inner.store.job(id).await?;
+            if job.as_ref().is_none_or(|j| j.status().is_terminal()) {
+                return Ok(job);
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Err(_) => return Ok(self.inner.store.job(id).await?),
+                    Ok(Ok(changed)) if changed != id => continue,
+                    Ok(_) => break,
+                }
+            }
+        }
+    }
+
+    /// The plugin version a job runs on: the exact version it started on
+    /// while loaded, else the current version of its plugin.
+    fn plugin_for(&self, job: &JobRow) -> Option<LoadedPlugin> {
+        let registry = &self.inner.registry;
+        registry.version(&job.plugin_id, &job.plugin_sha256).or_else(|| {
+            let snapshot = registry.snapshot();
+            snapshot.plugins.get(&job.plugin_id).and_then(|r| r.plugin.clone())
+        })
+    }
+
+    /// The declared offering a job was validated against, if still loaded.
+    fn offering_for(&self, job: &JobRow) -> Option<Offering> {
+        self.inner.registry.snapshot().offering(&job.provider).map(|(_, o)| o)
+    }
+}
+
+/// Per-request webhook URLs must be absolute http(s) URLs.
+fn check_webhook_url(url: &str) -> Result<(), ApiError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ApiError::invalid("webhookUrl", format!("webhookUrl is not a valid URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(ApiError::invalid("webhookUrl", "webhookUrl must be an http:// or https:// URL"));
+    }
+    Ok(())
+}
