@@ -4,7 +4,7 @@
 //!   embedded in the host (`BUNDLED_PLUGINS`, see `src/bundled.rs`).
 //! - `tests/plugins/*` are test guests (misbehaving plugins for sandbox
 //!   tests); they are built alongside and found through
-//!   `DOITONG_GUEST_WASM_DIR` by the test suite only.
+//!   `GUEST_WASM_DIR` by the test suite only.
 //!
 //! The guests are built by a nested `cargo build --profile wasm` into their
 //! own target directory (`<target>/wasm-guests`), so it neither deadlocks on
@@ -70,7 +70,7 @@ fn main() {
     }
     bundle.push_str("];\n");
     std::fs::write(out_dir.join("bundled.rs"), bundle).unwrap();
-    println!("cargo:rustc-env=DOITONG_GUEST_WASM_DIR={}", wasm_dir.display());
+    println!("cargo:rustc-env=GUEST_WASM_DIR={}", wasm_dir.display());
 }
 
 /// `(package name, dir)` of every crate directly under `dir`.

@@ -213,6 +213,10 @@ pub struct JobsConfig {
     pub max_poll_interval_ms: u64,
     /// Attempts at `submit` for retryable failures. Default 3.
     pub submit_attempts: u32,
+    /// How long a worker owns a job it is stepping. Another node takes the
+    /// job over only after this, so it must exceed the longest plugin call
+    /// (`sandbox.call_timeout_secs`). Default 150.
+    pub lease_secs: u64,
 }
 
 impl Default for JobsConfig {
@@ -223,6 +227,7 @@ impl Default for JobsConfig {
             min_poll_interval_ms: 100,
             max_poll_interval_ms: 30_000,
             submit_attempts: 3,
+            lease_secs: 150,
         }
     }
 }

@@ -106,7 +106,11 @@ impl Request {
 
 fn transport_failure(error: wit::HttpError) -> Failure {
     match error {
-        wit::HttpError::Denied(why) => failure::provider_unavailable(format!("the host refused the request: {why}")),
+        // A refusal is configuration, not a passing fault: not retryable.
+        wit::HttpError::Denied(why) => Failure {
+            retryable: false,
+            ..failure::provider_unavailable(format!("the host refused the request: {why}"))
+        },
         wit::HttpError::Timeout => failure::provider_unavailable("the vendor did not answer in time"),
         wit::HttpError::TooLarge(cap) => {
             failure::generation_failed(format!("the vendor's answer exceeded the host's {cap}-byte cap"))
@@ -146,10 +150,10 @@ pub fn decode_json<T: DeserializeOwned>(response: &Response) -> Result<T, Failur
 /// 300 characters.
 pub fn error_text(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(found) = find_message(&json) {
-            return truncate(&found, 300);
-        }
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body)
+        && let Some(found) = find_message(&json)
+    {
+        return truncate(&found, 300);
     }
     truncate(text.trim(), 300)
 }

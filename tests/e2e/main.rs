@@ -1,1 +1,8 @@
+//! End-to-end tests: the real `doitong` binary, real plugins compiled to
+//! wasm, HTTP on 127.0.0.1. One test binary with modules (wasmtime's habit).
 
+mod api;
+mod harness;
+mod resume;
+mod sandbox;
+mod seed;

@@ -91,10 +91,10 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: Gra
     }
     let response = state.schema.execute(request).await;
     let mut response = GraphQLResponse::from(response).into_response();
-    if let Some(w) = wait {
-        if let Ok(v) = HeaderValue::from_str(&format!("wait={w}")) {
-            response.headers_mut().insert("preference-applied", v);
-        }
+    if let Some(w) = wait
+        && let Ok(v) = HeaderValue::from_str(&format!("wait={w}"))
+    {
+        response.headers_mut().insert("preference-applied", v);
     }
     response
 }

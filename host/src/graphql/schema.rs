@@ -227,12 +227,11 @@ async fn start(ctx: &Context<'_>, request: GenerateRequest) -> Result<Generation
     let jobs = ctx.data_unchecked::<Jobs>();
     let caller = caller(ctx)?;
     let row = jobs.generate(caller, request).await.map_err(gql)?;
-    if let Some(PreferWait(secs)) = ctx.data_opt::<PreferWait>() {
-        if *secs > 0 {
-            if let Some(done) = jobs.wait(&row.id, Duration::from_secs(*secs)).await.map_err(gql)? {
-                return Ok(Generation { row: done });
-            }
-        }
+    if let Some(PreferWait(secs)) = ctx.data_opt::<PreferWait>()
+        && *secs > 0
+        && let Some(done) = jobs.wait(&row.id, Duration::from_secs(*secs)).await.map_err(gql)?
+    {
+        return Ok(Generation { row: done });
     }
     Ok(Generation { row })
 }

@@ -24,8 +24,6 @@ use crate::store::{accounts::new_id, now_ms};
 
 /// Longest the loop sleeps without looking for due jobs.
 const IDLE_RECHECK: Duration = Duration::from_secs(1);
-/// Lease beyond the longest plugin call.
-const LEASE_MARGIN: Duration = Duration::from_secs(30);
 /// Wait after a retryable failure before submitting again.
 const RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -53,7 +51,7 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
     let owner = new_id("worker");
     let workers = jobs.inner.config.workers.max(1);
     let slots = Arc::new(Semaphore::new(workers));
-    let lease = (Duration::from_secs(120) + LEASE_MARGIN).as_millis() as i64;
+    let lease = Duration::from_secs(jobs.inner.config.lease_secs).as_millis() as i64;
     let mut steps = JoinSet::new();
     loop {
         if *stopped.borrow() {
@@ -137,10 +135,10 @@ async fn submit(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Result<(), 
         Ok(r) => r,
         Err(e) => return fail(jobs, job, ErrorCode::Internal, &format!("stored request is unreadable: {e}")).await,
     };
-    if !job.test_mode {
-        if let Err(message) = fetch_needed_media(jobs, job, &mut request).await {
-            return fail(jobs, job, ErrorCode::InvalidInput, &message).await;
-        }
+    if !job.test_mode
+        && let Err(message) = fetch_needed_media(jobs, job, &mut request).await
+    {
+        return fail(jobs, job, ErrorCode::InvalidInput, &message).await;
     }
     match plugin.submit(&request).await {
         Ok(Ok(Submitted::Done(artifacts))) => finish(jobs, job, plugin, artifacts).await,

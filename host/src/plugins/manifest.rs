@@ -500,10 +500,10 @@ fn validate_option_spec(spec: &OptionSpec) -> Vec<String> {
             problems.push(format!("{at}: default {} is not among its allowed values", d.display()));
         }
     }
-    if let (Some(lo), Some(hi)) = (spec.minimum, spec.maximum) {
-        if lo > hi {
-            problems.push(format!("{at}: minimum {lo} is above maximum {hi}"));
-        }
+    if let (Some(lo), Some(hi)) = (spec.minimum, spec.maximum)
+        && lo > hi
+    {
+        problems.push(format!("{at}: minimum {lo} is above maximum {hi}"));
     }
     if (spec.minimum.is_some() || spec.maximum.is_some())
         && !matches!(spec.kind, ValueKind::Integer | ValueKind::Number)
@@ -584,7 +584,8 @@ pub(crate) mod tests {
 
     #[test]
     fn each_problem_is_named() {
-        let cases: Vec<(Box<dyn Fn(&mut Manifest)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut Manifest)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|m| m.id = "Bad Id!".into()), "plugin id \"Bad Id!\""),
             (Box::new(|m| m.version = "one".into()), "not semver"),
             (Box::new(|m| m.offerings.clear()), "no offerings"),

@@ -139,11 +139,11 @@ impl HttpPolicy {
         let bad = |reason: String| Denied::BadUrl { url: raw.to_string(), reason };
         let mut url = Url::parse(raw).map_err(|e| bad(e.to_string()))?;
         let mut origin = Origin::of(&url).map_err(bad)?;
-        if let (Some(base), Some(vendor)) = (&self.base_url, &self.vendor_origin) {
-            if &origin == vendor {
-                url = rebase(&url, base);
-                origin = Origin::of(&url).map_err(bad)?;
-            }
+        if let (Some(base), Some(vendor)) = (&self.base_url, &self.vendor_origin)
+            && &origin == vendor
+        {
+            url = rebase(&url, base);
+            origin = Origin::of(&url).map_err(bad)?;
         }
         Ok((url, origin))
     }

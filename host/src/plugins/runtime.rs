@@ -294,7 +294,7 @@ impl LoadedPlugin {
         self.manifest_info()
             .secrets
             .iter()
-            .filter(|name| !self.inner.context.secrets.get(*name).is_some_and(|v| !v.is_empty()))
+            .filter(|name| self.inner.context.secrets.get(*name).is_none_or(|v| v.is_empty()))
             .cloned()
             .collect()
     }

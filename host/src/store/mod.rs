@@ -83,10 +83,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true);
-            if let Some(dir) = std::path::Path::new(options.get_filename()).parent() {
-                if !dir.as_os_str().is_empty() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
+            if let Some(dir) = std::path::Path::new(options.get_filename()).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                let _ = std::fs::create_dir_all(dir);
             }
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)

@@ -1,0 +1,282 @@
+//! Starting the real `doitong` binary against SQLite or a fresh PostgreSQL
+//! database, and talking to it over HTTP on 127.0.0.1.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Which database a server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("DOITONG_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh, empty PostgreSQL database; its URL.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Executor;
+    let admin = postgres_admin_url();
+    let pool = sqlx::PgPool::connect(&admin).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {admin} is required for these tests (set DOITONG_TEST_POSTGRES_URL): {e}")
+    });
+    let name = format!("doitong_test_{}", uuid::Uuid::new_v4().simple());
+    pool.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+    pool.close().await;
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
+}
+
+/// The `.wasm` of a test guest crate (built by host/build.rs).
+pub fn guest_wasm(crate_name: &str) -> Vec<u8> {
+    let path = Path::new(env!("GUEST_WASM_DIR")).join(format!("{}.wasm", crate_name.replace('-', "_")));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Options for starting a server.
+#[derive(Default, Clone)]
+pub struct ServerOptions {
+    pub backend: Option<Backend>,
+    /// Extra `DOITONG_*` variables.
+    pub env: Vec<(String, String)>,
+    /// `.wasm` files to put in `<data>/plugins` before start.
+    pub plugins: Vec<(String, Vec<u8>)>,
+}
+
+/// A running `doitong serve`.
+pub struct Server {
+    child: Option<Child>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// The test key printed on first start.
+    pub key: String,
+    options: ServerOptions,
+    _tmp: Option<tempfile::TempDir>,
+    client: reqwest::Client,
+    pub log_path: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Server::start_with(ServerOptions::default()).await
+    }
+
+    pub async fn start_with(options: ServerOptions) -> Server {
+        let tmp = tempfile::tempdir().unwrap();
+        let data_dir = tmp.path().join("data");
+        std::fs::create_dir_all(data_dir.join("plugins")).unwrap();
+        for (name, wasm) in &options.plugins {
+            std::fs::write(data_dir.join("plugins").join(name), wasm).unwrap();
+        }
+        let database_url = match options.backend.unwrap_or(Backend::Sqlite) {
+            Backend::Sqlite => format!("sqlite://{}", data_dir.join("doitong.db").display()),
+            Backend::Postgres => fresh_postgres_database().await,
+        };
+        let mut server = Server {
+            child: None,
+            port: free_port(),
+            log_path: tmp.path().join("server.log"),
+            data_dir,
+            database_url,
+            key: String::new(),
+            options,
+            _tmp: Some(tmp),
+            client: reqwest::Client::new(),
+        };
+        server.key = server.spawn().await.expect("a brand-new database prints a test key");
+        server
+    }
+
+    /// Start the process; returns the first-run key if one was printed.
+    async fn spawn(&mut self) -> Option<String> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_doitong"));
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .env("RUST_LOG", "info,sqlx=warn")
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("DOITONG_")) {
+            cmd.env_remove(k);
+        }
+        for (k, v) in &self.options.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn doitong");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut key = None;
+        loop {
+            while let Ok(line) = rx.try_recv() {
+                if line.starts_with("dt_") {
+                    key = Some(line.trim().to_string());
+                }
+            }
+            if let Ok(r) = self.client.get(self.url("/healthz")).send().await
+                && r.status().is_success()
+            {
+                // The key is printed before the listener starts.
+                while let Ok(line) = rx.try_recv() {
+                    if line.starts_with("dt_") {
+                        key = Some(line.trim().to_string());
+                    }
+                }
+                return key;
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("doitong exited with {status}:\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "server did not start:\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.url("/graphql")
+    }
+
+    /// SIGKILL the process (no graceful shutdown).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Start again on the same data directory and database.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+
+    /// POST a GraphQL request with `key`; returns (HTTP status, headers, body).
+    pub async fn post(
+        &self,
+        key: Option<&str>,
+        query: &str,
+        variables: Value,
+        headers: &[(&str, &str)],
+    ) -> (u16, HashMap<String, String>, Value) {
+        let mut request = self.client.post(self.endpoint()).json(&json!({ "query": query, "variables": variables }));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let body: Value = response.json().await.unwrap();
+        (status, headers, body)
+    }
+
+    /// `data` of a successful GraphQL request with the server's test key.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let (status, _, body) = self.post(Some(&self.key), query, variables, &[]).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// The first error of a GraphQL request with the server's test key.
+    pub async fn gql_error(&self, query: &str, variables: Value) -> Value {
+        let (_, _, body) = self.post(Some(&self.key), query, variables, &[]).await;
+        body["errors"][0].clone()
+    }
+
+    /// Poll `generation(id)` until terminal (bounded), returning it.
+    pub async fn wait_terminal(&self, key: &str, id: &str, within: Duration) -> Value {
+        let query = "query($id: ID!) { generation(id: $id) { id status progress url urls metadata error errorCode creditCost provider } }";
+        let deadline = Instant::now() + within;
+        loop {
+            let (_, _, body) = self.post(Some(key), query, json!({ "id": id }), &[("Prefer", "wait=5")]).await;
+            let g = body["data"]["generation"].clone();
+            let status = g["status"].as_str().unwrap_or_default().to_string();
+            if ["COMPLETED", "FAILED", "CANCELLED"].contains(&status.as_str()) {
+                return g;
+            }
+            assert!(Instant::now() < deadline, "generation {id} not terminal in time: {body}\n{}", self.log());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Download a URL; (status, content type, bytes).
+    pub async fn download(&self, url: &str) -> (u16, String, Vec<u8>) {
+        let r = self.client.get(url).send().await.unwrap();
+        let status = r.status().as_u16();
+        let ct = r.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        (status, ct, r.bytes().await.unwrap().to_vec())
+    }
+
+    /// Create an account and a key with the CLI against this server's database.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_doitong"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "doitong {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A new account with `credits` and a key for it (live unless `test`).
+    pub fn account_with_key(&self, name: &str, credits: i64, test: bool) -> (String, String) {
+        let id = self.cli(&["accounts", "create", "--name", name, "--plan", "pro", "--credits", &credits.to_string()]);
+        let id = id.trim().to_string();
+        let mut args = vec!["keys", "create", "--account", id.as_str()];
+        if test {
+            args.push("--test");
+        }
+        let key = self.cli(&args).lines().last().unwrap().trim().to_string();
+        (id, key)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
