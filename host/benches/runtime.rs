@@ -1,1 +1,76 @@
-fn main() {}
+//! Benchmarks: one plugin call through the sandbox (fresh store +
+//! instantiate + export call), and the `generate` mutation end to end
+//! through the router (auth, validation, quote, reservation, insert).
+//!
+//! `cargo bench -p doitong-host --bench runtime`; results go in the README.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use criterion::{Criterion, criterion_group, criterion_main};
+use doitong_host::plugins::{JobInput, JobRequest, MediaKind, PluginRuntime, PluginSettings, RuntimeLimits, Value};
+use doitong_host::{Config, Gateway};
+use tower::ServiceExt;
+
+fn placeholder_wasm() -> &'static [u8] {
+    doitong_host::gateway::bundled::BUNDLED_PLUGINS
+        .iter()
+        .find(|(name, _)| name.contains("placeholder"))
+        .map(|(_, wasm)| *wasm)
+        .expect("placeholder is bundled")
+}
+
+fn plugin_calls(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let runtime = PluginRuntime::new(RuntimeLimits::default(), None).unwrap();
+    let plugin = rt.block_on(runtime.load("placeholder.wasm", placeholder_wasm(), &PluginSettings::default())).unwrap();
+    eprintln!("pooling allocator: {}", runtime.pooled());
+    let request = JobRequest {
+        offering: "placeholder".into(),
+        kind: MediaKind::Image,
+        input: JobInput { text: Some("a red fox in the snow".into()), ..JobInput::default() },
+        options: vec![("aspectRatio".into(), Value::Text("16:9".into()))],
+    };
+    let mut group = c.benchmark_group("plugin_call");
+    group.bench_function("manifest", |b| b.to_async(&rt).iter(|| async { plugin.manifest().await.unwrap() }));
+    group
+        .bench_function("quote", |b| b.to_async(&rt).iter(|| async { plugin.quote(&request).await.unwrap().unwrap() }));
+    group.finish();
+}
+
+fn generate_mutation(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut flags = toml::Table::new();
+    flags.insert("data_dir".into(), toml::Value::String(dir.path().display().to_string()));
+    // API-only node: measure accepting generations, not running them.
+    let mut jobs = toml::Table::new();
+    jobs.insert("workers".into(), toml::Value::Integer(0));
+    flags.insert("jobs".into(), toml::Value::Table(jobs));
+    let config = Config::load(None, Vec::new(), flags).unwrap();
+    let gateway = rt.block_on(Gateway::start(config)).unwrap();
+    let key = gateway.first_run_key.clone().unwrap();
+    let router = gateway.router();
+    let body = serde_json::json!({
+        "query": "mutation { generate(input: { type: IMAGE, provider: \"placeholder\", input: { text: \"bench\" }, }) { id status creditCost } }"
+    })
+    .to_string();
+    let mut group = c.benchmark_group("graphql");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("generate", |b| {
+        b.to_async(&rt).iter(|| async {
+            let request = axum::http::Request::post("/graphql")
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.clone()))
+                .unwrap();
+            let response = router.clone().oneshot(request).await.unwrap();
+            assert!(response.status().is_success());
+        })
+    });
+    group.finish();
+    rt.block_on(gateway.shutdown());
+}
+
+criterion_group!(benches, plugin_calls, generate_mutation);
+criterion_main!(benches);

@@ -71,6 +71,8 @@ pub struct Config {
     pub jobs: JobsConfig,
     /// Artifact storage.
     pub artifacts: ArtifactsConfig,
+    /// Rate limits beyond the plans.
+    pub limits: LimitsConfig,
     /// Secrets from `DOITONG_SECRET_*`, matched to plugins by id prefix.
     #[serde(skip)]
     env_secrets: BTreeMap<String, String>,
@@ -92,6 +94,7 @@ impl Default for Config {
             sandbox: SandboxConfig::default(),
             jobs: JobsConfig::default(),
             artifacts: ArtifactsConfig::default(),
+            limits: LimitsConfig::default(),
             env_secrets: BTreeMap::new(),
         }
     }
@@ -203,7 +206,9 @@ impl SandboxConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
-    /// Worker tasks stepping jobs. Default 8.
+    /// Jobs stepped at once by this node. Default 8. `0` makes an API-only
+    /// node that accepts generations but leaves running them to other nodes
+    /// sharing the database.
     pub workers: usize,
     /// A job not finished this long after creation fails with a refund. Default 3600.
     pub deadline_secs: u64,
@@ -245,6 +250,27 @@ pub struct ArtifactsConfig {
 impl Default for ArtifactsConfig {
     fn default() -> Self {
         ArtifactsConfig { url_ttl_secs: 86_400, max_mib: 2048 }
+    }
+}
+
+/// `[limits]`: what plans do not say.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Read requests (queries, subscriptions) per minute per account, for
+    /// every plan: high enough that polling every 2 s never trips it. Default 600.
+    pub read_rpm: u32,
+    /// Queue depth as a multiple of the plan's concurrency: `generate` is
+    /// refused once an account has this many generations waiting or
+    /// running. Default 10.
+    pub queue_factor: u32,
+    /// How long an Idempotency-Key's response is kept, hours. Default 24.
+    pub idempotency_hours: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { read_rpm: 600, queue_factor: 10, idempotency_hours: 24 }
     }
 }
 
@@ -328,6 +354,16 @@ impl Config {
         }
     }
 
+    /// The limits of `plan` with this configuration's overrides; `None`
+    /// for an unknown plan name.
+    pub fn plan_limits(&self, plan: &str) -> Option<crate::limits::PlanLimits> {
+        let base = crate::limits::default_plan(plan)?;
+        Some(match self.plans.get(plan) {
+            Some(o) => base.with_overrides(o.rpm, o.concurrent, o.daily),
+            None => base,
+        })
+    }
+
     /// Whether the operator turned plugin `id` off.
     pub fn plugin_enabled(&self, id: &str) -> bool {
         self.plugins.get(id).is_none_or(|p| p.enabled)
@@ -346,6 +382,8 @@ fn apply_env(table: &mut toml::Table, name: &str, key: &str, value: &str) -> Res
         (vec!["jobs".into()], rest.to_string())
     } else if let Some(rest) = key.strip_prefix("artifacts_") {
         (vec!["artifacts".into()], rest.to_string())
+    } else if let Some(rest) = key.strip_prefix("limits_") {
+        (vec!["limits".into()], rest.to_string())
     } else if let Some(rest) = key.strip_prefix("plans_") {
         let (plan, limit) = rest.rsplit_once('_').ok_or_else(unknown)?;
         (vec!["plans".into(), plan.to_string()], limit.to_string())

@@ -13,6 +13,7 @@ use axum::Router;
 use crate::artifacts::ArtifactStore;
 use crate::config::{Config, ConfigError};
 use crate::jobs::{Jobs, WorkerHandle};
+use crate::limits::Counters;
 use crate::plugins::{PluginRuntime, Registry, runtime::RuntimeInitError};
 use crate::store::{Store, StoreError};
 
@@ -33,6 +34,9 @@ pub enum StartError {
     /// Plugin runtime.
     #[error(transparent)]
     Runtime(#[from] RuntimeInitError),
+    /// Rate-limit backend.
+    #[error("rate-limit counters: {0}")]
+    Limits(#[from] crate::limits::LimitError),
     /// Filesystem.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -95,19 +99,16 @@ impl Gateway {
             Duration::from_secs(config.artifacts.url_ttl_secs),
             config.artifacts.max_mib << 20,
         );
-        let enabled_config = config.clone();
-        let jobs = Jobs::new(
-            store,
-            registry,
-            artifacts,
-            runtime.net().clone(),
-            config.jobs.clone(),
-            Arc::new(move |id: &str| enabled_config.plugin_enabled(id)),
-        );
-        let worker = jobs.spawn_worker();
-        let schema = crate::graphql::build_schema(jobs.clone());
-        let router = crate::graphql::router(schema, jobs.clone());
-        Ok(Gateway { config, jobs, runtime, worker: Some(worker), router, first_run_key })
+        let jobs = Jobs::new(store, registry, artifacts, runtime.net().clone(), config.clone());
+        let worker = (config.jobs.workers > 0).then(|| jobs.spawn_worker());
+        let counters = Arc::new(if config.redis_url.is_empty() {
+            Counters::memory()
+        } else {
+            Counters::redis(&config.redis_url, "doitong:rl:").await?
+        });
+        let schema = crate::graphql::build_schema(jobs.clone(), counters.clone());
+        let router = crate::graphql::router(schema, jobs.clone(), counters);
+        Ok(Gateway { config, jobs, runtime, worker, router, first_run_key })
     }
 
     /// The HTTP routes (`/graphql`, `/graphql/ws`, `/files/…`, `/healthz`, `/readyz`).

@@ -9,6 +9,7 @@
 //! - [`jobs`]: the generation lifecycle: accept, validate, quote, reserve,
 //!   submit, poll, finish, cancel, resume.
 //! - [`routing`]: choosing a provider when the request names none.
+//! - [`limits`]: plans and rate-limit counters (in process or Redis).
 //! - [`plugins`]: the wasmtime sandbox, the contract, loading and calling
 //!   plugins; usable on its own ([`plugins::PluginRuntime`]).
 //! - [`artifacts`]: stored outputs and signed URLs.
@@ -24,6 +25,7 @@ pub mod error;
 pub mod gateway;
 pub mod graphql;
 pub mod jobs;
+pub mod limits;
 pub mod net;
 pub mod plugins;
 pub mod routing;

@@ -32,6 +32,9 @@ enum Command {
         /// Base of signed artifact URLs.
         #[arg(long)]
         public_url: Option<String>,
+        /// Redis for rate-limit counters shared by several servers.
+        #[arg(long)]
+        redis_url: Option<String>,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -63,8 +66,28 @@ enum AccountsCommand {
         #[arg(long, default_value_t = 0)]
         credits: i64,
     },
-    /// List accounts.
+    /// List accounts (id, name, plan, credits).
     List,
+    /// Add (or, negative, remove) credits; prints the new balance.
+    Grant {
+        #[arg(long)]
+        account: String,
+        #[arg(long, allow_hyphen_values = true)]
+        credits: i64,
+    },
+    /// Change an account's plan and its own limit overrides.
+    SetPlan {
+        #[arg(long)]
+        account: String,
+        #[arg(long, value_parser = ["free", "starter", "pro", "enterprise"])]
+        plan: String,
+        #[arg(long)]
+        rpm: Option<i64>,
+        #[arg(long)]
+        concurrent: Option<i64>,
+        #[arg(long)]
+        daily: Option<i64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -76,6 +99,16 @@ enum KeysCommand {
         /// A dt_test_ key (placeholder output, no credits).
         #[arg(long)]
         test: bool,
+    },
+    /// List an account's keys (id, prefix, mode, revoked).
+    List {
+        #[arg(long)]
+        account: String,
+    },
+    /// Revoke a key by id (key_…).
+    Revoke {
+        #[arg(long)]
+        key: String,
     },
 }
 
@@ -109,13 +142,16 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match &cli.command {
-        Command::Serve { listen, public_url } => {
+        Command::Serve { listen, public_url, redis_url } => {
             let mut flags = toml::Table::new();
             if let Some(l) = listen {
                 flags.insert("listen".into(), toml::Value::String(l.clone()));
             }
             if let Some(p) = public_url {
                 flags.insert("public_url".into(), toml::Value::String(p.clone()));
+            }
+            if let Some(r) = redis_url {
+                flags.insert("redis_url".into(), toml::Value::String(r.clone()));
             }
             serve(load_config(&cli, flags)?).await
         }
@@ -143,23 +179,58 @@ async fn main() -> Result<()> {
                         println!("{}\t{}\t{}\t{}", a.id, a.name, a.plan, a.credits);
                     }
                 }
+                AccountsCommand::Grant { account, credits } => {
+                    let id = resolve_account(&store, account).await?;
+                    match store.grant_credits(&id, *credits).await? {
+                        Some(balance) => println!("{balance}"),
+                        None => bail!("the removal would make the balance negative"),
+                    }
+                }
+                AccountsCommand::SetPlan { account, plan, rpm, concurrent, daily } => {
+                    let id = resolve_account(&store, account).await?;
+                    store.set_plan(&id, plan, *rpm, *concurrent, *daily).await?;
+                    println!("{id}\t{plan}");
+                }
             }
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Create { account, test } } => {
+        Command::Keys { command } => {
             let config = load_config(&cli, toml::Table::new())?;
             std::fs::create_dir_all(&config.data_dir)?;
             let store = doitong_host::store::Store::open(&config.database_url).await?;
-            let account = match store.account(account).await? {
-                Some(a) => a,
-                None => store.account_by_name(account).await?.with_context(|| format!("no account {account:?}"))?,
-            };
-            let (key, _) = store.create_key(&account.id, *test).await?;
-            println!("{key}");
+            match command {
+                KeysCommand::Create { account, test } => {
+                    let id = resolve_account(&store, account).await?;
+                    let (key, _) = store.create_key(&id, *test).await?;
+                    println!("{key}");
+                }
+                KeysCommand::List { account } => {
+                    let id = resolve_account(&store, account).await?;
+                    for k in store.keys(&id).await? {
+                        let mode = if k.test_mode { "test" } else { "live" };
+                        let revoked = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                        println!("{}\t{}…\t{mode}\t{revoked}", k.id, k.prefix);
+                    }
+                }
+                KeysCommand::Revoke { key } => {
+                    if !store.revoke_key(key).await? {
+                        bail!("no active key {key:?}");
+                    }
+                    println!("revoked {key}");
+                }
+            }
             Ok(())
         }
         Command::Plugins { command } => plugins(&cli, command).await,
     }
+}
+
+/// An account id, or an account name.
+async fn resolve_account(store: &doitong_host::store::Store, account: &str) -> Result<String> {
+    if let Some(a) = store.account(account).await? {
+        return Ok(a.id);
+    }
+    Ok(store.account_by_name(account).await?.with_context(|| format!("no account {account:?}"))?.id)
 }
 
 async fn serve(config: Config) -> Result<()> {

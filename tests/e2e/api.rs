@@ -185,3 +185,96 @@ async fn lifecycle_on_sqlite() {
 async fn lifecycle_on_postgres() {
     lifecycle_on(Backend::Postgres).await;
 }
+
+#[tokio::test]
+async fn deadline_fails_and_refunds_and_test_keys_move_no_credits() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_JOBS_DEADLINE_SECS".into(), "1".into())],
+        ..Default::default()
+    })
+    .await;
+    let (_, live) = server.account_with_key("late", 5, false);
+    let (_, _, body) = server
+        .post(
+            Some(&live),
+            "mutation { generate(input: { type: AUDIO, provider: \"placeholder\", input: { text: \"slow\" }, options: { latencyMs: 30000 } }) { id } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    let id = body["data"]["generate"]["id"].as_str().unwrap().to_string();
+    let done = server.wait_terminal(&live, &id, Duration::from_secs(30)).await;
+    assert_eq!(done["status"], "FAILED", "{done}");
+    assert_eq!(done["errorCode"], "GENERATION_FAILED");
+    assert!(done["error"]["message"].as_str().unwrap().contains("did not finish within 1 s"), "{done}");
+    let (_, _, b) = server.post(Some(&live), "{ account { credits } }", json!({}), &[]).await;
+    assert_eq!(b["data"]["account"]["credits"], 5, "refunded");
+
+    // The first-run test key's account keeps its balance whatever it runs.
+    let before = server.gql("{ account { credits testMode } }", json!({})).await;
+    assert_eq!(before["account"]["testMode"], true);
+    let (_, _, body) = server
+        .post(
+            Some(&server.key),
+            "mutation { generate(input: { type: IMAGE, input: { text: \"free\" } }) { status creditCost } }",
+            json!({}),
+            &[("Prefer", "wait=20")],
+        )
+        .await;
+    assert_eq!(body["data"]["generate"]["status"], "COMPLETED", "{body}");
+    assert_eq!(body["data"]["generate"]["creditCost"], 1, "test mode still reports the cost");
+    let after = server.gql("{ account { credits } }", json!({})).await;
+    assert_eq!(after["account"]["credits"], before["account"]["credits"]);
+}
+
+#[tokio::test]
+async fn admin_token_manages_accounts_and_keys() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_ADMIN_TOKEN".into(), "operator-secret".into())],
+        ..Default::default()
+    })
+    .await;
+    let admin = |query: &'static str, variables: serde_json::Value| {
+        let server = &server;
+        async move {
+            let (status, _, body) = server.post(Some("operator-secret"), query, variables, &[]).await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let b = admin("mutation { createAccount(name: \"acme\", plan: \"starter\", credits: 5) { id plan credits limits { rpm concurrent daily } } }", json!({})).await;
+    let account = &b["data"]["createAccount"];
+    assert_eq!(account["limits"], json!({ "rpm": 30, "concurrent": 3, "daily": 1000 }), "{b}");
+    let id = account["id"].as_str().unwrap().to_string();
+    let b = admin("mutation($id: ID!) { createApiKey(accountId: $id) }", json!({ "id": id })).await;
+    let key = b["data"]["createApiKey"].as_str().unwrap().to_string();
+    assert!(key.starts_with("dt_live_"));
+    let b = admin("mutation($id: ID!) { grantCredits(accountId: $id, amount: 10) }", json!({ "id": id })).await;
+    assert_eq!(b["data"]["grantCredits"], 15);
+    let b = admin("mutation($id: ID!) { grantCredits(accountId: $id, amount: -100) }", json!({ "id": id })).await;
+    assert_eq!(b["errors"][0]["extensions"]["code"], "INSUFFICIENT_CREDITS", "never negative");
+    let b = admin("mutation($id: ID!) { setPlan(accountId: $id, plan: \"pro\", rpm: 5) }", json!({ "id": id })).await;
+    assert_eq!(b["data"]["setPlan"], true);
+    let b = admin("mutation($id: ID!) { setPlan(accountId: $id, plan: \"gold\") }", json!({ "id": id })).await;
+    assert_eq!(b["errors"][0]["extensions"]["code"], "INVALID_INPUT");
+
+    // The key works and sees the new plan with its override.
+    let (_, headers, b) =
+        server.post(Some(&key), "{ account { plan credits limits { rpm concurrent } } }", json!({}), &[]).await;
+    assert_eq!(b["data"]["account"], json!({ "plan": "pro", "credits": 15, "limits": { "rpm": 5, "concurrent": 10 } }));
+    assert_eq!(headers["x-ratelimit-limit"], "600", "reads have their own limit");
+    // Account keys cannot use admin fields.
+    let (_, _, b) = server.post(Some(&key), "{ accounts { id } }", json!({}), &[]).await;
+    assert_eq!(b["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // Revoked keys stop working.
+    let keys = server.cli(&["keys", "list", "--account", &id]);
+    let key_id = keys.split('\t').next().unwrap().to_string();
+    let b = admin("mutation($k: ID!) { revokeApiKey(keyId: $k) }", json!({ "k": key_id })).await;
+    assert_eq!(b["data"]["revokeApiKey"], true, "{b}");
+    let (status, _, _) = server.post(Some(&key), "{ account { id } }", json!({}), &[]).await;
+    assert_eq!(status, 401);
+    // CLI mirrors.
+    assert_eq!(server.cli(&["accounts", "grant", "--account", "acme", "--credits", "-5"]).trim(), "10");
+    server.cli(&["accounts", "set-plan", "--account", "acme", "--plan", "free"]);
+    assert!(server.cli(&["accounts", "list"]).contains("acme\tfree\t10"));
+}

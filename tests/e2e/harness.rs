@@ -49,6 +49,8 @@ pub struct ServerOptions {
     pub env: Vec<(String, String)>,
     /// `.wasm` files to put in `<data>/plugins` before start.
     pub plugins: Vec<(String, Vec<u8>)>,
+    /// Share an existing database (another server's) instead of a fresh one.
+    pub database_url: Option<String>,
 }
 
 /// A running `doitong serve`.
@@ -81,9 +83,11 @@ impl Server {
         for (name, wasm) in &options.plugins {
             std::fs::write(data_dir.join("plugins").join(name), wasm).unwrap();
         }
-        let database_url = match options.backend.unwrap_or(Backend::Sqlite) {
-            Backend::Sqlite => format!("sqlite://{}", data_dir.join("doitong.db").display()),
-            Backend::Postgres => fresh_postgres_database().await,
+        let shared = options.database_url.is_some();
+        let database_url = match (&options.database_url, options.backend.unwrap_or(Backend::Sqlite)) {
+            (Some(url), _) => url.clone(),
+            (None, Backend::Sqlite) => format!("sqlite://{}", data_dir.join("doitong.db").display()),
+            (None, Backend::Postgres) => fresh_postgres_database().await,
         };
         let mut server = Server {
             child: None,
@@ -96,7 +100,10 @@ impl Server {
             _tmp: Some(tmp),
             client: reqwest::Client::new(),
         };
-        server.key = server.spawn().await.expect("a brand-new database prints a test key");
+        let key = server.spawn().await;
+        if !shared {
+            server.key = key.expect("a brand-new database prints a test key");
+        }
         server
     }
 

@@ -3,6 +3,7 @@
 
 mod api;
 mod harness;
+mod limits;
 mod resume;
 mod sandbox;
 mod seed;

@@ -6,7 +6,7 @@
 //! so clients that only look at `errors` still see why.
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::WebSocketUpgrade;
@@ -14,23 +14,37 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::schema::{DoitongSchema, PreferWait};
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, Jobs};
+use crate::limits::{Counters, Decision};
+use crate::store::{Account, Claim};
 
 /// Longest `Prefer: wait` honoured, in seconds.
 pub const MAX_PREFER_WAIT_SECS: u64 = 60;
+/// The window of the per-minute limits.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// Longest accepted Idempotency-Key.
+const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
+/// How long a crashed request can hold its Idempotency-Key: longer than
+/// any request (`Prefer: wait` is capped at 60 s).
+const IDEMPOTENCY_LOCK_MS: i64 = 120_000;
 
 #[derive(Clone)]
 struct AppState {
     schema: DoitongSchema,
     jobs: Jobs,
+    counters: Arc<Counters>,
 }
 
 /// The gateway's routes, to serve alone or nest under a prefix.
-pub fn router(schema: DoitongSchema, jobs: Jobs) -> Router {
-    let state = AppState { schema, jobs };
+pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Router {
+    let state = AppState { schema, jobs, counters };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
@@ -58,6 +72,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn authenticate(jobs: &Jobs, token: Option<&str>) -> Result<Caller, ApiError> {
+    authenticate_account(jobs, token).await.map(|(caller, _)| caller)
+}
+
+async fn authenticate_account(jobs: &Jobs, token: Option<&str>) -> Result<(Caller, Account), ApiError> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(ApiError::new(
             ErrorCode::Unauthenticated,
@@ -65,10 +83,13 @@ async fn authenticate(jobs: &Jobs, token: Option<&str>) -> Result<Caller, ApiErr
         ));
     };
     let key = jobs.store().key_by_plaintext(token).await?;
-    match key {
-        Some(key) => Ok(Caller { account_id: key.account_id, test_mode: key.test_mode }),
-        None => Err(ApiError::new(ErrorCode::Unauthenticated, "unknown or revoked API key")),
-    }
+    let Some(key) = key else {
+        return Err(ApiError::new(ErrorCode::Unauthenticated, "unknown or revoked API key"));
+    };
+    let account = jobs.store().account(&key.account_id).await?;
+    let account =
+        account.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the key's account no longer exists"))?;
+    Ok((Caller { account_id: key.account_id, test_mode: key.test_mode }, account))
 }
 
 /// `Prefer: wait=N` → N (capped), per RFC 7240.
@@ -79,24 +100,215 @@ fn prefer_wait(headers: &HeaderMap) -> Option<u64> {
     })
 }
 
-async fn graphql(State(state): State<AppState>, headers: HeaderMap, request: GraphQLRequest) -> Response {
-    let caller = match authenticate(&state.jobs, bearer(&headers)).await {
-        Ok(c) => c,
+async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let admin_token = &state.jobs.config().admin_token;
+    if !admin_token.is_empty()
+        && bearer(&headers).is_some_and(|t| constant_time_eq(t.as_bytes(), admin_token.as_bytes()))
+    {
+        return admin_request(&state, &body).await;
+    }
+    let (caller, account) = match authenticate_account(&state.jobs, bearer(&headers)).await {
+        Ok(found) => found,
         Err(e) => return refusal(e),
     };
-    let mut request = request.into_inner().data(caller);
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}"))),
+    };
+    let write = is_mutation(&request);
+
+    // Plan limits: writes against the plan's RPM, reads against `limits.read_rpm`.
+    let plan = state.jobs.limits_for(&account);
+    let (limit, policy) =
+        if write { (plan.rpm, "writes") } else { (Some(state.jobs.config().limits.read_rpm), "reads") };
+    let decision = match limit {
+        Some(limit) => {
+            let key = format!("{}:{policy}", caller.account_id);
+            match state.counters.hit(&key, limit, RATE_WINDOW).await {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    // Fail open: an unreachable Redis must not take the API down.
+                    tracing::error!("rate-limit counter unavailable, request allowed: {e}");
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    if let Some(d) = decision.filter(|d| !d.allowed) {
+        let retry = d.reset.as_secs().max(1);
+        let error = ApiError::new(
+            ErrorCode::RateLimit,
+            format!("the plan allows {} {policy} per minute; retry in {retry} s (see X-RateLimit-Reset)", d.limit),
+        )
+        .with("limit", if write { "rpm" } else { "read_rpm" })
+        .with("retryAfter", retry);
+        let mut response = refusal(error);
+        rate_headers(response.headers_mut(), &d, policy);
+        return response;
+    }
+
+    // Idempotency-Key, for mutations only (reads are naturally idempotent).
+    let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str().map(str::trim)) {
+        None => None,
+        Some(Ok(k)) if !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN => Some(k.to_string()),
+        Some(_) => {
+            let mut response = refusal(ApiError::invalid(
+                "Idempotency-Key",
+                format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"),
+            ));
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return response;
+        }
+    }
+    .filter(|_| write);
+    if let Some(key) = &idempotency_key {
+        let ttl = i64::from(state.jobs.config().limits.idempotency_hours) * 3_600_000;
+        let claim = state
+            .jobs
+            .store()
+            .claim_idempotency(&caller.account_id, key, &request_hash(&body), IDEMPOTENCY_LOCK_MS, ttl)
+            .await;
+        let replay = match claim {
+            Err(e) => return refusal(e.into()),
+            Ok(Claim::Acquired) => None,
+            Ok(Claim::Mismatch) => Some(refusal(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was used with a different request; use a new key for a new request",
+            ))),
+            Ok(Claim::InProgress) => Some(refusal(ApiError::new(
+                ErrorCode::IdempotencyInProgress,
+                "a request with this Idempotency-Key is still running; retry shortly to get its response",
+            ))),
+            Ok(Claim::Replay { status, body }) => {
+                let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+                let h = response.headers_mut();
+                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+                Some(response)
+            }
+        };
+        if let Some(mut response) = replay {
+            if let Some(d) = &decision {
+                rate_headers(response.headers_mut(), d, policy);
+            }
+            return response;
+        }
+    }
+
+    let mut request = request.data(caller.clone());
     let wait = prefer_wait(&headers).map(|w| w.min(MAX_PREFER_WAIT_SECS));
     if let Some(w) = wait {
         request = request.data(PreferWait(w));
     }
-    let response = state.schema.execute(request).await;
-    let mut response = GraphQLResponse::from(response).into_response();
+    let result = state.schema.execute(request).await;
+    let rate_limited = result.errors.iter().find_map(|e| {
+        let ext = e.extensions.as_ref()?;
+        (ext.get("code")? == &async_graphql::Value::from("RATE_LIMIT")).then(|| match ext.get("retryAfter") {
+            Some(async_graphql::Value::Number(n)) => n.as_u64().unwrap_or(1),
+            _ => 1,
+        })
+    });
+    let status = if rate_limited.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
+    let body = serde_json::to_string(&result).unwrap_or_else(|e| format!("{{\"errors\":[{{\"message\":\"{e}\"}}]}}"));
+
+    if let Some(key) = &idempotency_key {
+        // 401 and 429 are never stored: the client may retry them with the same key.
+        let stored = if status == StatusCode::TOO_MANY_REQUESTS {
+            state.jobs.store().release_idempotency(&caller.account_id, key).await
+        } else {
+            state.jobs.store().complete_idempotency(&caller.account_id, key, status.as_u16(), &body).await
+        };
+        if let Err(e) = stored {
+            tracing::error!("storing the idempotent response failed: {e}");
+        }
+    }
+
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    let h = response.headers_mut();
+    if let Some(d) = &decision {
+        rate_headers(h, d, policy);
+    }
+    if let Some(retry) = rate_limited {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    }
     if let Some(w) = wait
         && let Ok(v) = HeaderValue::from_str(&format!("wait={w}"))
     {
-        response.headers_mut().insert("preference-applied", v);
+        h.insert("preference-applied", v);
     }
     response
+}
+
+/// An operator request with the admin token: no plan limits, no idempotency.
+async fn admin_request(state: &AppState, body: &[u8]) -> Response {
+    let request: async_graphql::Request = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}"))),
+    };
+    let result = state.schema.execute(request.data(super::schema::Admin)).await;
+    let body = serde_json::to_string(&result).unwrap_or_default();
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Whether the operation to run is a mutation (writes count against the
+/// plan's RPM). Unparseable documents count as reads; execution reports them.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return false };
+    let ty = match (&doc.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+        _ => None,
+    };
+    ty == Some(OperationType::Mutation)
+}
+
+/// SHA-256 of the request body with object keys sorted, so the same request
+/// serialised in another key order still matches its Idempotency-Key.
+fn request_hash(body: &[u8]) -> String {
+    fn canonical(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let sorted: std::collections::BTreeMap<String, serde_json::Value> =
+                    map.into_iter().map(|(k, v)| (k, canonical(v))).collect();
+                serde_json::Value::Object(sorted.into_iter().collect())
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(canonical).collect()),
+            other => other,
+        }
+    }
+    let text = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => canonical(v).to_string(),
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// `X-RateLimit-*` and the IETF `RateLimit-Policy` / `RateLimit` fields.
+fn rate_headers(h: &mut HeaderMap, d: &Decision, policy: &str) {
+    let reset = d.reset.as_millis().div_ceil(1000).max(1);
+    let window = RATE_WINDOW.as_secs();
+    let pairs = [
+        ("x-ratelimit-limit", d.limit.to_string()),
+        ("x-ratelimit-remaining", d.remaining.to_string()),
+        ("x-ratelimit-reset", reset.to_string()),
+        ("ratelimit-policy", format!("\"{policy}\";q={};w={window}", d.limit)),
+        ("ratelimit", format!("\"{policy}\";r={};t={reset}", d.remaining)),
+    ];
+    for (name, value) in pairs {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    if !d.allowed {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(reset as u64));
+    }
 }
 
 async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {

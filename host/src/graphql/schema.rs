@@ -7,8 +7,8 @@ use futures::Stream;
 
 use super::bare_selection::BareSelectionExpansion;
 use super::types::{
-    AccountView, Generation, GenerationConnection, GenerationEdge, GenerationStatus, GenerationType, PageInfo,
-    Provider, VideoCreatePayload,
+    AccountView, CreditTransaction, CreditTransactionConnection, Generation, GenerationConnection, GenerationEdge,
+    GenerationStatus, GenerationType, PageInfo, Provider, VideoCreatePayload,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, GenerateRequest, Jobs, RawInput};
@@ -17,14 +17,28 @@ use crate::routing::Priority;
 /// The schema type.
 pub type DoitongSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
-/// Build the schema over the job service.
-pub fn build_schema(jobs: Jobs) -> DoitongSchema {
-    Schema::build(Query, Mutation, SubscriptionRoot).data(jobs).extension(BareSelectionExpansion).finish()
+/// Build the schema over the job service and the rate-limit counters.
+pub fn build_schema(jobs: Jobs, counters: std::sync::Arc<crate::limits::Counters>) -> DoitongSchema {
+    Schema::build(Query, Mutation, SubscriptionRoot)
+        .data(jobs)
+        .data(counters)
+        .extension(BareSelectionExpansion)
+        .finish()
 }
 
 /// `Prefer: wait=N` from the request, in seconds (capped at 60).
 #[derive(Debug, Clone, Copy)]
 pub struct PreferWait(pub u64);
+
+/// Marks a request made with the operator's admin token.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+fn admin(ctx: &Context<'_>) -> Result<()> {
+    ctx.data_opt::<Admin>().map(|_| ()).ok_or_else(|| {
+        ApiError::new(ErrorCode::Forbidden, "this field needs the admin token (`admin_token` in the config)").extend()
+    })
+}
 
 fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {
     ctx.data_opt::<Caller>().ok_or_else(|| {
@@ -163,6 +177,54 @@ impl Query {
             .collect())
     }
 
+    /// Your credits ledger, newest first.
+    async fn credit_transactions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<CreditTransactionConnection> {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        let caller = caller(ctx)?;
+        if !(1..=100).contains(&first) {
+            return Err(gql(ApiError::invalid("first", "first must be between 1 and 100")));
+        }
+        let after = match after {
+            Some(a) => Some(
+                a.parse::<i64>().map_err(|_| gql(ApiError::invalid("after", "after is not a cursor from this API")))?,
+            ),
+            None => None,
+        };
+        let mut rows = jobs
+            .store()
+            .ledger_page(&caller.account_id, after, i64::from(first) + 1)
+            .await
+            .map_err(|e| gql(e.into()))?;
+        let has_next_page = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        let end_cursor = rows.last().map(|r| r.id.to_string());
+        let nodes = rows
+            .into_iter()
+            .map(|r| CreditTransaction {
+                id: ID(r.id.to_string()),
+                kind: r.entry.to_uppercase(),
+                amount: r.amount,
+                balance_after: r.balance_after,
+                generation_id: r.job_id,
+                created_at: super::types::DateTime(r.created_at),
+            })
+            .collect();
+        Ok(CreditTransactionConnection { nodes, page_info: PageInfo { has_next_page, end_cursor } })
+    }
+
+    /// Every account (admin token).
+    async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<AccountView>> {
+        admin(ctx)?;
+        let jobs = ctx.data_unchecked::<Jobs>();
+        let accounts = jobs.store().accounts().await.map_err(|e| gql(e.into()))?;
+        Ok(accounts.into_iter().map(|a| AccountView::new(a, false)).collect())
+    }
+
     /// Your account.
     async fn account(&self, ctx: &Context<'_>) -> Result<AccountView> {
         let jobs = ctx.data_unchecked::<Jobs>();
@@ -196,6 +258,78 @@ impl Mutation {
     async fn cancel_generation(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let jobs = ctx.data_unchecked::<Jobs>();
         jobs.cancel(caller(ctx)?, &id).await.map_err(gql)
+    }
+
+    /// Create an account (admin token).
+    async fn create_account(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        #[graphql(default_with = "String::from(\"free\")")] plan: String,
+        #[graphql(default)] credits: i64,
+    ) -> Result<AccountView> {
+        admin(ctx)?;
+        check_plan(&plan)?;
+        if credits < 0 {
+            return Err(gql(ApiError::invalid("credits", "credits must not be negative")));
+        }
+        let store = ctx.data_unchecked::<Jobs>().store();
+        if store.account_by_name(&name).await.map_err(|e| gql(e.into()))?.is_some() {
+            return Err(gql(ApiError::invalid("name", format!("an account named {name:?} already exists"))));
+        }
+        let account = store.create_account(&name, &plan, credits).await.map_err(|e| gql(e.into()))?;
+        Ok(AccountView::new(account, false))
+    }
+
+    /// Add (or, negative, remove) credits (admin token); returns the new balance.
+    async fn grant_credits(&self, ctx: &Context<'_>, account_id: ID, amount: i64) -> Result<i64> {
+        admin(ctx)?;
+        let store = ctx.data_unchecked::<Jobs>().store();
+        match store.grant_credits(&account_id, amount).await.map_err(|e| gql(e.into()))? {
+            Some(balance) => Ok(balance),
+            None => Err(gql(ApiError::new(
+                ErrorCode::InsufficientCredits,
+                "no such account, or the removal would make the balance negative",
+            ))),
+        }
+    }
+
+    /// Change an account's plan and per-account limit overrides (admin token).
+    async fn set_plan(
+        &self,
+        ctx: &Context<'_>,
+        account_id: ID,
+        plan: String,
+        rpm: Option<i64>,
+        concurrent: Option<i64>,
+        daily: Option<i64>,
+    ) -> Result<bool> {
+        admin(ctx)?;
+        check_plan(&plan)?;
+        let store = ctx.data_unchecked::<Jobs>().store();
+        store.set_plan(&account_id, &plan, rpm, concurrent, daily).await.map_err(|e| gql(e.into()))
+    }
+
+    /// Create an API key for an account (admin token); the key is shown once.
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        account_id: ID,
+        #[graphql(default)] test: bool,
+    ) -> Result<String> {
+        admin(ctx)?;
+        let store = ctx.data_unchecked::<Jobs>().store();
+        if store.account(&account_id).await.map_err(|e| gql(e.into()))?.is_none() {
+            return Err(gql(ApiError::new(ErrorCode::NotFound, format!("no account `{}`", account_id.as_str()))));
+        }
+        let (key, _) = store.create_key(&account_id, test).await.map_err(|e| gql(e.into()))?;
+        Ok(key)
+    }
+
+    /// Revoke an API key by its id (`key_…`, admin token).
+    async fn revoke_api_key(&self, ctx: &Context<'_>, key_id: ID) -> Result<bool> {
+        admin(ctx)?;
+        ctx.data_unchecked::<Jobs>().store().revoke_key(&key_id).await.map_err(|e| gql(e.into()))
     }
 
     /// Start a video generation (the portal's Apollo example).
@@ -268,6 +402,18 @@ impl SubscriptionRoot {
                 if terminal { return; }
             }
         })
+    }
+}
+
+fn check_plan(plan: &str) -> Result<()> {
+    if crate::limits::PLAN_NAMES.contains(&plan) {
+        Ok(())
+    } else {
+        Err(gql(ApiError::invalid(
+            "plan",
+            format!("unknown plan {plan:?}; plans: {}", crate::limits::PLAN_NAMES.join(", ")),
+        )
+        .with("allowedValues", crate::limits::PLAN_NAMES.to_vec())))
     }
 }
 

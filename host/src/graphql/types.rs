@@ -3,7 +3,7 @@
 //! Thin views over store rows and plugin declarations; resolvers that need
 //! more (artifacts, signed URLs) read them through the context's [`Jobs`].
 
-use async_graphql::{ComplexObject, Context, Enum, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
 
 use crate::error::ErrorCode;
 use crate::jobs::Jobs;
@@ -363,24 +363,124 @@ impl Provider {
 }
 
 /// The caller's account.
-#[derive(SimpleObject, Clone)]
+#[derive(Clone)]
 pub struct AccountView {
+    pub(crate) account: Account,
+    pub(crate) test_mode: bool,
+}
+
+/// A plan's limits; null = unlimited.
+#[derive(SimpleObject, Clone, Copy)]
+pub struct Limits {
+    /// Write requests (`generate`, `cancelGeneration`, `videoCreate`) per minute.
+    pub rpm: Option<i32>,
+    /// Generations running at once; more wait `QUEUED`.
+    pub concurrent: Option<i32>,
+    /// Generations per UTC day.
+    pub daily: Option<i32>,
+}
+
+/// Current use of the limits.
+#[derive(SimpleObject, Clone, Copy)]
+pub struct Usage {
+    /// Write requests counted in the current minute.
+    pub requests_this_minute: i32,
+    /// Generations queued or running.
+    pub active_jobs: i32,
+    /// Generations created since 00:00 UTC.
+    pub generations_today: i32,
+}
+
+#[Object]
+impl AccountView {
     /// `acc_…`.
-    pub id: String,
+    async fn id(&self) -> &str {
+        &self.account.id
+    }
+
     /// Name.
-    pub name: String,
-    /// Plan.
-    pub plan: String,
-    /// Available credits.
-    pub credits: i64,
+    async fn name(&self) -> &str {
+        &self.account.name
+    }
+
+    /// Plan name.
+    async fn plan(&self) -> &str {
+        &self.account.plan
+    }
+
+    /// Available credits (reservations of running generations deducted).
+    async fn credits(&self) -> i64 {
+        self.account.credits
+    }
+
     /// Whether the key in use is a test key.
-    pub test_mode: bool,
+    async fn test_mode(&self) -> bool {
+        self.test_mode
+    }
+
+    /// The limits in force (plan, operator and account overrides applied).
+    async fn limits(&self, ctx: &Context<'_>) -> Limits {
+        let l = ctx.data_unchecked::<Jobs>().limits_for(&self.account);
+        let i = |v: Option<u32>| v.map(|n| n.min(i32::MAX as u32) as i32);
+        Limits { rpm: i(l.rpm), concurrent: i(l.concurrent), daily: i(l.daily) }
+    }
+
+    /// Current use of those limits.
+    async fn usage(&self, ctx: &Context<'_>) -> Result<Usage> {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        let counters = ctx.data_unchecked::<std::sync::Arc<crate::limits::Counters>>();
+        let limits = jobs.limits_for(&self.account);
+        let key = format!("{}:writes", self.account.id);
+        let requests = match limits.rpm {
+            Some(limit) => {
+                counters.peek(&key, limit, std::time::Duration::from_secs(60)).await.map(|d| d.count).unwrap_or(0)
+            }
+            None => 0,
+        };
+        let store = jobs.store();
+        let err = |e: crate::store::StoreError| async_graphql::Error::new(e.to_string());
+        let active = store.active_jobs_of(&self.account.id).await.map_err(err)?;
+        let now = crate::store::now_ms();
+        let today = store.jobs_created_since(&self.account.id, now - now.rem_euclid(86_400_000)).await.map_err(err)?;
+        Ok(Usage { requests_this_minute: requests as i32, active_jobs: active as i32, generations_today: today as i32 })
+    }
+
+    /// Webhook signing secret (`whsec_…`).
+    async fn webhook_secret(&self) -> &str {
+        &self.account.webhook_secret
+    }
 }
 
 impl AccountView {
-    pub(crate) fn new(a: Account, test_mode: bool) -> AccountView {
-        AccountView { id: a.id, name: a.name, plan: a.plan, credits: a.credits, test_mode }
+    pub(crate) fn new(account: Account, test_mode: bool) -> AccountView {
+        AccountView { account, test_mode }
     }
+}
+
+/// One line of the credits ledger.
+#[derive(SimpleObject, Clone)]
+pub struct CreditTransaction {
+    /// Sequence number (also the cursor).
+    pub id: ID,
+    /// `GRANT`, `RESERVE`, `CAPTURE` or `REFUND`.
+    pub kind: String,
+    /// Signed change to the balance.
+    pub amount: i64,
+    /// Balance after it.
+    pub balance_after: i64,
+    /// The generation it belongs to.
+    pub generation_id: Option<String>,
+    /// When.
+    pub created_at: DateTime,
+}
+
+/// A page of ledger lines, newest first.
+#[derive(SimpleObject)]
+pub struct CreditTransactionConnection {
+    /// The lines.
+    pub nodes: Vec<CreditTransaction>,
+    /// Paging.
+    pub page_info: PageInfo,
 }
 
 /// A page of generations.

@@ -29,12 +29,14 @@ use serde_json::Value as Json;
 use tokio::sync::{Notify, broadcast};
 
 use crate::artifacts::ArtifactStore;
-use crate::config::JobsConfig;
+use crate::config::Config;
 use crate::error::{ApiError, ErrorCode, code_for_failure, code_for_plugin_error};
+use crate::limits::PlanLimits;
 use crate::net::NetClients;
 use crate::plugins::{LoadedPlugin, MediaKind, Offering, Registry};
 use crate::routing::{self, PLACEHOLDER, Priority};
-use crate::store::jobs::{JobRow, JobStatus, NewJob};
+use crate::store::Account;
+use crate::store::jobs::{JobRow, JobStatus, NewJob, Refusal};
 use crate::store::{Store, accounts::new_id, now_ms};
 
 pub use validate::RawInput;
@@ -66,16 +68,12 @@ pub struct GenerateRequest {
     pub webhook_url: Option<String>,
 }
 
-/// Whether a plugin id is enabled by the operator.
-pub type EnabledFn = Arc<dyn Fn(&str) -> bool + Send + Sync>;
-
 struct Inner {
     store: Store,
     registry: Arc<Registry>,
     artifacts: ArtifactStore,
     net: NetClients,
-    config: JobsConfig,
-    enabled: EnabledFn,
+    config: Arc<Config>,
     events: broadcast::Sender<String>,
     wake: Notify,
 }
@@ -85,6 +83,11 @@ struct Inner {
 pub struct Jobs {
     inner: Arc<Inner>,
 }
+
+/// One UTC day.
+const DAY_MS: i64 = 86_400_000;
+/// `Retry-After` suggested when the queue is full.
+const QUEUE_RETRY_AFTER_SECS: i64 = 5;
 
 /// Capacity of the job-event channel; slow listeners re-read the job.
 const EVENT_CHANNEL_CAPACITY: usize = 4096;
@@ -96,13 +99,10 @@ impl Jobs {
         registry: Arc<Registry>,
         artifacts: ArtifactStore,
         net: NetClients,
-        config: JobsConfig,
-        enabled: EnabledFn,
+        config: Arc<Config>,
     ) -> Jobs {
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
-        Jobs {
-            inner: Arc::new(Inner { store, registry, artifacts, net, config, enabled, events, wake: Notify::new() }),
-        }
+        Jobs { inner: Arc::new(Inner { store, registry, artifacts, net, config, events, wake: Notify::new() }) }
     }
 
     /// The store.
@@ -122,7 +122,22 @@ impl Jobs {
 
     /// Whether the operator enabled plugin `id`.
     pub fn plugin_enabled(&self, id: &str) -> bool {
-        (self.inner.enabled)(id)
+        self.inner.config.plugin_enabled(id)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The limits that apply to `account`: its plan's (with the operator's
+    /// overrides), then the account's own overrides. An unknown plan name
+    /// gets the free plan's limits.
+    pub fn limits_for(&self, account: &Account) -> PlanLimits {
+        let config = &self.inner.config;
+        let base = config.plan_limits(&account.plan).or_else(|| config.plan_limits("free")).unwrap_or_default();
+        let own = |v: Option<i64>| v.map(|n| n.clamp(0, i64::from(u32::MAX)) as u32);
+        base.with_overrides(own(account.rpm_limit), own(account.concurrent_limit), own(account.daily_limit))
     }
 
     /// Start the worker that steps jobs.
@@ -168,8 +183,9 @@ impl Jobs {
                 (plugin, offering, job_request)
             }
             None => {
-                let candidates =
-                    routing::candidates(&snapshot, kind, request.priority, caller.test_mode, &*self.inner.enabled);
+                let candidates = routing::candidates(&snapshot, kind, request.priority, caller.test_mode, &|id| {
+                    self.plugin_enabled(id)
+                });
                 let mut first_error = None;
                 let mut chosen = None;
                 for (plugin, offering) in candidates {
@@ -226,6 +242,15 @@ impl Jobs {
         } else {
             plugin.clone()
         };
+        let account = self
+            .inner
+            .store
+            .account(&caller.account_id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the key's account no longer exists"))?;
+        let limits = self.limits_for(&account);
+        let now = now_ms();
+        let day_start = now - now.rem_euclid(DAY_MS);
         let request_json = serde_json::to_string(&job_request).map_err(|e| ApiError::internal(&e))?;
         let new = NewJob {
             id: new_id("gen"),
@@ -238,8 +263,13 @@ impl Jobs {
             request: request_json,
             credit_cost: i64::from(quote.credits),
             estimated_seconds: i64::from(quote.estimated_seconds),
-            deadline_at: now_ms() + (self.inner.config.deadline_secs as i64) * 1000,
+            deadline_at: now_ms() + (self.inner.config.jobs.deadline_secs as i64) * 1000,
             webhook_url: request.webhook_url.clone(),
+            daily_limit: limits.daily.map(i64::from),
+            day_start,
+            queue_limit: limits
+                .concurrent
+                .map(|c| i64::from(c) * i64::from(self.inner.config.limits.queue_factor.max(1))),
         };
         match self.inner.store.insert_job(&new).await? {
             Ok(row) => {
@@ -248,15 +278,29 @@ impl Jobs {
                 self.inner.wake.notify_one();
                 Ok(row)
             }
-            Err(refusal) => Err(ApiError::new(
+            Err(Refusal::InsufficientCredits { balance, cost }) => Err(ApiError::new(
                 ErrorCode::InsufficientCredits,
                 format!(
-                    "this generation costs {} credits and the account has {}; add credits to the account",
-                    refusal.cost, refusal.balance
+                    "this generation costs {cost} credits and the account has {balance}; add credits to the account"
                 ),
             )
-            .with("cost", refusal.cost)
-            .with("balance", refusal.balance)),
+            .with("cost", cost)
+            .with("balance", balance)),
+            Err(Refusal::Daily { limit, .. }) => {
+                let retry_after = (day_start + DAY_MS - now_ms()).max(1000) / 1000;
+                Err(ApiError::new(
+                    ErrorCode::RateLimit,
+                    format!("the plan's daily limit of {limit} generations is reached; it resets at 00:00 UTC"),
+                )
+                .with("limit", "daily")
+                .with("retryAfter", retry_after))
+            }
+            Err(Refusal::Queue { limit, .. }) => Err(ApiError::new(
+                ErrorCode::RateLimit,
+                format!("{limit} generations are already waiting or running for this account; wait for some to finish"),
+            )
+            .with("limit", "queue")
+            .with("retryAfter", QUEUE_RETRY_AFTER_SECS)),
         }
     }
 

@@ -24,6 +24,11 @@ use crate::store::{accounts::new_id, now_ms};
 
 /// Longest the loop sleeps without looking for due jobs.
 const IDLE_RECHECK: Duration = Duration::from_secs(1);
+/// How soon a job waiting for a concurrency slot looks again (a finishing
+/// job of the same account also wakes the worker).
+const QUEUE_RECHECK: Duration = Duration::from_millis(250);
+/// How often expired Idempotency-Key records are deleted.
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 /// Wait after a retryable failure before submitting again.
 const RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -49,13 +54,22 @@ pub(super) fn spawn(jobs: Jobs) -> WorkerHandle {
 
 async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
     let owner = new_id("worker");
-    let workers = jobs.inner.config.workers.max(1);
+    let workers = jobs.inner.config.jobs.workers.max(1);
     let slots = Arc::new(Semaphore::new(workers));
-    let lease = Duration::from_secs(jobs.inner.config.lease_secs).as_millis() as i64;
+    let lease = Duration::from_secs(jobs.inner.config.jobs.lease_secs).as_millis() as i64;
     let mut steps = JoinSet::new();
+    let mut last_purge = tokio::time::Instant::now();
     loop {
         if *stopped.borrow() {
             break;
+        }
+        if last_purge.elapsed() >= PURGE_INTERVAL {
+            last_purge = tokio::time::Instant::now();
+            match jobs.inner.store.purge_idempotency().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(purged = n, "expired Idempotency-Key records deleted"),
+                Err(e) => tracing::warn!("purging Idempotency-Key records failed: {e}"),
+            }
         }
         while steps.try_join_next().is_some() {}
         let free = slots.available_permits() as i64;
@@ -126,6 +140,20 @@ async fn step(jobs: &Jobs, job: JobRow) -> Result<(), StepError> {
     };
     match (job.status(), job.handle.clone()) {
         (JobStatus::Processing, Some(handle)) => poll(jobs, &job, &plugin, &handle).await,
+        (JobStatus::Queued, _) => {
+            // Take a concurrency slot first; without one, wait in the queue.
+            let concurrent = match store.account(&job.account_id).await? {
+                Some(account) => jobs.limits_for(&account).concurrent.map(i64::from),
+                None => None,
+            };
+            if store.start_job(&job, concurrent).await? {
+                jobs.announce(&job.id);
+                submit(jobs, &job, &plugin).await
+            } else {
+                store.reschedule(&job.id, now_ms() + QUEUE_RECHECK.as_millis() as i64, false).await?;
+                Ok(())
+            }
+        }
         _ => submit(jobs, &job, &plugin).await,
     }
 }
@@ -148,7 +176,7 @@ async fn submit(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Result<(), 
         }
         Ok(Err(failure)) => {
             let attempts = job.attempts + 1;
-            if failure.retryable && attempts < i64::from(jobs.inner.config.submit_attempts) {
+            if failure.retryable && attempts < i64::from(jobs.inner.config.jobs.submit_attempts) {
                 tracing::warn!(job = %job.id, attempt = attempts, "retryable submit failure: {}", failure.message);
                 jobs.inner
                     .store
@@ -170,7 +198,7 @@ async fn poll(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, handle: &str) ->
         Ok(Progress::Failed(failure)) if failure.retryable => {
             // A vendor hiccup while polling: the task may still be running.
             tracing::warn!(job = %job.id, "transient poll failure: {}", failure.message);
-            let max = jobs.inner.config.max_poll_interval_ms as i64;
+            let max = jobs.inner.config.jobs.max_poll_interval_ms as i64;
             jobs.inner.store.reschedule(&job.id, now_ms() + (RETRY_BACKOFF.as_millis() as i64).min(max), false).await?;
             Ok(())
         }
@@ -186,7 +214,7 @@ async fn poll(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, handle: &str) ->
 }
 
 async fn record_running(jobs: &Jobs, job: &JobRow, running: &Running) -> Result<(), StepError> {
-    let config = &jobs.inner.config;
+    let config = &jobs.inner.config.jobs;
     let wait = u64::from(running.poll_after_ms).clamp(config.min_poll_interval_ms, config.max_poll_interval_ms);
     let progress = i64::from(running.percent.unwrap_or(0).min(99)).max(job.progress);
     if jobs.inner.store.mark_running(&job.id, &running.handle, progress, now_ms() + wait as i64).await? {

@@ -195,6 +195,36 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Ledger lines of an account, newest first, before line `before` (a cursor).
+    pub async fn ledger_page(
+        &self,
+        account_id: &str,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        Ok(on_db!(self, pool => sqlx::query_as(
+            "SELECT id, account_id, job_id, entry, amount, balance_after, created_at FROM ledger \
+             WHERE account_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+        ).bind(account_id).bind(before.unwrap_or(i64::MAX)).bind(limit).fetch_all(pool).await?))
+    }
+
+    /// Change an account's plan and its own limit overrides (`None` clears one).
+    pub async fn set_plan(
+        &self,
+        account_id: &str,
+        plan: &str,
+        rpm: Option<i64>,
+        concurrent: Option<i64>,
+        daily: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let n = on_db!(self, pool => sqlx::query(
+            "UPDATE accounts SET plan = $2, rpm_limit = $3, concurrent_limit = $4, daily_limit = $5 WHERE id = $1",
+        ).bind(account_id).bind(plan).bind(rpm).bind(concurrent).bind(daily).execute(pool).await?.rows_affected());
+        Ok(n == 1)
+    }
+}
+
 /// One line of the credits ledger.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LedgerEntry {

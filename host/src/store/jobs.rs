@@ -149,15 +149,38 @@ pub struct NewJob {
     pub deadline_at: i64,
     /// Per-request webhook.
     pub webhook_url: Option<String>,
+    /// Generations allowed per UTC day, if capped.
+    pub daily_limit: Option<i64>,
+    /// Start of the current UTC day (Unix ms).
+    pub day_start: i64,
+    /// Active (queued or running) generations allowed, if capped.
+    pub queue_limit: Option<i64>,
 }
 
 /// Why a job could not be inserted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InsufficientCredits {
-    /// The account's balance at the time.
-    pub balance: i64,
-    /// What was needed.
-    pub cost: i64,
+pub enum Refusal {
+    /// The balance does not cover the quote.
+    InsufficientCredits {
+        /// The account's balance at the time.
+        balance: i64,
+        /// What was needed.
+        cost: i64,
+    },
+    /// The daily cap is reached.
+    Daily {
+        /// Cap.
+        limit: i64,
+        /// Generations today.
+        count: i64,
+    },
+    /// Too many generations are waiting or running.
+    Queue {
+        /// Cap.
+        limit: i64,
+        /// Active generations.
+        count: i64,
+    },
 }
 
 const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
@@ -168,44 +191,51 @@ const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id,
 const ACTIVE: &str = "status IN ('queued', 'processing')";
 
 impl Store {
-    /// Reserve the job's cost (unless test mode) and insert it as queued,
-    /// in one transaction.
-    pub async fn insert_job(&self, job: &NewJob) -> Result<Result<JobRow, InsufficientCredits>, StoreError> {
+    /// Check the account's daily and queue limits, reserve the job's cost
+    /// (unless test mode) and insert it as queued, in one transaction that
+    /// holds the account's row lock, so concurrent requests cannot slip past
+    /// a limit or overdraw the balance.
+    pub async fn insert_job(&self, job: &NewJob) -> Result<Result<JobRow, Refusal>, StoreError> {
         let now = now_ms();
         let charge = !job.test_mode && job.credit_cost > 0;
-        let outcome: Result<(), InsufficientCredits> = on_db!(self, pool => {
+        let active = format!("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND {ACTIVE}");
+        let outcome: Result<(), Refusal> = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
+            // Lock the account row first (PostgreSQL row lock; SQLite write lock).
+            sqlx::query("UPDATE accounts SET credits = credits WHERE id = $1")
+                .bind(&job.account_id).execute(&mut *tx).await?;
             let mut refused = None;
-            if charge {
+            if let Some(limit) = job.daily_limit {
+                let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND created_at >= $2")
+                    .bind(&job.account_id).bind(job.day_start).fetch_one(&mut *tx).await?;
+                if count >= limit {
+                    refused = Some(Refusal::Daily { limit, count });
+                }
+            }
+            if let (None, Some(limit)) = (&refused, job.queue_limit) {
+                let (count,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(active.clone()))
+                    .bind(&job.account_id).fetch_one(&mut *tx).await?;
+                if count >= limit {
+                    refused = Some(Refusal::Queue { limit, count });
+                }
+            }
+            let mut balance_after = None;
+            if refused.is_none() && charge {
                 let balance: Option<(i64,)> = sqlx::query_as(
                     "UPDATE accounts SET credits = credits - $1 WHERE id = $2 AND credits >= $1 RETURNING credits",
                 )
                 .bind(job.credit_cost).bind(&job.account_id)
                 .fetch_optional(&mut *tx).await?;
                 match balance {
-                    Some((balance,)) => {
-                        sqlx::query(
-                            "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
-                             credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $11, $11)",
-                        )
-                        .bind(&job.id).bind(&job.account_id).bind(job.test_mode).bind(&job.kind).bind(&job.provider)
-                        .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
-                        .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
-                        .execute(&mut *tx).await?;
-                        sqlx::query(
-                            "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'reserve', $3, $4, $5)",
-                        )
-                        .bind(&job.account_id).bind(&job.id).bind(-job.credit_cost).bind(balance).bind(now)
-                        .execute(&mut *tx).await?;
-                    }
+                    Some((b,)) => balance_after = Some(b),
                     None => {
                         let (balance,): (i64,) = sqlx::query_as("SELECT credits FROM accounts WHERE id = $1")
                             .bind(&job.account_id).fetch_one(&mut *tx).await?;
-                        refused = Some(InsufficientCredits { balance, cost: job.credit_cost });
+                        refused = Some(Refusal::InsufficientCredits { balance, cost: job.credit_cost });
                     }
                 }
-            } else {
+            }
+            if refused.is_none() {
                 sqlx::query(
                     "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
                      credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, created_at, updated_at) \
@@ -215,6 +245,13 @@ impl Store {
                 .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
                 .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
                 .execute(&mut *tx).await?;
+                if let Some(balance) = balance_after {
+                    sqlx::query(
+                        "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'reserve', $3, $4, $5)",
+                    )
+                    .bind(&job.account_id).bind(&job.id).bind(-job.credit_cost).bind(balance).bind(now)
+                    .execute(&mut *tx).await?;
+                }
             }
             match refused {
                 Some(refusal) => { tx.rollback().await?; Err(refusal) }
@@ -225,6 +262,51 @@ impl Store {
             Ok(()) => Ok(Ok(self.job(&job.id).await?.expect("job just inserted"))),
             Err(refusal) => Ok(Err(refusal)),
         }
+    }
+
+    /// Move a queued job to `processing` (a concurrency slot) if the account
+    /// runs fewer than `concurrent` jobs and no older queued job of the
+    /// account is waiting, so jobs start in order as slots free. Holds the
+    /// account's row lock while deciding. False: not now.
+    pub async fn start_job(&self, job: &JobRow, concurrent: Option<i64>) -> Result<bool, StoreError> {
+        let now = now_ms();
+        Ok(on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE accounts SET credits = credits WHERE id = $1")
+                .bind(&job.account_id).execute(&mut *tx).await?;
+            let mut allowed = true;
+            if let Some(limit) = concurrent {
+                let (running,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND status = 'processing'",
+                )
+                .bind(&job.account_id).fetch_one(&mut *tx).await?;
+                let (older,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND status = 'queued' \
+                     AND (created_at < $2 OR (created_at = $2 AND id < $3))",
+                )
+                .bind(&job.account_id).bind(job.created_at).bind(&job.id).fetch_one(&mut *tx).await?;
+                allowed = running < limit && older == 0;
+            }
+            let started = if allowed {
+                sqlx::query(
+                    "UPDATE jobs SET status = 'processing', started_at = COALESCE(started_at, $2), updated_at = $2 \
+                     WHERE id = $1 AND status = 'queued'",
+                )
+                .bind(&job.id).bind(now).execute(&mut *tx).await?.rows_affected() == 1
+            } else {
+                false
+            };
+            tx.commit().await?;
+            started
+        }))
+    }
+
+    /// Generations an account created since `since` (Unix ms).
+    pub async fn jobs_created_since(&self, account_id: &str, since: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) = on_db!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND created_at >= $2",
+        ).bind(account_id).bind(since).fetch_one(pool).await?);
+        Ok(n)
     }
 
     /// A job by id.
@@ -263,6 +345,14 @@ impl Store {
         Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(account_id).bind(status).bind(kind).bind(after_ts).bind(after_id).bind(limit)
             .fetch_all(pool).await?))
+    }
+
+    /// Running jobs of an account (holding a concurrency slot).
+    pub async fn running_jobs_of(&self, account_id: &str) -> Result<i64, StoreError> {
+        let (n,): (i64,) = on_db!(self, pool => sqlx::query_as(
+            "SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND status = 'processing'",
+        ).bind(account_id).fetch_one(pool).await?);
+        Ok(n)
     }
 
     /// Active jobs of an account (queued or processing).

@@ -21,11 +21,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub mod accounts;
 pub mod artifacts;
+pub mod idempotency;
 pub mod jobs;
 
 pub use accounts::{Account, ApiKey};
 pub use artifacts::ArtifactRow;
-pub use jobs::{JobRow, JobStatus, NewJob};
+pub use idempotency::Claim;
+pub use jobs::{JobRow, JobStatus, NewJob, Refusal};
 
 /// Run `$body` with `$pool` bound to the configured pool (SQLite or
 /// PostgreSQL). The body is compiled once per backend.
