@@ -145,6 +145,9 @@ pub struct PluginConfig {
     pub allow_private: bool,
     /// Secret values by name.
     pub secrets: BTreeMap<String, String>,
+    /// The operator's own price in credits per offering id, replacing the
+    /// plugin's quote (e.g. `credits = { placeholder = 5 }`).
+    pub credits: BTreeMap<String, u32>,
 }
 
 impl Default for PluginConfig {
@@ -155,6 +158,7 @@ impl Default for PluginConfig {
             allowed_hosts: None,
             allow_private: false,
             secrets: BTreeMap::new(),
+            credits: BTreeMap::new(),
         }
     }
 }
@@ -362,6 +366,11 @@ impl Config {
             Some(o) => base.with_overrides(o.rpm, o.concurrent, o.daily),
             None => base,
         })
+    }
+
+    /// The operator's fixed price for an offering of plugin `plugin`, if set.
+    pub fn credit_override(&self, plugin: &str, offering: &str) -> Option<u32> {
+        self.plugins.get(plugin)?.credits.get(offering).copied()
     }
 
     /// Whether the operator turned plugin `id` off.

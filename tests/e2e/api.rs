@@ -68,11 +68,11 @@ async fn prefer_wait_signed_urls_and_listing() {
             Some(&server.key),
             "mutation { generate(input: { type: IMAGE, input: { text: \"a red fox\" }, options: { aspectRatio: \"16:9\" } }) { id status url urls metadata { width height format sizeBytes } } }",
             json!({}),
-            &[("Prefer", "wait=30")],
+            &[("Prefer", "wait=60")],
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(headers.get("preference-applied").map(String::as_str), Some("wait=30"));
+    assert_eq!(headers.get("preference-applied").map(String::as_str), Some("wait=60"));
     let g = &body["data"]["generate"];
     assert_eq!(g["status"], "COMPLETED", "{body}");
     assert_eq!((g["metadata"]["width"].as_i64(), g["metadata"]["height"].as_i64()), (Some(512), Some(288)));
@@ -123,7 +123,7 @@ async fn lifecycle_on(backend: Backend) {
     let (account, live) = server.account_with_key("acme", 10, false);
     let generate = "mutation($t: String!) { generate(input: { type: AUDIO, provider: \"placeholder\", input: { text: $t } }) { id status creditCost } }";
     let (_, _, body) =
-        server.post(Some(&live), generate, json!({ "t": "hello there" }), &[("Prefer", "wait=30")]).await;
+        server.post(Some(&live), generate, json!({ "t": "hello there" }), &[("Prefer", "wait=60")]).await;
     let g = &body["data"]["generate"];
     assert_eq!(g["status"], "COMPLETED", "{body}");
     assert_eq!(g["creditCost"], 1);
@@ -149,7 +149,7 @@ async fn lifecycle_on(backend: Backend) {
     assert_eq!(credits(live.clone()).await, 8);
     let (_, _, body) =
         server.post(Some(&live), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": id }), &[]).await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}");
+    assert_eq!(body["data"]["cancelGeneration"], true, "{body}\n{}", server.log());
     let done = server.wait_terminal(&live, &id, Duration::from_secs(10)).await;
     assert_eq!(done["status"], "CANCELLED");
     assert_eq!(credits(live.clone()).await, 9);
@@ -218,7 +218,7 @@ async fn deadline_fails_and_refunds_and_test_keys_move_no_credits() {
             Some(&server.key),
             "mutation { generate(input: { type: IMAGE, input: { text: \"free\" } }) { status creditCost } }",
             json!({}),
-            &[("Prefer", "wait=20")],
+            &[("Prefer", "wait=60")],
         )
         .await;
     assert_eq!(body["data"]["generate"]["status"], "COMPLETED", "{body}");
@@ -277,4 +277,33 @@ async fn admin_token_manages_accounts_and_keys() {
     assert_eq!(server.cli(&["accounts", "grant", "--account", "acme", "--credits", "-5"]).trim(), "10");
     server.cli(&["accounts", "set-plan", "--account", "acme", "--plan", "free"]);
     assert!(server.cli(&["accounts", "list"]).contains("acme\tfree\t10"));
+}
+
+#[tokio::test]
+async fn live_keys_bill_the_placeholder_only_when_named() {
+    let server = Server::start_with(ServerOptions {
+        config_toml: Some("[plugins.placeholder]\ncredits = { placeholder = 5 }\n".into()),
+        ..Default::default()
+    })
+    .await;
+    let (_, live) = server.account_with_key("operator", 12, false);
+    // Never chosen automatically for a live key.
+    let (_, _, b) = server
+        .post(
+            Some(&live),
+            "mutation { generate(input: { type: IMAGE, input: { text: \"x\" } }) { id } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    assert_eq!(b["errors"][0]["extensions"]["code"], "PROVIDER_UNAVAILABLE", "{b}");
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("no provider is available for IMAGE"));
+    // Named explicitly, it bills the operator's price.
+    let (_, _, b) = server
+        .post(Some(&live), "mutation { generate(input: { type: IMAGE, provider: \"placeholder\", input: { text: \"x\" } }) { id creditCost } }", json!({}), &[("Prefer", "wait=60")])
+        .await;
+    assert_eq!(b["data"]["generate"]["creditCost"], 5, "{b}");
+    let (_, _, b) = server.post(Some(&live), "{ account { credits } }", json!({}), &[]).await;
+    assert_eq!(b["data"]["account"]["credits"], 7);
+    crate::limits::assert_ledger_consistent(&server, &live).await;
 }

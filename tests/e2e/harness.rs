@@ -51,6 +51,8 @@ pub struct ServerOptions {
     pub plugins: Vec<(String, Vec<u8>)>,
     /// Share an existing database (another server's) instead of a fresh one.
     pub database_url: Option<String>,
+    /// A `doitong.toml` to pass with `--config`.
+    pub config_toml: Option<String>,
 }
 
 /// A running `doitong serve`.
@@ -128,6 +130,11 @@ impl Server {
         }
         for (k, v) in &self.options.env {
             cmd.env(k, v);
+        }
+        if let Some(toml) = &self.options.config_toml {
+            let path = self.data_dir.join("doitong.toml");
+            std::fs::write(&path, toml).unwrap();
+            cmd.arg("--config").arg(path);
         }
         let mut child = cmd.spawn().expect("spawn doitong");
         let stdout = child.stdout.take().unwrap();

@@ -216,7 +216,7 @@ impl Jobs {
             check_webhook_url(url)?;
         }
 
-        let quote = match plugin.quote(&job_request).await {
+        let mut quote = match plugin.quote(&job_request).await {
             Ok(Ok(q)) => q,
             Ok(Err(failure)) => {
                 return Err(ApiError::new(
@@ -231,6 +231,10 @@ impl Jobs {
                 ));
             }
         };
+
+        if let Some(credits) = self.inner.config.credit_override(plugin.id(), &offering.id) {
+            quote.credits = credits;
+        }
 
         let executor = if caller.test_mode {
             snapshot.offering(PLACEHOLDER).map(|(p, _)| p).ok_or_else(|| {

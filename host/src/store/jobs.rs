@@ -187,6 +187,33 @@ const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id,
     credit_cost, estimated_seconds, progress, handle, attempts, poll_at, lease_owner, lease_until, deadline_at, \
     error_code, error_message, webhook_url, created_at, started_at, completed_at, updated_at";
 
+/// Take the account's row lock (PostgreSQL) or the write lock (SQLite).
+///
+/// Every transaction that touches an account's jobs and its balance takes
+/// this lock first, so they all lock in the same order (account, then
+/// jobs) and cannot deadlock each other.
+trait LockAccount {
+    async fn lock(&mut self, account_id: &str) -> Result<(), sqlx::Error>;
+}
+
+const LOCK_ACCOUNT: &str = "UPDATE accounts SET credits = credits WHERE id = $1";
+
+impl LockAccount for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn lock(&mut self, account_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(LOCK_ACCOUNT).bind(account_id).execute(&mut **self).await.map(drop)
+    }
+}
+
+impl LockAccount for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn lock(&mut self, account_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(LOCK_ACCOUNT).bind(account_id).execute(&mut **self).await.map(drop)
+    }
+}
+
+async fn lock_account(tx: &mut impl LockAccount, account_id: &str) -> Result<(), sqlx::Error> {
+    tx.lock(account_id).await
+}
+
 /// Statuses a job can still leave.
 const ACTIVE: &str = "status IN ('queued', 'processing')";
 
@@ -201,9 +228,7 @@ impl Store {
         let active = format!("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND {ACTIVE}");
         let outcome: Result<(), Refusal> = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            // Lock the account row first (PostgreSQL row lock; SQLite write lock).
-            sqlx::query("UPDATE accounts SET credits = credits WHERE id = $1")
-                .bind(&job.account_id).execute(&mut *tx).await?;
+            lock_account(&mut tx, &job.account_id).await?;
             let mut refused = None;
             if let Some(limit) = job.daily_limit {
                 let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND created_at >= $2")
@@ -272,8 +297,7 @@ impl Store {
         let now = now_ms();
         Ok(on_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE accounts SET credits = credits WHERE id = $1")
-                .bind(&job.account_id).execute(&mut *tx).await?;
+            lock_account(&mut tx, &job.account_id).await?;
             let mut allowed = true;
             if let Some(limit) = concurrent {
                 let (running,): (i64,) = sqlx::query_as(
@@ -434,6 +458,7 @@ impl Store {
         );
         Ok(on_db!(self, pool => {
             let mut tx = pool.begin().await?;
+            lock_account(&mut tx, &job.account_id).await?;
             let n = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&job.id).bind(now).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
                 for a in artifacts {
@@ -479,6 +504,7 @@ impl Store {
         let (code, message) = error.unzip();
         Ok(on_db!(self, pool => {
             let mut tx = pool.begin().await?;
+            lock_account(&mut tx, &job.account_id).await?;
             let n = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&job.id).bind(status.as_str()).bind(code).bind(message).bind(now)
                 .execute(&mut *tx).await?.rows_affected();
