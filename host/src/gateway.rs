@@ -14,7 +14,8 @@ use crate::artifacts::ArtifactStore;
 use crate::config::{Config, ConfigError};
 use crate::jobs::{Jobs, WorkerHandle};
 use crate::limits::Counters;
-use crate::plugins::{PluginRuntime, Registry, runtime::RuntimeInitError};
+use crate::plugins::watcher::{self, PluginWatcher, SharedSettings, WatchError};
+use crate::plugins::{PluginManager, PluginRuntime, Registry, runtime::RuntimeInitError};
 use crate::store::{Store, StoreError};
 
 /// The plugins compiled into this binary.
@@ -34,6 +35,9 @@ pub enum StartError {
     /// Plugin runtime.
     #[error(transparent)]
     Runtime(#[from] RuntimeInitError),
+    /// Watching the plugins directory.
+    #[error(transparent)]
+    Watch(#[from] WatchError),
     /// Rate-limit backend.
     #[error("rate-limit counters: {0}")]
     Limits(#[from] crate::limits::LimitError),
@@ -52,7 +56,9 @@ pub struct Gateway {
     config: Arc<Config>,
     jobs: Jobs,
     runtime: PluginRuntime,
+    manager: PluginManager,
     worker: Option<WorkerHandle>,
+    _watcher: PluginWatcher,
     router: Router,
     /// The key created for the `default` account on a brand-new database.
     pub first_run_key: Option<String>,
@@ -83,12 +89,15 @@ impl Gateway {
         let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
         let registry = Arc::new(Registry::default());
         let bundled: &[(&str, &[u8])] = if config.bundled_plugins { bundled::BUNDLED_PLUGINS } else { &[] };
+        // Canonical, because the watcher reports canonical paths and the
+        // registry keys directory plugins by path.
+        let plugins_dir = std::fs::canonicalize(config.plugins_dir())
+            .map_err(|source| StartError::DataDir { path: config.plugins_dir(), source })?;
         let settings_config = config.clone();
-        registry
-            .load_initial(&runtime, bundled, Some(&config.plugins_dir()), &move |id: &str| {
-                settings_config.plugin_settings(id)
-            })
-            .await;
+        let settings: SharedSettings = Arc::new(move |id: &str| settings_config.plugin_settings(id));
+        registry.load_initial(&runtime, bundled, Some(&plugins_dir), &*settings).await;
+        let watcher = watcher::watch(&plugins_dir, registry.clone(), runtime.clone(), settings.clone())?;
+        let manager = PluginManager::new(runtime.clone(), registry.clone(), plugins_dir, settings);
 
         let secret =
             store.setting_or_insert("artifact_signing_key", || hex::encode(rand::random::<[u8; 32]>())).await?;
@@ -106,9 +115,9 @@ impl Gateway {
         } else {
             Counters::redis(&config.redis_url, "doitong:rl:").await?
         });
-        let schema = crate::graphql::build_schema(jobs.clone(), counters.clone());
+        let schema = crate::graphql::build_schema(jobs.clone(), counters.clone(), manager.clone());
         let router = crate::graphql::router(schema, jobs.clone(), counters);
-        Ok(Gateway { config, jobs, runtime, worker, router, first_run_key })
+        Ok(Gateway { config, jobs, runtime, manager, worker, _watcher: watcher, router, first_run_key })
     }
 
     /// The HTTP routes (`/graphql`, `/graphql/ws`, `/files/…`, `/healthz`, `/readyz`).
@@ -124,6 +133,11 @@ impl Gateway {
     /// The plugin runtime.
     pub fn runtime(&self) -> &PluginRuntime {
         &self.runtime
+    }
+
+    /// Operator actions on plugins (install, enable, disable, remove, list).
+    pub fn plugins(&self) -> &PluginManager {
+        &self.manager
     }
 
     /// The configuration in force.

@@ -114,10 +114,69 @@ enum KeysCommand {
 
 #[derive(Subcommand)]
 enum PluginsCommand {
-    /// List the plugins the server would load.
+    /// List the plugins this configuration would load (offline).
     List,
-    /// Load a .wasm and print its manifest or the exact validation error.
+    /// Load a .wasm and print its manifest or the exact validation error (offline).
     Check { file: PathBuf },
+    /// Upload a .wasm to a running server, which validates and swaps it in.
+    Install {
+        file: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Serve a disabled plugin again on a running server.
+    Enable {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Stop serving a plugin on a running server (until enabled or restarted).
+    Disable {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Unload a plugin from a running server and delete its file.
+    Remove {
+        id: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Show a running server's plugins (id, version, state, source, error).
+    Status {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+/// How to reach a running server's admin API.
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The server's admin token.
+    #[arg(long, env = "DOITONG_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+}
+
+/// Run an admin GraphQL operation on a running server; its `data`.
+async fn admin_call(server: &ServerArgs, query: &str, variables: serde_json::Value) -> Result<serde_json::Value> {
+    let url = format!("{}/graphql", server.url.trim_end_matches('/'));
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&server.admin_token)
+        .json(&serde_json::json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {url}"))?;
+    let status = response.status();
+    let body: serde_json::Value =
+        response.json().await.with_context(|| format!("{url} answered HTTP {status} without JSON"))?;
+    if let Some(error) = body["errors"].get(0) {
+        bail!("{}", error["message"].as_str().unwrap_or("request failed"));
+    }
+    Ok(body["data"].clone())
 }
 
 fn load_config(cli: &Cli, extra: toml::Table) -> Result<Config> {
@@ -256,6 +315,60 @@ async fn serve(config: Config) -> Result<()> {
 }
 
 async fn plugins(cli: &Cli, command: &PluginsCommand) -> Result<()> {
+    match command {
+        PluginsCommand::Install { file, server } => {
+            use base64::Engine as _;
+            let wasm = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let data = admin_call(
+                server,
+                "mutation($w: String!) { installPlugin(wasmBase64: $w) { id version sha256 state } }",
+                serde_json::json!({ "w": base64::engine::general_purpose::STANDARD.encode(wasm) }),
+            )
+            .await?;
+            let p = &data["installPlugin"];
+            println!(
+                "{}\t{}\t{}\t{}",
+                p["id"].as_str().unwrap_or_default(),
+                p["version"].as_str().unwrap_or_default(),
+                p["state"].as_str().unwrap_or_default(),
+                p["sha256"].as_str().unwrap_or_default()
+            );
+            return Ok(());
+        }
+        PluginsCommand::Enable { id, server }
+        | PluginsCommand::Disable { id, server }
+        | PluginsCommand::Remove { id, server } => {
+            let field = match command {
+                PluginsCommand::Enable { .. } => "enablePlugin",
+                PluginsCommand::Disable { .. } => "disablePlugin",
+                _ => "removePlugin",
+            };
+            admin_call(
+                server,
+                &format!("mutation($id: String!) {{ {field}(id: $id) }}"),
+                serde_json::json!({ "id": id }),
+            )
+            .await?;
+            println!("{field} {id}: ok");
+            return Ok(());
+        }
+        PluginsCommand::Status { server } => {
+            let data =
+                admin_call(server, "{ plugins { id version state source lastError } }", serde_json::json!({})).await?;
+            for p in data["plugins"].as_array().into_iter().flatten() {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    p["id"].as_str().unwrap_or_default(),
+                    p["version"].as_str().unwrap_or("-"),
+                    p["state"].as_str().unwrap_or_default(),
+                    p["source"].as_str().unwrap_or_default(),
+                    p["lastError"].as_str().unwrap_or_default()
+                );
+            }
+            return Ok(());
+        }
+        PluginsCommand::List | PluginsCommand::Check { .. } => {}
+    }
     let config = load_config(cli, toml::Table::new())?;
     let runtime = doitong_host::plugins::PluginRuntime::new(config.sandbox.limits(), None)?;
     match command {
@@ -291,5 +404,6 @@ async fn plugins(cli: &Cli, command: &PluginsCommand) -> Result<()> {
             }
             Ok(())
         }
+        _ => unreachable!("server commands returned above"),
     }
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod harness;
+mod hotswap;
 mod limits;
 mod resume;
 mod sandbox;

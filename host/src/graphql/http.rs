@@ -119,8 +119,9 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 
     // Plan limits: writes against the plan's RPM, reads against `limits.read_rpm`.
     let plan = state.jobs.limits_for(&account);
-    let (limit, policy) =
-        if write { (plan.rpm, "writes") } else { (Some(state.jobs.config().limits.read_rpm), "reads") };
+    // An unlimited plan (enterprise) is unlimited for reads too.
+    let read_rpm = plan.rpm.map(|_| state.jobs.config().limits.read_rpm);
+    let (limit, policy) = if write { (plan.rpm, "writes") } else { (read_rpm, "reads") };
     let decision = match limit {
         Some(limit) => {
             let key = format!("{}:{policy}", caller.account_id);
@@ -362,6 +363,14 @@ async fn download(
             (header::CONTENT_LENGTH, row.size_bytes.to_string()),
             (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
             (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+            // Outputs come from plugins and vendors: never let a browser
+            // run them as active content on the gateway's origin.
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"
+                    .to_string(),
+            ),
         ],
         body,
     )

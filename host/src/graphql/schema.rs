@@ -12,16 +12,22 @@ use super::types::{
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, GenerateRequest, Jobs, RawInput};
+use crate::plugins::{ManageError, PluginManager};
 use crate::routing::Priority;
 
 /// The schema type.
 pub type DoitongSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
 /// Build the schema over the job service and the rate-limit counters.
-pub fn build_schema(jobs: Jobs, counters: std::sync::Arc<crate::limits::Counters>) -> DoitongSchema {
+pub fn build_schema(
+    jobs: Jobs,
+    counters: std::sync::Arc<crate::limits::Counters>,
+    plugins: crate::plugins::PluginManager,
+) -> DoitongSchema {
     Schema::build(Query, Mutation, SubscriptionRoot)
         .data(jobs)
         .data(counters)
+        .data(plugins)
         .extension(BareSelectionExpansion)
         .finish()
 }
@@ -217,6 +223,13 @@ impl Query {
         Ok(CreditTransactionConnection { nodes, page_info: PageInfo { has_next_page, end_cursor } })
     }
 
+    /// Every plugin: serving, failed, disabled, and versions draining their
+    /// running jobs (admin token).
+    async fn plugins(&self, ctx: &Context<'_>) -> Result<Vec<PluginView>> {
+        admin(ctx)?;
+        Ok(ctx.data_unchecked::<PluginManager>().list().into_iter().map(PluginView::from).collect())
+    }
+
     /// Every account (admin token).
     async fn accounts(&self, ctx: &Context<'_>) -> Result<Vec<AccountView>> {
         admin(ctx)?;
@@ -258,6 +271,42 @@ impl Mutation {
     async fn cancel_generation(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let jobs = ctx.data_unchecked::<Jobs>();
         jobs.cancel(caller(ctx)?, &id).await.map_err(gql)
+    }
+
+    /// Validate a plugin (`.wasm`, base64) and put it into service, saved in
+    /// the plugins directory; replaces a plugin with the same id (admin token).
+    async fn install_plugin(&self, ctx: &Context<'_>, wasm_base64: String) -> Result<PluginView> {
+        admin(ctx)?;
+        use base64::Engine as _;
+        let wasm = base64::engine::general_purpose::STANDARD
+            .decode(wasm_base64.trim())
+            .map_err(|e| gql(ApiError::invalid("wasmBase64", format!("not base64: {e}"))))?;
+        let manager = ctx.data_unchecked::<PluginManager>();
+        let plugin = manager.install(&wasm).await.map_err(|e| gql(plugin_error(e)))?;
+        let info =
+            manager.list().into_iter().find(|p| p.id == plugin.id() && p.sha256.as_deref() == Some(plugin.sha256()));
+        info.map(PluginView::from).ok_or_else(|| gql(ApiError::internal(&"installed plugin missing from the listing")))
+    }
+
+    /// Serve a disabled plugin's offerings again (admin token).
+    async fn enable_plugin(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
+        admin(ctx)?;
+        ctx.data_unchecked::<PluginManager>().set_enabled(&id, true).map_err(|e| gql(plugin_error(e)))?;
+        Ok(true)
+    }
+
+    /// Stop serving a plugin's offerings until enabled or restarted (admin token).
+    async fn disable_plugin(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
+        admin(ctx)?;
+        ctx.data_unchecked::<PluginManager>().set_enabled(&id, false).map_err(|e| gql(plugin_error(e)))?;
+        Ok(true)
+    }
+
+    /// Unload a plugin and delete its file; running jobs finish (admin token).
+    async fn remove_plugin(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
+        admin(ctx)?;
+        ctx.data_unchecked::<PluginManager>().remove(&id).map_err(|e| gql(plugin_error(e)))?;
+        Ok(true)
     }
 
     /// Create an account (admin token).
@@ -402,6 +451,70 @@ impl SubscriptionRoot {
                 if terminal { return; }
             }
         })
+    }
+}
+
+fn plugin_error(e: ManageError) -> ApiError {
+    match e {
+        ManageError::Invalid(e) => ApiError::invalid("wasmBase64", e.to_string()),
+        ManageError::Unknown(_) => ApiError::new(ErrorCode::NotFound, e.to_string()),
+        ManageError::Bundled(_) => ApiError::invalid("id", e.to_string()),
+        ManageError::Io { .. } => ApiError::internal(&e),
+    }
+}
+
+/// `LOADED FAILED DRAINING DISABLED`.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum PluginStateView {
+    /// Serving new requests.
+    Loaded,
+    /// The latest load failed (an older version may still serve).
+    Failed,
+    /// Replaced or removed; finishing the jobs that started on it.
+    Draining,
+    /// Turned off by the operator.
+    Disabled,
+}
+
+/// A plugin as the admin `plugins` query shows it.
+#[derive(async_graphql::SimpleObject)]
+pub struct PluginView {
+    /// Plugin id (or the file name of a file that failed before its manifest).
+    pub id: String,
+    /// Semver version.
+    pub version: Option<String>,
+    /// SHA-256 of the `.wasm`.
+    pub sha256: Option<String>,
+    /// `bundled`, `dir` or `uploaded`.
+    pub source: String,
+    /// Offering ids.
+    pub offerings: Vec<String>,
+    /// State.
+    pub state: PluginStateView,
+    /// Most recent load error.
+    pub last_error: Option<String>,
+    /// When the record last changed.
+    pub loaded_at: super::types::DateTime,
+}
+
+impl From<crate::plugins::PluginInfo> for PluginView {
+    fn from(p: crate::plugins::PluginInfo) -> Self {
+        use crate::plugins::PluginState as S;
+        PluginView {
+            id: p.id,
+            version: p.version,
+            sha256: p.sha256,
+            source: p.source.to_string(),
+            offerings: p.offerings,
+            state: match p.state {
+                S::Loaded => PluginStateView::Loaded,
+                S::Failed => PluginStateView::Failed,
+                S::Draining => PluginStateView::Draining,
+                S::Disabled => PluginStateView::Disabled,
+            },
+            last_error: p.last_error,
+            loaded_at: super::types::DateTime((p.loaded_at.unix_timestamp_nanos() / 1_000_000) as i64),
+        }
     }
 }
 

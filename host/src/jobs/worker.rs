@@ -27,8 +27,9 @@ const IDLE_RECHECK: Duration = Duration::from_secs(1);
 /// How soon a job waiting for a concurrency slot looks again (a finishing
 /// job of the same account also wakes the worker).
 const QUEUE_RECHECK: Duration = Duration::from_millis(250);
-/// How often expired Idempotency-Key records are deleted.
-const PURGE_INTERVAL: Duration = Duration::from_secs(600);
+/// How often expired Idempotency-Key records and drained plugin versions
+/// are released.
+const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 /// Wait after a retryable failure before submitting again.
 const RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -65,6 +66,14 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
         }
         if last_purge.elapsed() >= PURGE_INTERVAL {
             last_purge = tokio::time::Instant::now();
+            // Plugin versions no job is pinned to any more can be dropped.
+            if let Ok(pinned) = jobs.inner.store.active_plugin_versions().await {
+                let dropped =
+                    jobs.inner.registry.prune_versions(&|id, sha| pinned.contains(&(id.to_string(), sha.to_string())));
+                if dropped > 0 {
+                    tracing::info!(dropped, "drained plugin versions released");
+                }
+            }
             match jobs.inner.store.purge_idempotency().await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "expired Idempotency-Key records deleted"),

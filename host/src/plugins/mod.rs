@@ -4,7 +4,8 @@
 //! (`bindings`, `convert_v1`), what guests may call (`host_imports`,
 //! [`policy`]), compiling and caching components (`cache`), loading and
 //! calling plugins ([`runtime`]) and the set of loaded plugins
-//! ([`registry`]).
+//! ([`registry`]), hot reload of the plugins directory ([`watcher`]) and
+//! operator actions ([`manager`]).
 //!
 //! It must never know about GraphQL, billing, accounts or the database:
 //! callers hand it bytes, settings and requests, and get back manifests,
@@ -16,14 +17,17 @@ mod cache;
 mod convert_v1;
 pub mod engine;
 mod host_imports;
+pub mod manager;
 pub mod manifest;
 pub mod policy;
 pub mod registry;
 pub mod runtime;
+pub mod watcher;
 
 use std::fmt;
 use std::time::Duration;
 
+pub use manager::{ManageError, PluginInfo, PluginManager};
 pub use manifest::*;
 pub use registry::{PluginRecord, PluginSource, PluginState, Registry};
 pub use runtime::{LoadedPlugin, PluginRuntime, PluginSettings};

@@ -9,12 +9,13 @@
 //! its error; if an older version of the same id was serving, it keeps
 //! serving.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use time::OffsetDateTime;
+use tokio::sync::watch;
 
 use super::runtime::{LoadedPlugin, PluginRuntime, PluginSettings};
 
@@ -27,8 +28,8 @@ pub enum PluginSource {
     Bundled,
     /// A `.wasm` file in the plugins directory.
     Directory(PathBuf),
-    /// Uploaded through the admin API.
-    Uploaded,
+    /// Uploaded through the admin API (and saved as this file).
+    Uploaded(PathBuf),
 }
 
 /// Lifecycle state of a plugin record.
@@ -101,18 +102,38 @@ impl Snapshot {
 /// The live registry.
 pub struct Registry {
     current: ArcSwap<Snapshot>,
-    /// Every version loaded since start, by (plugin id, sha256).
+    /// Every version loaded since start, by (plugin id, sha256), kept while
+    /// jobs may still poll it (see [`Registry::prune_versions`]).
     versions: Mutex<HashMap<(String, String), LoadedPlugin>>,
+    /// Bundled versions, restored when a directory override is removed.
+    bundled: Mutex<HashMap<String, LoadedPlugin>>,
+    /// Plugin id of each file loaded from the plugins directory.
+    files: Mutex<HashMap<PathBuf, String>>,
+    /// Ids the operator disabled at run time.
+    disabled: Mutex<HashSet<String>>,
+    /// Bumped after every change, so callers can await a swap.
+    changes: watch::Sender<u64>,
 }
 
 impl Default for Registry {
     fn default() -> Self {
-        Registry { current: ArcSwap::from_pointee(Snapshot::default()), versions: Mutex::new(HashMap::new()) }
+        Registry {
+            current: ArcSwap::from_pointee(Snapshot::default()),
+            versions: Mutex::new(HashMap::new()),
+            bundled: Mutex::new(HashMap::new()),
+            files: Mutex::new(HashMap::new()),
+            disabled: Mutex::new(HashSet::new()),
+            changes: watch::channel(0).0,
+        }
     }
 }
 
 /// Supplies operator settings for a plugin id.
 pub type SettingsFor<'a> = &'a (dyn Fn(&str) -> PluginSettings + Sync);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 impl Registry {
     /// The current snapshot.
@@ -120,29 +141,82 @@ impl Registry {
         self.current.load_full()
     }
 
-    /// A specific version, for jobs pinned to it; falls back to nothing.
+    /// A receiver that sees a new value after every change (load, swap,
+    /// failure, removal, enable/disable).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// A specific version, for jobs pinned to it.
     pub fn version(&self, id: &str, sha256: &str) -> Option<LoadedPlugin> {
-        self.versions.lock().expect("registry lock").get(&(id.to_string(), sha256.to_string())).cloned()
+        lock(&self.versions).get(&(id.to_string(), sha256.to_string())).cloned()
+    }
+
+    /// Every version still held (serving or draining).
+    pub fn versions(&self) -> Vec<LoadedPlugin> {
+        lock(&self.versions).values().cloned().collect()
+    }
+
+    /// Forget versions that no longer serve and for which `in_use(id, sha)`
+    /// is false (no active job pinned to them). Returns how many.
+    pub fn prune_versions(&self, in_use: &dyn Fn(&str, &str) -> bool) -> usize {
+        let snapshot = self.snapshot();
+        let serving = |id: &str, sha: &str| {
+            snapshot.plugins.get(id).and_then(|r| r.plugin.as_ref()).is_some_and(|p| p.sha256() == sha)
+        };
+        let bundled = lock(&self.bundled);
+        let mut versions = lock(&self.versions);
+        let before = versions.len();
+        versions.retain(|(id, sha), _| {
+            serving(id, sha) || bundled.get(id).is_some_and(|b| b.sha256() == sha) || in_use(id, sha)
+        });
+        before - versions.len()
     }
 
     /// Apply `change` to a copy of the current snapshot and swap it in.
     /// `rcu` may run the closure again if another writer raced us, so
     /// `change` must be repeatable.
     fn update(&self, change: impl Fn(&mut Snapshot)) {
+        let disabled = lock(&self.disabled).clone();
         self.current.rcu(|current| {
             let mut next = Snapshot::clone(current);
             change(&mut next);
+            for record in next.plugins.values_mut() {
+                match (disabled.contains(&record.id), record.state) {
+                    (true, PluginState::Loaded) => record.state = PluginState::Disabled,
+                    (false, PluginState::Disabled) => record.state = PluginState::Loaded,
+                    _ => {}
+                }
+            }
             next.rebuild_offerings();
             next
         });
+        self.changes.send_modify(|n| *n += 1);
     }
 
     /// Put a loaded plugin into service under its id, replacing any other
     /// version (which keeps serving the jobs that pinned it).
     pub fn install(&self, plugin: LoadedPlugin, source: PluginSource) {
         let id = plugin.id().to_string();
-        self.versions.lock().expect("registry lock").insert((id.clone(), plugin.sha256().to_string()), plugin.clone());
+        lock(&self.versions).insert((id.clone(), plugin.sha256().to_string()), plugin.clone());
+        match &source {
+            PluginSource::Bundled => {
+                lock(&self.bundled).insert(id.clone(), plugin.clone());
+            }
+            PluginSource::Directory(path) | PluginSource::Uploaded(path) => {
+                lock(&self.files).insert(path.clone(), id.clone());
+            }
+        }
+        let loaded_at = OffsetDateTime::now_utc();
         self.update(|snap| {
+            // A file that failed before its manifest was read may have left
+            // a record under its file name; the plugin now has its id.
+            if let PluginSource::Directory(path) = &source
+                && let Some(name) = path.file_name().and_then(|n| n.to_str())
+                && snap.plugins.get(name).is_some_and(|r| r.plugin.is_none())
+            {
+                snap.plugins.remove(name);
+            }
             snap.plugins.insert(
                 id.clone(),
                 PluginRecord {
@@ -151,10 +225,11 @@ impl Registry {
                     source: source.clone(),
                     state: PluginState::Loaded,
                     last_error: None,
-                    loaded_at: OffsetDateTime::now_utc(),
+                    loaded_at,
                 },
             );
         });
+        tracing::info!(plugin = %id, version = %plugin.version(), sha256 = %&plugin.sha256()[..12], "plugin serving");
     }
 
     /// Record a failed load under `key` (the plugin id if known, else the
@@ -178,6 +253,104 @@ impl Registry {
         });
     }
 
+    /// Turn a plugin's offerings off or on at run time.
+    pub fn set_enabled(&self, id: &str, enabled: bool) {
+        if enabled {
+            lock(&self.disabled).remove(id);
+        } else {
+            lock(&self.disabled).insert(id.to_string());
+        }
+        self.update(|_| {});
+    }
+
+    /// Whether the operator disabled `id` at run time.
+    pub fn is_disabled(&self, id: &str) -> bool {
+        lock(&self.disabled).contains(id)
+    }
+
+    /// Stop serving plugin `id` (its running jobs finish on their version).
+    /// A bundled version comes back if a directory file had overridden it.
+    pub fn unload(&self, id: &str) {
+        let bundled = lock(&self.bundled).get(id).cloned();
+        lock(&self.files).retain(|_, v| v != id);
+        match bundled {
+            Some(plugin) => {
+                let serving_bundled = self
+                    .snapshot()
+                    .plugins
+                    .get(id)
+                    .is_some_and(|r| r.source == PluginSource::Bundled && r.plugin.is_some());
+                if !serving_bundled {
+                    self.install(plugin, PluginSource::Bundled);
+                }
+            }
+            None => {
+                self.update(|snap| {
+                    snap.plugins.remove(id);
+                });
+                tracing::info!(plugin = id, "plugin unloaded");
+            }
+        }
+    }
+
+    /// The plugin id a directory file was loaded as.
+    pub fn id_of_file(&self, path: &Path) -> Option<String> {
+        lock(&self.files).get(path).cloned()
+    }
+
+    /// (Re)load one file of the plugins directory: validate it completely
+    /// and only then swap it in. A file whose bytes are already serving is
+    /// left alone; a failure leaves any serving version in place.
+    pub async fn load_file(&self, runtime: &PluginRuntime, path: &Path, settings: SettingsFor<'_>) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let known_id = self.id_of_file(path);
+        let wasm = match std::fs::read(path) {
+            Ok(w) => w,
+            Err(e) => return tracing::warn!(file = %path.display(), "cannot read plugin: {e}"),
+        };
+        let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&wasm));
+        if let Some(id) = &known_id {
+            let serving = self.snapshot().plugins.get(id).and_then(|r| r.plugin.clone());
+            if serving.is_some_and(|p| p.sha256() == sha) {
+                return;
+            }
+        }
+        let source = PluginSource::Directory(path.to_path_buf());
+        match runtime.load_with(&name, &wasm, settings).await {
+            Ok(plugin) => {
+                if let Some(old) = known_id.filter(|old| old != plugin.id()) {
+                    self.unload(&old);
+                }
+                self.install(plugin, source);
+            }
+            Err(e) => self.record_failure(known_id.as_deref().unwrap_or(&name), source, &e),
+        }
+    }
+
+    /// A file of the plugins directory disappeared: unload what it served.
+    pub fn remove_file(&self, path: &Path) {
+        let Some(id) = self.id_of_file(path) else {
+            // It may only have a failure record under its file name.
+            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                let name = name.to_string();
+                self.update(|snap| {
+                    if snap.plugins.get(&name).is_some_and(|r| r.plugin.is_none()) {
+                        snap.plugins.remove(&name);
+                    }
+                });
+            }
+            return;
+        };
+        let from_this_file = self.snapshot().plugins.get(&id).is_some_and(|r| match &r.source {
+            PluginSource::Directory(p) | PluginSource::Uploaded(p) => p == path,
+            PluginSource::Bundled => false,
+        });
+        lock(&self.files).remove(path);
+        if from_this_file {
+            self.unload(&id);
+        }
+    }
+
     /// Load the bundled plugins, then every `*.wasm` in `dir` (a file whose
     /// plugin id matches a bundled one overrides it). Failures are recorded,
     /// not returned: one bad file never stops the others.
@@ -189,45 +362,27 @@ impl Registry {
         settings: SettingsFor<'_>,
     ) {
         for (name, wasm) in bundled {
-            self.load_one(runtime, name, wasm, PluginSource::Bundled, settings).await;
+            match runtime.load_with(name, wasm, settings).await {
+                Ok(plugin) => self.install(plugin, PluginSource::Bundled),
+                Err(e) => self.record_failure(name, PluginSource::Bundled, &e),
+            }
         }
         let Some(dir) = dir else { return };
-        let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
-                .collect(),
-            Err(_) => return,
-        };
-        files.sort();
-        for path in files {
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            match std::fs::read(&path) {
-                Ok(wasm) => self.load_one(runtime, &name, &wasm, PluginSource::Directory(path.clone()), settings).await,
-                Err(e) => tracing::error!(file = %path.display(), "cannot read plugin: {e}"),
-            }
+        for path in wasm_files(dir) {
+            self.load_file(runtime, &path, settings).await;
         }
     }
+}
 
-    async fn load_one(
-        &self,
-        runtime: &PluginRuntime,
-        name: &str,
-        wasm: &[u8],
-        source: PluginSource,
-        settings: SettingsFor<'_>,
-    ) {
-        match runtime.load_with(name, wasm, settings).await {
-            Ok(plugin) => {
-                tracing::info!(
-                    plugin = plugin.id(),
-                    version = %plugin.version(),
-                    offerings = plugin.manifest_info().offerings.len(),
-                    "plugin loaded from {name}"
-                );
-                self.install(plugin, source);
-            }
-            Err(e) => self.record_failure(name, source, &e),
-        }
-    }
+/// The `*.wasm` files directly in `dir`, sorted.
+pub fn wasm_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "wasm") && p.is_file())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    files
 }

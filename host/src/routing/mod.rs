@@ -4,8 +4,8 @@
 //! ranked by the caller's priority; the first one whose option specs accept
 //! the request wins (the caller's options are part of what they asked for).
 //! The `placeholder` offering is never chosen for live keys, and for test
-//! keys only when nothing else serves the kind, so test mode routes as live
-//! traffic would. Offerings whose plugin lacks a configured secret are
+//! keys only when no real offering accepts the request (it is tried last),
+//! so test mode routes as live traffic would wherever live traffic can. Offerings whose plugin lacks a configured secret are
 //! skipped for live keys.
 //!
 //! This module must never call plugins; it ranks declarations only.
@@ -44,9 +44,13 @@ pub fn candidates(
         .filter(|(p, o)| o.kinds.contains(&kind) && enabled(p.id()))
         .filter(|(p, _)| test_mode || p.missing_secrets().is_empty())
         .collect();
-    let has_real = found.iter().any(|(_, o)| o.id != PLACEHOLDER);
-    found.retain(|(_, o)| o.id != PLACEHOLDER || (test_mode && !has_real));
+    let placeholder = found.iter().position(|(_, o)| o.id == PLACEHOLDER).map(|i| found.remove(i));
     found.sort_by(|(_, a), (_, b)| rank(b, priority).total_cmp(&rank(a, priority)).then_with(|| a.id.cmp(&b.id)));
+    // Test keys fall back to the placeholder when no real offering accepts
+    // the request; live keys never get it without naming it.
+    if let Some(placeholder) = placeholder.filter(|_| test_mode) {
+        found.push(placeholder);
+    }
     found
 }
 

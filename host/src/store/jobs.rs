@@ -371,6 +371,14 @@ impl Store {
             .fetch_all(pool).await?))
     }
 
+    /// (plugin id, sha256) of every version an active job is pinned to.
+    pub async fn active_plugin_versions(&self) -> Result<std::collections::HashSet<(String, String)>, StoreError> {
+        let sql = format!("SELECT DISTINCT plugin_id, plugin_sha256 FROM jobs WHERE {ACTIVE}");
+        let rows: Vec<(String, String)> =
+            on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?);
+        Ok(rows.into_iter().collect())
+    }
+
     /// Running jobs of an account (holding a concurrency slot).
     pub async fn running_jobs_of(&self, account_id: &str) -> Result<i64, StoreError> {
         let (n,): (i64,) = on_db!(self, pool => sqlx::query_as(

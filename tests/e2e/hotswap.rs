@@ -1,0 +1,359 @@
+//! Hot swap (issue 4): replacing a plugin under load, versions pinned by
+//! running jobs, bad replacements, contract majors, and the admin surface.
+//!
+//! New versions of `tests/plugins/swapper` are made by patching its
+//! fixed-width version marker in the `.wasm` (see that crate's docs);
+//! broken components are built from WAT against the real WIT at test time.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Server, ServerOptions, guest_wasm};
+
+const MARKER: &[u8] = b"1.0.0-swap-000";
+
+/// The swapper plugin with version `1.0.0-swap-NNN`.
+fn swapper(n: u32) -> Vec<u8> {
+    let mut wasm = guest_wasm("doitong-test-plugin-swapper");
+    let at = wasm.windows(MARKER.len()).position(|w| w == MARKER).expect("version marker in the wasm");
+    let version = format!("1.0.0-swap-{n:03}");
+    wasm[at..at + MARKER.len()].copy_from_slice(version.as_bytes());
+    wasm
+}
+
+/// Write `wasm` as `<plugins>/<name>` the way operators should: a
+/// temporary file renamed into place.
+fn drop_in(server: &Server, name: &str, wasm: &[u8]) {
+    let dir = server.data_dir.join("plugins");
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, wasm).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+}
+
+async fn provider_version(server: &Server, key: &str, id: &str) -> Option<String> {
+    let (_, _, b) = server.post(Some(key), "{ providers { id version } }", json!({}), &[]).await;
+    b["data"]["providers"]
+        .as_array()?
+        .iter()
+        .find(|p| p["id"] == id)
+        .map(|p| p["version"].as_str().unwrap().to_string())
+}
+
+/// Wait (bounded) until `providers` shows `id` at `version` (`None`: absent).
+async fn await_version(server: &Server, key: &str, id: &str, version: Option<&str>) -> Duration {
+    let started = Instant::now();
+    loop {
+        if provider_version(server, key, id).await.as_deref() == version {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{id} never reached {version:?}:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn generate_swapper(server: &Server, key: &str, latency_ms: u64) -> Result<String, Value> {
+    let (status, _, b) = server
+        .post(
+            Some(key),
+            "mutation($l: Int!) { generate(input: { type: IMAGE, provider: \"swapper\", input: { text: \"x\" }, options: { latencyMs: $l } }) { id } }",
+            json!({ "l": latency_ms }),
+            &[],
+        )
+        .await;
+    match (status, b["data"]["generate"]["id"].as_str()) {
+        (200, Some(id)) => Ok(id.to_string()),
+        _ => Err(b),
+    }
+}
+
+async fn result_text(server: &Server, key: &str, id: &str) -> String {
+    let g = server.wait_terminal(key, id, Duration::from_secs(60)).await;
+    assert_eq!(g["status"], "COMPLETED", "{g}");
+    let (_, _, bytes) = server.download(g["url"].as_str().unwrap()).await;
+    String::from_utf8(bytes).unwrap()
+}
+
+fn enterprise_key(server: &Server) -> String {
+    let id = server.cli(&["accounts", "create", "--name", "load", "--plan", "enterprise", "--credits", "1000000"]);
+    server.cli(&["keys", "create", "--account", id.trim()]).trim().to_string()
+}
+
+#[tokio::test]
+async fn replaced_ten_times_under_load_without_a_failed_request() {
+    let server = Arc::new(
+        Server::start_with(ServerOptions { plugins: vec![("swapper.wasm".into(), swapper(0))], ..Default::default() })
+            .await,
+    );
+    let key = enterprise_key(&server);
+    await_version(&server, &key, "swapper", Some("1.0.0-swap-000")).await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        let (server, key, stop, failures) = (server.clone(), key.clone(), stop.clone(), failures.clone());
+        clients.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match generate_swapper(&server, &key, 400).await {
+                    Ok(id) => {
+                        let (status, _, b) = server
+                            .post(
+                                Some(&key),
+                                "query($id: ID!) { generation(id: $id) { status } }",
+                                json!({ "id": id }),
+                                &[],
+                            )
+                            .await;
+                        if status != 200 || b.get("errors").is_some() {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                        }
+                        ids.push(id);
+                    }
+                    Err(body) => {
+                        eprintln!("failed request: {body}");
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            ids
+        }));
+    }
+    for n in 1..=10 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        drop_in(&server, "swapper.wasm", &swapper(n));
+        await_version(&server, &key, "swapper", Some(&format!("1.0.0-swap-{n:03}"))).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut ids = Vec::new();
+    for c in clients {
+        ids.extend(c.await.unwrap());
+    }
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "zero failed requests");
+    assert!(ids.len() >= 20, "the clients kept generating: {}", ids.len());
+    let mut versions = std::collections::BTreeSet::new();
+    for id in &ids {
+        versions.insert(result_text(&server, &key, id).await);
+    }
+    assert!(versions.len() >= 5, "jobs ran on many versions: {versions:?}");
+
+    // A job started on one version finishes on it while the next serves.
+    let slow = generate_swapper(&server, &key, 2500).await.unwrap();
+    drop_in(&server, "swapper.wasm", &swapper(11));
+    await_version(&server, &key, "swapper", Some("1.0.0-swap-011")).await;
+    let fresh = generate_swapper(&server, &key, 0).await.unwrap();
+    assert_eq!(result_text(&server, &key, &fresh).await, "swapper 1.0.0-swap-011");
+    // Meanwhile the admin listing shows nothing broken.
+    assert_eq!(
+        result_text(&server, &key, &slow).await,
+        "swapper 1.0.0-swap-010",
+        "pinned to the version it started on"
+    );
+
+    // Removed, its running job still finishes; re-added, it serves again.
+    let draining = generate_swapper(&server, &key, 1500).await.unwrap();
+    std::fs::remove_file(server.data_dir.join("plugins/swapper.wasm")).unwrap();
+    await_version(&server, &key, "swapper", None).await;
+    let error = generate_swapper(&server, &key, 0).await.unwrap_err();
+    assert_eq!(error["errors"][0]["extensions"]["code"], "INVALID_INPUT");
+    assert_eq!(result_text(&server, &key, &draining).await, "swapper 1.0.0-swap-011");
+    drop_in(&server, "swapper.wasm", &swapper(12));
+    await_version(&server, &key, "swapper", Some("1.0.0-swap-012")).await;
+    let again = generate_swapper(&server, &key, 0).await.unwrap();
+    assert_eq!(result_text(&server, &key, &again).await, "swapper 1.0.0-swap-012");
+}
+
+/// The contract's WIT, optionally with its version replaced.
+fn wit_source(version: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/provider.wit");
+    std::fs::read_to_string(path).unwrap().replace("@1.0.0", &format!("@{version}"))
+}
+
+/// A component whose every export traps, built from WAT against the
+/// contract at `version`.
+fn trapping_component(version: &str) -> Vec<u8> {
+    let iface = format!("doitong:provider/provider@{version}");
+    let wat = format!(
+        r#"(module
+            (memory (export "memory") 1)
+            (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 8)
+            (func (export "{iface}#manifest") (result i32) unreachable)
+            (func (export "{iface}#quote") (param i32) (result i32) unreachable)
+            (func (export "{iface}#submit") (param i32) (result i32) unreachable)
+            (func (export "{iface}#poll") (param i32 i32) (result i32) unreachable)
+            (func (export "{iface}#cancel") (param i32 i32) (result i32) unreachable)
+        )"#
+    );
+    let mut module = wat::parse_str(&wat).unwrap();
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve.push_str("provider.wit", &wit_source(version)).unwrap();
+    let world = resolve.select_world(&[package], Some("plugin")).unwrap();
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).unwrap();
+    wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap()
+}
+
+async fn admin_plugins(server: &Server) -> Vec<Value> {
+    let (_, _, b) = server
+        .post(
+            Some("admin-token"),
+            "{ plugins { id version sha256 source offerings state lastError loadedAt } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    b["data"]["plugins"].as_array().unwrap_or_else(|| panic!("{b}")).clone()
+}
+
+#[tokio::test]
+async fn bad_replacements_leave_the_old_version_serving() {
+    let server = Server::start_with(ServerOptions {
+        plugins: vec![("swapper.wasm".into(), swapper(1))],
+        env: vec![("DOITONG_ADMIN_TOKEN".into(), "admin-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let key = enterprise_key(&server);
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("invalid manifest", guest_wasm("doitong-test-plugin-bad-manifest"), "plugin id \"Bad Id!\""),
+        ("trap in manifest()", trapping_component("1.0.0"), "`manifest` crashed"),
+        ("wrong contract major", trapping_component("2.0.0"), "this host supports doitong:provider@1.x"),
+        ("not a component", wat::parse_str("(module)").unwrap(), "not a loadable WebAssembly component"),
+    ];
+    for (what, wasm, expected) in cases {
+        let mut changes = 0;
+        let before = admin_plugins(&server).await;
+        drop_in(&server, "swapper.wasm", &wasm);
+        // Await the reload: the swapper record gains this error.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let record = loop {
+            let plugins = admin_plugins(&server).await;
+            let record = plugins.iter().find(|p| p["id"] == "swapper").cloned().unwrap();
+            if record["lastError"].as_str().is_some_and(|e| e.contains(expected)) {
+                break record;
+            }
+            changes += 1;
+            assert!(
+                Instant::now() < deadline,
+                "{what}: never reported {expected:?}: {record}\nbefore: {before:?}\n{}",
+                server.log()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(record["state"], "LOADED", "{what}: the old version keeps serving: {record}");
+        assert_eq!(record["version"], "1.0.0-swap-001", "{what}");
+        assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-001"), "{what}");
+        let id = generate_swapper(&server, &key, 0).await.unwrap();
+        assert_eq!(result_text(&server, &key, &id).await, "swapper 1.0.0-swap-001", "{what}");
+        let _ = changes;
+    }
+    // A good file after the bad ones clears the error.
+    drop_in(&server, "swapper.wasm", &swapper(2));
+    await_version(&server, &key, "swapper", Some("1.0.0-swap-002")).await;
+    let record = admin_plugins(&server).await.into_iter().find(|p| p["id"] == "swapper").unwrap();
+    assert!(record["lastError"].is_null(), "{record}");
+    assert_eq!(record["source"], "dir");
+
+    // The 2.0.0 refusal, offline, says what to do.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.wasm");
+    std::fs::write(&path, trapping_component("2.0.0")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doitong"))
+        .args(["plugins", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("built against doitong:provider@2.0.0") && stderr.contains("Rebuild the plugin"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn admin_api_and_cli_install_disable_enable_remove() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_ADMIN_TOKEN".into(), "admin-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let key = enterprise_key(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("swapper.wasm");
+    std::fs::write(&file, swapper(3)).unwrap();
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_doitong"))
+            .args(args)
+            .args(["--url", &server.url(""), "--admin-token", "admin-token"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let installed = cli(&["plugins", "install", file.to_str().unwrap()]);
+    assert!(installed.starts_with("swapper\t1.0.0-swap-003\tLOADED"), "{installed}");
+    assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-003"));
+    assert!(server.data_dir.join("plugins/swapper.wasm").exists(), "saved for the next start");
+    let record = admin_plugins(&server).await.into_iter().find(|p| p["id"] == "swapper").unwrap();
+    assert_eq!(record["source"], "uploaded");
+    assert_eq!(record["offerings"], json!(["swapper"]));
+    assert_eq!(record["sha256"].as_str().unwrap().len(), 64);
+
+    cli(&["plugins", "disable", "swapper"]);
+    assert_eq!(provider_version(&server, &key, "swapper").await, None, "providers shows only enabled plugins");
+    assert!(generate_swapper(&server, &key, 0).await.is_err());
+    let status = cli(&["plugins", "status"]);
+    assert!(status.contains("swapper\t1.0.0-swap-003\tDISABLED"), "{status}");
+    cli(&["plugins", "enable", "swapper"]);
+    assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-003"));
+
+    // Uploading something invalid is refused with the reason; nothing changes.
+    let bad = dir.path().join("bad.wasm");
+    std::fs::write(&bad, guest_wasm("doitong-test-plugin-bad-manifest")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doitong"))
+        .args(["plugins", "install", bad.to_str().unwrap(), "--url", &server.url(""), "--admin-token", "admin-token"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Bad Id!"));
+
+    // Bundled plugins cannot be removed; installed ones can.
+    let (_, _, b) =
+        server.post(Some("admin-token"), "mutation { removePlugin(id: \"placeholder\") }", json!({}), &[]).await;
+    assert!(b["errors"][0]["message"].as_str().unwrap().contains("bundled"), "{b}");
+    cli(&["plugins", "remove", "swapper"]);
+    assert_eq!(provider_version(&server, &key, "swapper").await, None);
+    assert!(!server.data_dir.join("plugins/swapper.wasm").exists());
+    // Account keys cannot manage plugins.
+    let (_, _, b) = server.post(Some(&key), "{ plugins { id } }", json!({}), &[]).await;
+    assert_eq!(b["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn a_corrupt_compile_cache_entry_is_rebuilt() {
+    let mut server = Server::start().await;
+    let cache = server.data_dir.join("cache");
+    let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
+    assert!(!entries.is_empty(), "compiled plugins are cached");
+    for entry in &entries {
+        let mut bytes = std::fs::read(entry).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(entry, bytes).unwrap();
+    }
+    server.restart().await;
+    assert!(server.log().contains("corrupt compile-cache entry"), "{}", server.log());
+    let (_, _, b) = server
+        .post(
+            Some(&server.key),
+            "mutation { generate(input: { type: IMAGE, input: { text: \"after repair\" } }) { status } }",
+            json!({}),
+            &[("Prefer", "wait=60")],
+        )
+        .await;
+    assert_eq!(b["data"]["generate"]["status"], "COMPLETED", "{b}");
+}
