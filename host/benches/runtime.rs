@@ -49,7 +49,12 @@ fn generate_mutation(c: &mut Criterion) {
     flags.insert("jobs".into(), toml::Value::Table(jobs));
     let config = Config::load(None, Vec::new(), flags).unwrap();
     let gateway = rt.block_on(Gateway::start(config)).unwrap();
-    let key = gateway.first_run_key.clone().unwrap();
+    // An enterprise account (no plan limits) with a test key (no credits move).
+    let store = gateway.jobs().store().clone();
+    let key = rt.block_on(async {
+        let account = store.create_account("bench", "enterprise", 0).await.unwrap();
+        store.create_key(&account.id, true).await.unwrap().0
+    });
     let router = gateway.router();
     let body = serde_json::json!({
         "query": "mutation { generate(input: { type: IMAGE, provider: \"placeholder\", input: { text: \"bench\" }, }) { id status creditCost } }"

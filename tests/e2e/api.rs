@@ -307,3 +307,67 @@ async fn live_keys_bill_the_placeholder_only_when_named() {
     assert_eq!(b["data"]["account"]["credits"], 7);
     crate::limits::assert_ledger_consistent(&server, &live).await;
 }
+
+#[tokio::test]
+async fn subscription_streams_progress_until_completed() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+    let server = Server::start().await;
+    let (_, _, b) = server
+        .post(
+            Some(&server.key),
+            "mutation { generate(input: { type: VIDEO, provider: \"placeholder\", input: { text: \"stream\" }, options: { latencyMs: 1500, duration: 1 } }) { id } }",
+            json!({}),
+            &[],
+        )
+        .await;
+    let id = b["data"]["generate"]["id"].as_str().unwrap().to_string();
+
+    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", server.port).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let send = |v: serde_json::Value| Message::Text(v.to_string().into());
+    ws.send(send(
+        json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", server.key) } }),
+    ))
+    .await
+    .unwrap();
+    ws.send(send(json!({
+        "id": "1",
+        "type": "subscribe",
+        "payload": { "query": "subscription($id: ID!) { generationUpdated(id: $id) { status progress url } }", "variables": { "id": id } }
+    })))
+    .await
+    .unwrap();
+    let mut statuses = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let message =
+            tokio::time::timeout_at(deadline, ws.next()).await.expect("subscription ends in time").unwrap().unwrap();
+        let Message::Text(text) = message else { continue };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        match v["type"].as_str().unwrap() {
+            "connection_ack" => {}
+            "next" => {
+                let g = &v["payload"]["data"]["generationUpdated"];
+                statuses.push(g["status"].as_str().unwrap().to_string());
+                if g["status"] == "COMPLETED" {
+                    assert!(g["url"].as_str().unwrap().contains("/files/"));
+                }
+            }
+            "complete" => break,
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert_eq!(statuses.last().map(String::as_str), Some("COMPLETED"), "{statuses:?}");
+    assert!(statuses.len() >= 2, "progress updates arrived before completion: {statuses:?}");
+
+    // Without a key the connection is refused.
+    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", server.port).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    ws.send(send(json!({ "type": "connection_init", "payload": {} }))).await.unwrap();
+    let refused = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap();
+    assert!(!matches!(refused, Some(Ok(Message::Text(ref t))) if t.contains("connection_ack")), "{refused:?}");
+}

@@ -269,3 +269,23 @@ async fn concurrency_one_queues_in_order_and_queue_depth_is_bounded() {
     assert!(f["completedAt"].as_str().unwrap() <= s["completedAt"].as_str().unwrap());
     assert_ledger_consistent(&server, &key).await;
 }
+
+#[tokio::test]
+async fn daily_cap_refuses_with_429() {
+    let server = Server::start().await;
+    let id = server.cli(&["accounts", "create", "--name", "daily", "--plan", "starter", "--credits", "100"]);
+    server.cli(&["accounts", "set-plan", "--account", id.trim(), "--plan", "starter", "--daily", "2"]);
+    let key = server.cli(&["keys", "create", "--account", id.trim()]).trim().to_string();
+    for i in 0..2 {
+        let (status, _, b) = server.post(Some(&key), GENERATE, json!({ "t": format!("d{i}") }), &[]).await;
+        assert_eq!(status, 200, "{b}");
+    }
+    let (status, headers, b) = server.post(Some(&key), GENERATE, json!({ "t": "d3" }), &[]).await;
+    assert_eq!(status, 429, "{b}");
+    assert_eq!(b["errors"][0]["extensions"]["code"], "RATE_LIMIT");
+    assert_eq!(b["errors"][0]["extensions"]["limit"], "daily");
+    let retry: i64 = headers["retry-after"].parse().unwrap();
+    assert!((1..=86_400).contains(&retry), "until 00:00 UTC: {retry}");
+    assert_eq!(credits(&server, &key).await, 98, "the refused request reserved nothing");
+    assert_ledger_consistent(&server, &key).await;
+}

@@ -214,6 +214,9 @@ async fn lock_account(tx: &mut impl LockAccount, account_id: &str) -> Result<(),
     tx.lock(account_id).await
 }
 
+/// A job left the active states: one fewer against the queue depth.
+const RELEASE_ACTIVE: &str = "UPDATE accounts SET active_jobs = active_jobs - 1 WHERE id = $1";
+
 /// Statuses a job can still leave.
 const ACTIVE: &str = "status IN ('queued', 'processing')";
 
@@ -225,24 +228,20 @@ impl Store {
     pub async fn insert_job(&self, job: &NewJob) -> Result<Result<JobRow, Refusal>, StoreError> {
         let now = now_ms();
         let charge = !job.test_mode && job.credit_cost > 0;
-        let active = format!("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND {ACTIVE}");
         let outcome: Result<(), Refusal> = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            lock_account(&mut tx, &job.account_id).await?;
+            // Lock the account row and read its counters in one statement.
+            let (active, day_start, day_count): (i64, i64, i64) = sqlx::query_as(
+                "UPDATE accounts SET credits = credits WHERE id = $1 RETURNING active_jobs, day_start, day_count",
+            )
+            .bind(&job.account_id).fetch_one(&mut *tx).await?;
+            let today = if day_start == job.day_start { day_count } else { 0 };
             let mut refused = None;
-            if let Some(limit) = job.daily_limit {
-                let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND created_at >= $2")
-                    .bind(&job.account_id).bind(job.day_start).fetch_one(&mut *tx).await?;
-                if count >= limit {
-                    refused = Some(Refusal::Daily { limit, count });
-                }
+            if let Some(limit) = job.daily_limit.filter(|limit| today >= *limit) {
+                refused = Some(Refusal::Daily { limit, count: today });
             }
-            if let (None, Some(limit)) = (&refused, job.queue_limit) {
-                let (count,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(active.clone()))
-                    .bind(&job.account_id).fetch_one(&mut *tx).await?;
-                if count >= limit {
-                    refused = Some(Refusal::Queue { limit, count });
-                }
+            if let (None, Some(limit)) = (&refused, job.queue_limit.filter(|limit| active >= *limit)) {
+                refused = Some(Refusal::Queue { limit, count: active });
             }
             let mut balance_after = None;
             if refused.is_none() && charge {
@@ -277,6 +276,11 @@ impl Store {
                     .bind(&job.account_id).bind(&job.id).bind(-job.credit_cost).bind(balance).bind(now)
                     .execute(&mut *tx).await?;
                 }
+                sqlx::query(
+                    "UPDATE accounts SET active_jobs = active_jobs + 1, day_start = $2, day_count = $3 WHERE id = $1",
+                )
+                .bind(&job.account_id).bind(job.day_start).bind(today + 1)
+                .execute(&mut *tx).await?;
             }
             match refused {
                 Some(refusal) => { tx.rollback().await?; Err(refusal) }
@@ -469,6 +473,7 @@ impl Store {
             lock_account(&mut tx, &job.account_id).await?;
             let n = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&job.id).bind(now).execute(&mut *tx).await?.rows_affected();
             if n == 1 {
+                sqlx::query(RELEASE_ACTIVE).bind(&job.account_id).execute(&mut *tx).await?;
                 for a in artifacts {
                     sqlx::query(
                         "INSERT INTO artifacts (id, job_id, position, path, mime, size_bytes, width, height, duration_ms, created_at) \
@@ -516,6 +521,9 @@ impl Store {
             let n = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&job.id).bind(status.as_str()).bind(code).bind(message).bind(now)
                 .execute(&mut *tx).await?.rows_affected();
+            if n == 1 {
+                sqlx::query(RELEASE_ACTIVE).bind(&job.account_id).execute(&mut *tx).await?;
+            }
             if n == 1 && !job.test_mode && refund > 0 {
                 let (balance,): (i64,) = sqlx::query_as(
                     "UPDATE accounts SET credits = credits + $1 WHERE id = $2 RETURNING credits",
