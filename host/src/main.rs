@@ -362,7 +362,7 @@ async fn plugins(cli: &Cli, command: &PluginsCommand) -> Result<()> {
                     p["version"].as_str().unwrap_or("-"),
                     p["state"].as_str().unwrap_or_default(),
                     p["source"].as_str().unwrap_or_default(),
-                    p["lastError"].as_str().unwrap_or_default()
+                    p["lastError"].as_str().unwrap_or_default().replace(char::is_whitespace, " ")
                 );
             }
             return Ok(());
@@ -399,7 +399,7 @@ async fn plugins(cli: &Cli, command: &PluginsCommand) -> Result<()> {
                     "{id}\t{version}\t{:?}\t{:?}\t{offerings}\t{}",
                     record.state,
                     record.source,
-                    record.last_error.clone().unwrap_or_default()
+                    record.last_error.clone().unwrap_or_default().replace(char::is_whitespace, " ")
                 );
             }
             Ok(())

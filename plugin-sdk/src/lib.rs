@@ -54,6 +54,7 @@ pub mod options;
 pub mod spec;
 
 pub use base64;
+pub use serde;
 pub use serde_json;
 
 pub use bindings::doitong::provider::log::Level;
@@ -124,6 +125,7 @@ pub mod prelude {
     pub use crate::failure;
     pub use crate::handle;
     pub use crate::http;
+    pub use crate::media;
     pub use crate::options::Options;
     pub use crate::spec::{self, OfferingBuilder, OptionBuilder};
     pub use crate::{

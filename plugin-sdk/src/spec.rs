@@ -206,9 +206,12 @@ impl OfferingBuilder {
     }
 }
 
-/// Price a request by an offering's rules, as the host does by default.
+/// Price a request by an offering's declared rules (first match wins,
+/// `per_second` multiplies by `duration`), else its base credits.
 ///
-/// Plugins whose `quote` needs nothing more call this.
+/// The host charges what `quote` returns (or the operator's fixed price);
+/// plugins whose `quote` needs nothing more than their declared rules
+/// return this.
 pub fn price(offering: &Offering, options: &[(String, Value)]) -> u32 {
     let get = |name: &str| options.iter().find(|(n, _)| n == name).map(|(_, v)| v);
     for rule in &offering.pricing {
