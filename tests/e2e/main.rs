@@ -2,6 +2,7 @@
 //! wasm, HTTP on 127.0.0.1. One test binary with modules (wasmtime's habit).
 
 mod api;
+mod embed;
 mod harness;
 mod hotswap;
 mod limits;
