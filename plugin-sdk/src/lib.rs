@@ -20,7 +20,8 @@
 //! ```
 //!
 //! Layout:
-//! - [`bindings`]: the generated bindings of `wit/provider.wit` (the contract).
+//! - [`bindings`]: the generated bindings of `wit/provider.wit` (the contract,
+//!   `doitong:provider@1.1.0`, world `plugin`).
 //! - [`spec`]: builders for manifests, offerings and option specs.
 //! - [`options`]: typed reading of a request's validated options.
 //! - [`http`]: JSON-over-HTTP through the host, with vendor status codes
@@ -65,7 +66,7 @@ pub use bindings::doitong::provider::types::{
 pub use bindings::exports::doitong::provider::provider::Guest as Provider;
 
 /// The version of the contract this SDK implements.
-pub const CONTRACT_VERSION: &str = "1.0.0";
+pub const CONTRACT_VERSION: &str = "1.1.0";
 
 /// Export a type implementing [`Provider`] as the plugin's implementation.
 ///

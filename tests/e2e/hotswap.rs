@@ -167,9 +167,10 @@ async fn replaced_ten_times_under_load_without_a_failed_request() {
     assert_eq!(result_text(&server, &key, &again).await, "swapper 1.0.0-swap-012");
 }
 
-/// The contract's WIT, optionally with its version replaced.
+/// The contract as released in 1.0.0 (frozen in tests/wit-1.0.0), with its
+/// version replaced by `version`.
 fn wit_source(version: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/provider.wit");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/wit-1.0.0/provider.wit");
     std::fs::read_to_string(path).unwrap().replace("@1.0.0", &format!("@{version}"))
 }
 
@@ -356,4 +357,40 @@ async fn a_corrupt_compile_cache_entry_is_rebuilt() {
         )
         .await;
     assert_eq!(b["data"]["generate"]["status"], "COMPLETED", "{b}");
+}
+
+#[tokio::test]
+async fn a_plugin_built_against_contract_1_0_works_on_this_host() {
+    assert!(doitong_host::plugins::CONTRACT_VERSION > semver::Version::new(1, 0, 0), "the host speaks a newer minor");
+    let server = Server::start_with(ServerOptions {
+        plugins: vec![("legacy.wasm".into(), guest_wasm("doitong-test-plugin-contract-1-0"))],
+        ..Default::default()
+    })
+    .await;
+    let key = enterprise_key(&server);
+    assert_eq!(provider_version(&server, &key, "legacy").await.as_deref(), Some("1.0.0"), "{}", server.log());
+    let (_, _, b) = server
+        .post(Some(&key), "mutation { generate(input: { type: IMAGE, provider: \"legacy\", input: { text: \"still here\" } }) { id } }", json!({}), &[])
+        .await;
+    let id = b["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{b}")).to_string();
+    assert_eq!(result_text(&server, &key, &id).await, "legacy 1.0.0: still here");
+}
+
+#[tokio::test]
+async fn optional_interfaces_are_probed_by_name() {
+    let server = Server::start_with(ServerOptions {
+        plugins: vec![("legacy.wasm".into(), guest_wasm("doitong-test-plugin-contract-1-0"))],
+        env: vec![("DOITONG_ADMIN_TOKEN".into(), "admin-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let plugins = admin_plugins_with_capabilities(&server).await;
+    let legacy = plugins.iter().find(|p| p["id"] == "legacy").unwrap();
+    assert_eq!(legacy["capabilities"], json!([]), "a 1.0 plugin has no 1.1 interfaces");
+    assert_eq!(legacy["state"], "LOADED");
+}
+
+async fn admin_plugins_with_capabilities(server: &Server) -> Vec<Value> {
+    let (_, _, b) = server.post(Some("admin-token"), "{ plugins { id state capabilities } }", json!({}), &[]).await;
+    b["data"]["plugins"].as_array().unwrap_or_else(|| panic!("{b}")).clone()
 }

@@ -489,6 +489,8 @@ pub struct PluginView {
     pub source: String,
     /// Offering ids.
     pub offerings: Vec<String>,
+    /// Optional contract interfaces the plugin exports (e.g. `health`, contract 1.1).
+    pub capabilities: Vec<String>,
     /// State.
     pub state: PluginStateView,
     /// Most recent load error.
@@ -506,6 +508,7 @@ impl From<crate::plugins::PluginInfo> for PluginView {
             sha256: p.sha256,
             source: p.source.to_string(),
             offerings: p.offerings,
+            capabilities: p.capabilities,
             state: match p.state {
                 S::Loaded => PluginStateView::Loaded,
                 S::Failed => PluginStateView::Failed,

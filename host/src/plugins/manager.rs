@@ -29,6 +29,8 @@ pub struct PluginInfo {
     pub source: &'static str,
     /// Offering ids.
     pub offerings: Vec<String>,
+    /// Optional contract interfaces the plugin exports (e.g. `health`).
+    pub capabilities: Vec<String>,
     /// State.
     pub state: PluginState,
     /// Most recent load error.
@@ -140,6 +142,7 @@ impl PluginManager {
                     .as_ref()
                     .map(|p| p.manifest_info().offerings.iter().map(|o| o.id.clone()).collect())
                     .unwrap_or_default(),
+                capabilities: r.plugin.as_ref().map(|p| p.capabilities().to_vec()).unwrap_or_default(),
                 state: r.state,
                 last_error: r.last_error.clone(),
                 loaded_at: r.loaded_at,
@@ -155,6 +158,7 @@ impl PluginManager {
                     sha256: Some(p.sha256().to_string()),
                     source: "dir",
                     offerings: p.manifest_info().offerings.iter().map(|o| o.id.clone()).collect(),
+                    capabilities: p.capabilities().to_vec(),
                     state: PluginState::Draining,
                     last_error: None,
                     loaded_at: OffsetDateTime::now_utc(),

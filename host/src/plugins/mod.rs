@@ -33,8 +33,10 @@ pub use registry::{PluginRecord, PluginSource, PluginState, Registry};
 pub use runtime::{LoadedPlugin, PluginRuntime, PluginSettings};
 
 /// The contract version this host implements; plugins built against any
-/// `1.x` with `x` ≤ this minor load.
-pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 0, 0);
+/// `1.x` with `x` ≤ this minor load (wasmtime matches their `@1.0.0`
+/// imports and exports to ours by semver). 1.1 added the optional `health`
+/// export, probed by name ([`LoadedPlugin::capabilities`]).
+pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 1, 0);
 /// The WIT package plugins export `provider` from.
 pub const CONTRACT_PACKAGE: &str = "doitong:provider";
 

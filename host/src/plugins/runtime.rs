@@ -134,6 +134,7 @@ impl PluginRuntime {
         let sha256 = hex::encode(Sha256::digest(wasm));
         let component = self.compile(origin, wasm.to_vec(), sha256.clone()).await?;
         check_contract(origin, &component, &self.inner.engine.engine)?;
+        let capabilities = optional_interfaces(&component, &self.inner.engine.engine);
         let pre = self
             .inner
             .linker
@@ -180,7 +181,9 @@ impl PluginRuntime {
             net: self.inner.net.clone(),
             limits: self.inner.limits.clone(),
         });
-        Ok(LoadedPlugin::assemble(self.inner.clone(), pre, context, Some((manifest, version)), sha256))
+        let mut plugin = LoadedPlugin::assemble(self.inner.clone(), pre, context, Some((manifest, version)), sha256);
+        Arc::get_mut(&mut plugin.inner).expect("not shared yet").capabilities = capabilities;
+        Ok(plugin)
     }
 
     async fn compile(&self, origin: &str, wasm: Vec<u8>, sha256: String) -> Result<Component, PluginError> {
@@ -235,7 +238,31 @@ fn check_contract(origin: &str, component: &Component, engine: &wasmtime::Engine
     Ok(())
 }
 
+/// Optional interfaces a plugin may export, probed by name at load time:
+/// (interface, contract minor that introduced it).
+const OPTIONAL_INTERFACES: &[(&str, u64)] = &[("health", 1)];
+
+/// The optional interfaces `component` exports in a compatible version.
+fn optional_interfaces(component: &Component, engine: &wasmtime::Engine) -> Vec<String> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
+    OPTIONAL_INTERFACES
+        .iter()
+        .filter(|(name, minor)| {
+            let prefix = format!("{CONTRACT_PACKAGE}/{name}@");
+            exports.iter().any(|e| {
+                e.strip_prefix(&prefix)
+                    .and_then(|v| semver::Version::parse(v).ok())
+                    .is_some_and(|v| v.major == CONTRACT_VERSION.major && v.minor >= *minor)
+            })
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
 struct LoadedInner {
+    /// Optional interfaces of newer contract minors the plugin exports.
+    capabilities: Vec<String>,
     runtime: Arc<RuntimeInner>,
     pre: PluginPre<CallState>,
     context: Arc<PluginContext>,
@@ -260,7 +287,9 @@ impl LoadedPlugin {
         manifest: Option<(Manifest, semver::Version)>,
         sha256: String,
     ) -> LoadedPlugin {
-        LoadedPlugin { inner: Arc::new(LoadedInner { runtime, pre, context, manifest, sha256 }) }
+        LoadedPlugin {
+            inner: Arc::new(LoadedInner { capabilities: Vec::new(), runtime, pre, context, manifest, sha256 }),
+        }
     }
 
     /// The validated manifest read at load time.
@@ -281,6 +310,12 @@ impl LoadedPlugin {
     /// SHA-256 of the `.wasm`, hex.
     pub fn sha256(&self) -> &str {
         &self.inner.sha256
+    }
+
+    /// Optional interfaces (added by contract minors after 1.0) that the
+    /// plugin exports, e.g. `health`; plugins built against 1.0 have none.
+    pub fn capabilities(&self) -> &[String] {
+        &self.inner.capabilities
     }
 
     /// The HTTP rules this plugin runs under (also applied to result downloads).
