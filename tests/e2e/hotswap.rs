@@ -394,3 +394,49 @@ async fn admin_plugins_with_capabilities(server: &Server) -> Vec<Value> {
     let (_, _, b) = server.post(Some("admin-token"), "{ plugins { id state capabilities } }", json!({}), &[]).await;
     b["data"]["plugins"].as_array().unwrap_or_else(|| panic!("{b}")).clone()
 }
+
+#[tokio::test]
+async fn a_directory_plugin_overrides_the_bundled_one_until_removed() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_ADMIN_TOKEN".into(), "admin-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let placeholder = |plugins: &[Value]| plugins.iter().find(|p| p["id"] == "placeholder").cloned().unwrap();
+    let bundled = placeholder(&admin_plugins(&server).await);
+    assert_eq!(bundled["source"], "bundled");
+    // The same plugin with one extra custom section: a new file, a new sha256.
+    let mut wasm = guest_wasm("doitong-plugin-placeholder");
+    wasm.extend_from_slice(&[0, 4, 1, b'x', b'4', b'2']);
+    drop_in(&server, "placeholder.wasm", &wasm);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let overriding = loop {
+        let p = placeholder(&admin_plugins(&server).await);
+        if p["source"] == "dir" {
+            break p;
+        }
+        assert!(Instant::now() < deadline, "{p}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_ne!(overriding["sha256"], bundled["sha256"]);
+    std::fs::remove_file(server.data_dir.join("plugins/placeholder.wasm")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let p = placeholder(&admin_plugins(&server).await);
+        if p["source"] == "bundled" {
+            assert_eq!(p["sha256"], bundled["sha256"]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{p}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, _, b) = server
+        .post(
+            Some(&server.key),
+            "mutation { generate(input: { type: AUDIO, input: { text: \"back\" } }) { status } }",
+            json!({}),
+            &[("Prefer", "wait=60")],
+        )
+        .await;
+    assert_eq!(b["data"]["generate"]["status"], "COMPLETED", "{b}");
+}
