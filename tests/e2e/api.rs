@@ -73,6 +73,10 @@ async fn prefer_wait_signed_urls_and_listing() {
         .await;
     assert_eq!(status, 200);
     assert_eq!(headers.get("preference-applied").map(String::as_str), Some("wait=60"));
+    // Queries are answered at once: the preference does not apply to them.
+    let (_, query_headers, _) =
+        server.post(Some(&server.key), "{ account { id } }", json!({}), &[("Prefer", "wait=60")]).await;
+    assert!(!query_headers.contains_key("preference-applied"));
     let g = &body["data"]["generate"];
     assert_eq!(g["status"], "COMPLETED", "{body}");
     assert_eq!((g["metadata"]["width"].as_i64(), g["metadata"]["height"].as_i64()), (Some(512), Some(288)));

@@ -198,7 +198,8 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     }
 
     let mut request = request.data(caller.clone());
-    let wait = prefer_wait(&headers).map(|w| w.min(MAX_PREFER_WAIT_SECS));
+    // `Prefer: wait` applies to starting generations (mutations) only.
+    let wait = prefer_wait(&headers).filter(|_| write).map(|w| w.min(MAX_PREFER_WAIT_SECS));
     if let Some(w) = wait {
         request = request.data(PreferWait(w));
     }
