@@ -56,6 +56,8 @@ async fn idempotency_on(backend: Backend) {
     let responses =
         join_all((0..50).map(|_| server.post(Some(&key), GENERATE, body.clone(), &[("Idempotency-Key", "order-42")])))
             .await;
+    let first = responses.iter().find(|(status, headers, _)| *status == 200 && !headers.contains_key("idempotent-replayed"));
+    let first = first.map(|(_, _, b)| b.clone()).expect("one response ran the request");
     let mut ids = std::collections::HashSet::new();
     for (status, _, b) in &responses {
         match status {
@@ -94,8 +96,42 @@ async fn idempotency_on(backend: Backend) {
     let (status, headers, _) = server.post(Some(&key), GENERATE, body.clone(), &[("Idempotency-Key", "fresh")]).await;
     assert_eq!(status, 200);
     assert!(!headers.contains_key("idempotent-replayed"));
-    server.wait_terminal(&key, &id, Duration::from_secs(30)).await;
+    // After completion a replay is still the first response, byte for byte
+    // (the generation as accepted), not the generation's current state.
+    assert_eq!(server.wait_terminal(&key, &id, Duration::from_secs(30)).await["status"], "COMPLETED");
+    let (status, _, replay) = server.post(Some(&key), GENERATE, body.clone(), &[("Idempotency-Key", "order-42")]).await;
+    assert_eq!((status, &replay), (200, &first));
+    assert_eq!(first["data"]["generate"]["status"], "QUEUED");
+
+    // A refused generation is stored too: its replay is the same refusal,
+    // even once the account could pay.
+    let (poor_id, poor) = server.account_with_key("poor", 0, false);
+    let (_, _, refused) = server.post(Some(&poor), GENERATE, body.clone(), &[("Idempotency-Key", "k1")]).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "INSUFFICIENT_CREDITS", "{refused}");
+    server.cli(&["accounts", "grant", "--account", &poor_id, "--credits", "5"]);
+    let (_, headers, again) = server.post(Some(&poor), GENERATE, body.clone(), &[("Idempotency-Key", "k1")]).await;
+    assert_eq!(again, refused);
+    assert_eq!(headers.get("idempotent-replayed").map(String::as_str), Some("true"));
+
+    // Waiting requests and other mutations store their whole response (on
+    // another account: the first used most of its plan's 60 writes a minute).
+    let (_, other) = server.account_with_key("other", 100, false);
+    let (status, _, waited) =
+        server.post(Some(&other), GENERATE, body.clone(), &[("Idempotency-Key", "w1"), ("Prefer", "wait=20")]).await;
+    assert_eq!(status, 200, "{waited}");
+    assert_eq!(waited["data"]["generate"]["status"], "COMPLETED", "{waited}");
+    let (_, _, replay) =
+        server.post(Some(&other), GENERATE, body.clone(), &[("Idempotency-Key", "w1"), ("Prefer", "wait=20")]).await;
+    assert_eq!(replay, waited);
+    let cancel = "mutation($id: ID!) { cancelGeneration(id: $id) }";
+    let done = json!({ "id": waited["data"]["generate"]["id"] });
+    let (_, _, c1) = server.post(Some(&other), cancel, done.clone(), &[("Idempotency-Key", "c1")]).await;
+    let (_, h2, c2) = server.post(Some(&other), cancel, done, &[("Idempotency-Key", "c1")]).await;
+    assert_eq!((c1["data"]["cancelGeneration"].clone(), c2), (json!(false), c1.clone()));
+    assert_eq!(h2.get("idempotent-replayed").map(String::as_str), Some("true"));
+    assert_ledger_consistent(&server, &other).await;
     assert_ledger_consistent(&server, &key).await;
+    assert_ledger_consistent(&server, &poor).await;
 }
 
 #[tokio::test]

@@ -18,6 +18,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 
+pub mod probe;
+
 use crate::net::NetClients;
 use crate::plugins::policy::HttpPolicy;
 

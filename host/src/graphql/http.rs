@@ -19,10 +19,11 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::schema::{DoitongSchema, PreferWait};
+use super::schema::{DoitongSchema, IdempotentGeneration, PreferWait};
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, Jobs};
 use crate::limits::{Counters, Decision};
+use crate::store::jobs::IdempotencyTake;
 use crate::store::{Account, Claim};
 
 /// Longest `Prefer: wait` honoured, in seconds.
@@ -115,7 +116,8 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(r) => r,
         Err(e) => return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}"))),
     };
-    let write = is_mutation(&request);
+    let operation = classify(&request);
+    let write = operation != Operation::Read;
 
     // Plan limits: writes against the plan's RPM, reads against `limits.read_rpm`.
     let plan = state.jobs.limits_for(&account);
@@ -163,47 +165,47 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         }
     }
     .filter(|_| write);
-    if let Some(key) = &idempotency_key {
-        let ttl = i64::from(state.jobs.config().limits.idempotency_hours) * 3_600_000;
-        let claim = state
-            .jobs
-            .store()
-            .claim_idempotency(&caller.account_id, key, &request_hash(&body), IDEMPOTENCY_LOCK_MS, ttl)
-            .await;
-        let replay = match claim {
-            Err(e) => return refusal(e.into()),
-            Ok(Claim::Acquired) => None,
-            Ok(Claim::Mismatch) => Some(refusal(ApiError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was used with a different request; use a new key for a new request",
-            ))),
-            Ok(Claim::InProgress) => Some(refusal(ApiError::new(
-                ErrorCode::IdempotencyInProgress,
-                "a request with this Idempotency-Key is still running; retry shortly to get its response",
-            ))),
-            Ok(Claim::Replay { status, body }) => {
-                let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
-                let h = response.headers_mut();
-                h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                h.insert("idempotent-replayed", HeaderValue::from_static("true"));
-                Some(response)
-            }
-        };
-        if let Some(mut response) = replay {
-            if let Some(d) = &decision {
-                rate_headers(response.headers_mut(), d, policy);
-            }
-            return response;
-        }
-    }
-
-    let mut request = request.data(caller.clone());
     // `Prefer: wait` applies to starting generations (mutations) only.
     let wait = prefer_wait(&headers).filter(|_| write).map(|w| w.min(MAX_PREFER_WAIT_SECS));
-    if let Some(w) = wait {
-        request = request.data(PreferWait(w));
+    let idempotency = idempotency_key.map(|key| {
+        let ttl_ms = i64::from(state.jobs.config().limits.idempotency_hours) * 3_600_000;
+        Idempotency { hash: request_hash(&body), key, ttl_ms }
+    });
+    // A request that starts one generation (and does not wait for it) takes
+    // its key inside the generation's own transaction: no extra statement.
+    // Anything else claims the key first and stores its response after.
+    let in_transaction = operation == Operation::StartsOneGeneration && wait.is_none();
+    let mut extra = None;
+    match &idempotency {
+        Some(idem) if in_transaction => {
+            extra = Some(IdempotentGeneration::Take(IdempotencyTake {
+                key: idem.key.clone(),
+                request_hash: idem.hash.clone(),
+                expires_at: crate::store::now_ms() + idem.ttl_ms,
+            }));
+        }
+        Some(idem) => {
+            let claim = state
+                .jobs
+                .store()
+                .claim_idempotency(&caller.account_id, &idem.key, &idem.hash, IDEMPOTENCY_LOCK_MS, idem.ttl_ms)
+                .await;
+            match claim {
+                Err(e) => return refusal(e.into()),
+                Ok(Claim::Acquired) => {}
+                Ok(answer) => {
+                    let mut response = answer_from_record(&state, &caller, &body, answer).await;
+                    if let Some(d) = &decision {
+                        rate_headers(response.headers_mut(), d, policy);
+                    }
+                    return response;
+                }
+            }
+        }
+        None => {}
     }
-    let result = state.schema.execute(request).await;
+
+    let result = state.schema.execute(graphql_request(request, &caller, wait, extra)).await;
     let rate_limited = result.errors.iter().find_map(|e| {
         let ext = e.extensions.as_ref()?;
         (ext.get("code")? == &async_graphql::Value::from("RATE_LIMIT")).then(|| match ext.get("retryAfter") {
@@ -212,21 +214,40 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         })
     });
     let status = if rate_limited.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
-    let body = serde_json::to_string(&result).unwrap_or_else(|e| format!("{{\"errors\":[{{\"message\":\"{e}\"}}]}}"));
+    let response_body =
+        serde_json::to_string(&result).unwrap_or_else(|e| format!("{{\"errors\":[{{\"message\":\"{e}\"}}]}}"));
 
-    if let Some(key) = &idempotency_key {
+    if let Some(idem) = &idempotency {
+        let store = state.jobs.store();
+        if in_transaction && has_code(&result, ErrorCode::IdempotencyInProgress) {
+            // Another request with this key was accepted first: answer as it was.
+            let answer = store.idempotency_answer(&caller.account_id, &idem.key, &idem.hash).await;
+            let mut response = match answer {
+                Ok(answer) => answer_from_record(&state, &caller, &body, answer.unwrap_or(Claim::InProgress)).await,
+                Err(e) => refusal(e.into()),
+            };
+            if let Some(d) = &decision {
+                rate_headers(response.headers_mut(), d, policy);
+            }
+            return response;
+        }
         // 401 and 429 are never stored: the client may retry them with the same key.
-        let stored = if status == StatusCode::TOO_MANY_REQUESTS {
-            state.jobs.store().release_idempotency(&caller.account_id, key).await
-        } else {
-            state.jobs.store().complete_idempotency(&caller.account_id, key, status.as_u16(), &body).await
+        let stored = match (status == StatusCode::TOO_MANY_REQUESTS, in_transaction) {
+            (true, true) => Ok(()),
+            (true, false) => store.release_idempotency(&caller.account_id, &idem.key).await,
+            // Accepted: recorded by its transaction. Refused: store the answer.
+            (false, true) if result.errors.is_empty() => Ok(()),
+            (false, true) => {
+                store.record_idempotent_response(&caller.account_id, &idem.key, &idem.hash, (200, &response_body), idem.ttl_ms).await
+            }
+            (false, false) => store.complete_idempotency(&caller.account_id, &idem.key, status.as_u16(), &response_body).await,
         };
         if let Err(e) = stored {
             tracing::error!("storing the idempotent response failed: {e}");
         }
     }
 
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], response_body).into_response();
     let h = response.headers_mut();
     if let Some(d) = &decision {
         rate_headers(h, d, policy);
@@ -259,16 +280,99 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Whether the operation to run is a mutation (writes count against the
 /// plan's RPM). Unparseable documents count as reads; execution reports them.
-fn is_mutation(request: &async_graphql::Request) -> bool {
-    use async_graphql::parser::types::{DocumentOperations, OperationType};
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return false };
-    let ty = match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+/// What a request does, as far as limits and idempotency care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    /// A query (or anything that is not a mutation).
+    Read,
+    /// A mutation.
+    Write,
+    /// A mutation whose only root field is `generate` or `videoCreate`.
+    StartsOneGeneration,
+}
+
+fn classify(request: &async_graphql::Request) -> Operation {
+    use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return Operation::Read };
+    let operation = match (&doc.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
         _ => None,
     };
-    ty == Some(OperationType::Mutation)
+    let Some(operation) = operation.filter(|op| op.node.ty == OperationType::Mutation) else {
+        return Operation::Read;
+    };
+    let mut roots = operation.node.selection_set.node.items.iter().filter(|item| {
+        !matches!(&item.node, Selection::Field(f) if f.node.name.node == "__typename")
+    });
+    match (roots.next().map(|item| &item.node), roots.next()) {
+        (Some(Selection::Field(f)), None) if ["generate", "videoCreate"].contains(&f.node.name.node.as_str()) => {
+            Operation::StartsOneGeneration
+        }
+        _ => Operation::Write,
+    }
+}
+
+/// A request's Idempotency-Key with what it is checked against.
+struct Idempotency {
+    key: String,
+    hash: String,
+    ttl_ms: i64,
+}
+
+/// The GraphQL request with the caller and per-request settings attached.
+fn graphql_request(
+    request: async_graphql::Request,
+    caller: &Caller,
+    wait: Option<u64>,
+    idempotent: Option<IdempotentGeneration>,
+) -> async_graphql::Request {
+    let mut request = request.data(caller.clone());
+    if let Some(w) = wait {
+        request = request.data(PreferWait(w));
+    }
+    if let Some(idempotent) = idempotent {
+        request = request.data(idempotent);
+    }
+    request
+}
+
+fn has_code(response: &async_graphql::Response, code: ErrorCode) -> bool {
+    let code = async_graphql::Value::from(code.as_str());
+    response.errors.iter().any(|e| e.extensions.as_ref().and_then(|ext| ext.get("code")) == Some(&code))
+}
+
+/// The answer to a request whose Idempotency-Key another request holds.
+async fn answer_from_record(state: &AppState, caller: &Caller, request_body: &[u8], answer: Claim) -> Response {
+    let replayed = |mut response: Response| {
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+    };
+    match answer {
+        Claim::Mismatch => refusal(ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used with a different request; use a new key for a new request",
+        )),
+        Claim::Acquired | Claim::InProgress => refusal(ApiError::new(
+            ErrorCode::IdempotencyInProgress,
+            "a request with this Idempotency-Key is still running; retry shortly to get its response",
+        )),
+        Claim::Replay { status, body } => {
+            replayed((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response())
+        }
+        Claim::Accepted { job_id } => {
+            // The same request (the hash matched) rendered over the generation as accepted.
+            let Ok(request) = serde_json::from_slice::<async_graphql::Request>(request_body) else {
+                return refusal(ApiError::invalid("body", "the body is not a GraphQL request"));
+            };
+            let request = graphql_request(request, caller, None, Some(IdempotentGeneration::Replay { job_id }));
+            let result = state.schema.execute(request).await;
+            replayed((StatusCode::OK, serde_json::to_string(&result).unwrap_or_default()).into_response())
+        }
+    }
 }
 
 /// SHA-256 of the request body with object keys sorted, so the same request

@@ -14,6 +14,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, GenerateRequest, Jobs, RawInput};
 use crate::plugins::{ManageError, PluginManager};
 use crate::routing::Priority;
+use crate::store::jobs::IdempotencyTake;
 
 /// The schema type.
 pub type DoitongSchema = Schema<Query, Mutation, SubscriptionRoot>;
@@ -35,6 +36,18 @@ pub fn build_schema(
 /// `Prefer: wait=N` from the request, in seconds (capped at 60).
 #[derive(Debug, Clone, Copy)]
 pub struct PreferWait(pub u64);
+
+/// How a request that starts one generation uses its Idempotency-Key.
+#[derive(Debug, Clone)]
+pub enum IdempotentGeneration {
+    /// Take the key in the transaction that accepts the generation.
+    Take(IdempotencyTake),
+    /// The key accepted this generation: answer with it as accepted.
+    Replay {
+        /// The generation's id.
+        job_id: String,
+    },
+}
 
 /// Marks a request made with the operator's admin token.
 #[derive(Debug, Clone, Copy)]
@@ -263,6 +276,7 @@ impl Mutation {
             options: input.options.map(|j| j.0),
             priority: input.priority,
             webhook_url: input.webhook_url,
+            idempotency: None,
         };
         start(ctx, request).await
     }
@@ -400,15 +414,26 @@ impl Mutation {
             options: Some(serde_json::Value::Object(options)),
             priority: Priority::Balanced,
             webhook_url: input.webhook_url,
+            idempotency: None,
         };
         let generation = start(ctx, request).await?;
         Ok(VideoCreatePayload { id: ID(generation.row.id.clone()), status: generation.row.status().into(), generation })
     }
 }
 
-async fn start(ctx: &Context<'_>, request: GenerateRequest) -> Result<Generation> {
+async fn start(ctx: &Context<'_>, mut request: GenerateRequest) -> Result<Generation> {
     let jobs = ctx.data_unchecked::<Jobs>();
     let caller = caller(ctx)?;
+    match ctx.data_opt::<IdempotentGeneration>() {
+        Some(IdempotentGeneration::Take(take)) => request.idempotency = Some(take.clone()),
+        Some(IdempotentGeneration::Replay { job_id }) => {
+            let row = jobs.get(caller, job_id).await.map_err(gql)?.ok_or_else(|| {
+                gql(ApiError::internal(&format!("generation `{job_id}` of an Idempotency-Key record is missing")))
+            })?;
+            return Ok(Generation { row: row.as_accepted() });
+        }
+        None => {}
+    }
     let row = jobs.generate(caller, request).await.map_err(gql)?;
     if let Some(PreferWait(secs)) = ctx.data_opt::<PreferWait>()
         && *secs > 0

@@ -36,7 +36,7 @@ use crate::net::NetClients;
 use crate::plugins::{LoadedPlugin, MediaKind, Offering, Registry};
 use crate::routing::{self, PLACEHOLDER, Priority};
 use crate::store::Account;
-use crate::store::jobs::{JobRow, JobStatus, NewJob, Refusal};
+use crate::store::jobs::{IdempotencyTake, JobRow, JobStatus, NewJob, Refusal};
 use crate::store::{Store, accounts::new_id, now_ms};
 
 pub use validate::RawInput;
@@ -66,6 +66,8 @@ pub struct GenerateRequest {
     pub priority: Priority,
     /// Per-request webhook target.
     pub webhook_url: Option<String>,
+    /// The Idempotency-Key to take in the accepting transaction.
+    pub idempotency: Option<IdempotencyTake>,
 }
 
 struct Inner {
@@ -274,6 +276,7 @@ impl Jobs {
             queue_limit: limits
                 .concurrent
                 .map(|c| i64::from(c) * i64::from(self.inner.config.limits.queue_factor.max(1))),
+            idempotency: request.idempotency.clone(),
         };
         match self.inner.store.insert_job(&new).await? {
             Ok(row) => {
@@ -305,6 +308,10 @@ impl Jobs {
             )
             .with("limit", "queue")
             .with("retryAfter", QUEUE_RETRY_AFTER_SECS)),
+            Err(Refusal::IdempotencyKeyTaken) => Err(ApiError::new(
+                ErrorCode::IdempotencyInProgress,
+                "another request with this Idempotency-Key was accepted first",
+            )),
         }
     }
 

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::Jobs;
 use super::media;
+use crate::artifacts::probe::{self, MediaInfo};
 use crate::error::{ErrorCode, code_for_failure, code_for_plugin_error};
 use crate::plugins::{Artifact, Failure, InputField, JobRequest, LoadedPlugin, Progress, Running, Submitted};
 use crate::store::artifacts::NewArtifact;
@@ -278,15 +279,28 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
                 return fail(jobs, job, ErrorCode::GenerationFailed, &format!("could not store the result: {e}")).await;
             }
         };
+        // What the plugin reported wins; the file's header fills the gaps.
+        let reported = MediaInfo { width: artifact.width, height: artifact.height, duration_ms: artifact.duration_ms };
+        let info = if reported.width.is_some() && reported.height.is_some() && reported.duration_ms.is_some() {
+            reported
+        } else {
+            let (path, mime) = (store.path_of(&stored.path), artifact.mime.clone());
+            let probed = tokio::task::spawn_blocking(move || probe::probe(&path, &mime)).await.unwrap_or_default();
+            MediaInfo {
+                width: reported.width.or(probed.width),
+                height: reported.height.or(probed.height),
+                duration_ms: reported.duration_ms.or(probed.duration_ms),
+            }
+        };
         records.push(NewArtifact {
             id: new_id("art"),
             position: position as i64,
             path: stored.path,
             mime: artifact.mime.clone(),
             size_bytes: stored.size as i64,
-            width: artifact.width.map(i64::from),
-            height: artifact.height.map(i64::from),
-            duration_ms: artifact.duration_ms.map(i64::from),
+            width: info.width.map(i64::from),
+            height: info.height.map(i64::from),
+            duration_ms: info.duration_ms.map(i64::from),
         });
     }
     if jobs.inner.store.complete_job(job, &records).await? {

@@ -1,10 +1,19 @@
 //! Idempotency-Key records: claim, complete, release, purge.
 //!
-//! A claim is one `INSERT … ON CONFLICT DO NOTHING`: exactly one of any
-//! number of concurrent requests with the same key acquires it; the others
-//! read the record and are told to replay, wait (in progress) or stop
-//! (same key, different request). A record whose holder died is taken over
-//! once its lock lapses; an expired record is replaced.
+//! Two ways to take a key:
+//! - a request that starts one generation takes it inside the transaction
+//!   that accepts the generation ([`Store::insert_job`], state `accepted`,
+//!   the record names the generation): no statement of its own, which is
+//!   what keeps Idempotency-Key nearly free on the hot path. Its replay is
+//!   that generation as accepted, rendered for the same request;
+//! - any other mutation claims it before running ([`Store::claim_idempotency`],
+//!   one `INSERT … ON CONFLICT DO NOTHING`, state `in_progress`) and stores
+//!   its response after ([`Store::complete_idempotency`], state `done`).
+//!
+//! Exactly one of any number of concurrent requests with the same key
+//! takes it; the others read the record and are told to replay, wait (in
+//! progress) or stop (same key, different request). A record whose holder
+//! died is taken over once its lock lapses; an expired record is replaced.
 
 use super::{Store, StoreError, now_ms, on_db};
 
@@ -24,7 +33,23 @@ pub enum Claim {
         /// Body of the first response.
         body: String,
     },
+    /// The request accepted this generation: answer with it as accepted.
+    Accepted {
+        /// The generation's id.
+        job_id: String,
+    },
 }
+
+/// Replace an expired record on conflict, keep a live one.
+const REPLACE_EXPIRED: &str = "ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash, \
+    state = excluded.state, status_code = excluded.status_code, response_body = excluded.response_body, \
+    job_id = excluded.job_id, locked_until = excluded.locked_until, created_at = excluded.created_at, \
+    expires_at = excluded.expires_at WHERE idempotency_keys.expires_at < excluded.created_at";
+
+/// The insert that takes a key for a generation, inside its transaction.
+pub(super) const TAKE_FOR_GENERATION: &str = "INSERT INTO idempotency_keys \
+    (account_id, key, request_hash, state, status_code, response_body, job_id, locked_until, created_at, expires_at) \
+    VALUES ($1, $2, $3, 'accepted', NULL, NULL, $4, $5, $5, $6) ";
 
 #[derive(sqlx::FromRow)]
 struct Record {
@@ -34,6 +59,7 @@ struct Record {
     response_body: Option<String>,
     locked_until: i64,
     expires_at: i64,
+    job_id: Option<String>,
 }
 
 impl Store {
@@ -58,11 +84,7 @@ impl Store {
         if inserted == 1 {
             return Ok(Claim::Acquired);
         }
-        let record: Option<Record> = on_db!(self, pool => sqlx::query_as(
-            "SELECT request_hash, state, status_code, response_body, locked_until, expires_at FROM idempotency_keys \
-             WHERE account_id = $1 AND key = $2",
-        )
-        .bind(account_id).bind(key).fetch_optional(pool).await?);
+        let record = self.idempotency_record(account_id, key).await?;
         let Some(record) = record else {
             // Purged between our insert and read: try once more.
             return Box::pin(self.claim_idempotency(account_id, key, hash, lock_ms, ttl_ms)).await;
@@ -81,13 +103,45 @@ impl Store {
             .execute(pool).await?.rows_affected());
             return Ok(if taken == 1 { Claim::Acquired } else { Claim::InProgress });
         }
-        if record.request_hash != hash {
-            return Ok(Claim::Mismatch);
-        }
-        match (record.state.as_str(), record.status_code, record.response_body) {
-            ("done", Some(status), Some(body)) => Ok(Claim::Replay { status: status as u16, body }),
-            _ => Ok(Claim::InProgress),
-        }
+        Ok(record.answer(hash))
+    }
+
+    async fn idempotency_record(&self, account_id: &str, key: &str) -> Result<Option<Record>, StoreError> {
+        Ok(on_db!(self, pool => sqlx::query_as(
+            "SELECT request_hash, state, status_code, response_body, locked_until, expires_at, job_id FROM idempotency_keys \
+             WHERE account_id = $1 AND key = $2",
+        )
+        .bind(account_id).bind(key).fetch_optional(pool).await?))
+    }
+
+    /// What a request with `key` and `hash` is told by the record another
+    /// request took: `None` if there is no live record (retry).
+    pub async fn idempotency_answer(&self, account_id: &str, key: &str, hash: &str) -> Result<Option<Claim>, StoreError> {
+        let record = self.idempotency_record(account_id, key).await?;
+        Ok(record.filter(|r| r.expires_at >= now_ms()).map(|r| r.answer(hash)))
+    }
+
+    /// Store a response for a key nobody holds (a generation request that was
+    /// refused, e.g. `INSUFFICIENT_CREDITS`), so its replays answer alike.
+    /// A live record already there wins.
+    pub async fn record_idempotent_response(
+        &self,
+        account_id: &str,
+        key: &str,
+        hash: &str,
+        response: (u16, &str),
+        ttl_ms: i64,
+    ) -> Result<(), StoreError> {
+        let now = now_ms();
+        let sql = format!(
+            "INSERT INTO idempotency_keys \
+             (account_id, key, request_hash, state, status_code, response_body, job_id, locked_until, created_at, expires_at) \
+             VALUES ($1, $2, $3, 'done', $4, $5, NULL, $6, $6, $7) {REPLACE_EXPIRED}"
+        );
+        on_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(account_id).bind(key).bind(hash).bind(i64::from(response.0)).bind(response.1).bind(now).bind(now + ttl_ms)
+            .execute(pool).await?.rows_affected());
+        Ok(())
     }
 
     /// Store the response of an acquired key.
@@ -125,6 +179,24 @@ impl Store {
             .bind(account_id).fetch_one(pool).await?);
         Ok(n)
     }
+}
+
+impl Record {
+    fn answer(self, hash: &str) -> Claim {
+        if self.request_hash != hash {
+            return Claim::Mismatch;
+        }
+        match (self.state.as_str(), self.status_code, self.response_body, self.job_id) {
+            ("done", Some(status), Some(body), _) => Claim::Replay { status: status as u16, body },
+            ("accepted", _, _, Some(job_id)) => Claim::Accepted { job_id },
+            _ => Claim::InProgress,
+        }
+    }
+}
+
+/// The full statement taking a key for a generation (replacing an expired record).
+pub(super) fn take_for_generation_sql() -> String {
+    format!("{TAKE_FOR_GENERATION}{REPLACE_EXPIRED}")
 }
 
 #[cfg(test)]

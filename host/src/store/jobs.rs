@@ -116,6 +116,25 @@ pub struct JobRow {
 }
 
 impl JobRow {
+    /// The job as it was when accepted (queued, nothing started): what an
+    /// idempotent replay of the accepting request shows.
+    pub fn as_accepted(self) -> JobRow {
+        JobRow {
+            status: JobStatus::Queued.as_str().to_string(),
+            progress: 0,
+            handle: None,
+            attempts: 0,
+            lease_owner: None,
+            lease_until: None,
+            error_code: None,
+            error_message: None,
+            started_at: None,
+            completed_at: None,
+            updated_at: self.created_at,
+            ..self
+        }
+    }
+
     /// Parsed status (a corrupt value reads as failed).
     pub fn status(&self) -> JobStatus {
         JobStatus::parse(&self.status).unwrap_or(JobStatus::Failed)
@@ -155,6 +174,19 @@ pub struct NewJob {
     pub day_start: i64,
     /// Active (queued or running) generations allowed, if capped.
     pub queue_limit: Option<i64>,
+    /// The request's Idempotency-Key, taken in the same transaction.
+    pub idempotency: Option<IdempotencyTake>,
+}
+
+/// An Idempotency-Key to record with the generation it accepted.
+#[derive(Debug, Clone)]
+pub struct IdempotencyTake {
+    /// The key as sent.
+    pub key: String,
+    /// Canonical hash of the request.
+    pub request_hash: String,
+    /// When the record may be purged (Unix ms).
+    pub expires_at: i64,
 }
 
 /// Why a job could not be inserted.
@@ -181,6 +213,9 @@ pub enum Refusal {
         /// Active generations.
         count: i64,
     },
+    /// The Idempotency-Key is already recorded (another request took it):
+    /// nothing was inserted; answer from its record.
+    IdempotencyKeyTaken,
 }
 
 const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
@@ -228,7 +263,7 @@ impl Store {
     pub async fn insert_job(&self, job: &NewJob) -> Result<Result<JobRow, Refusal>, StoreError> {
         let now = now_ms();
         let charge = !job.test_mode && job.credit_cost > 0;
-        let outcome: Result<(), Refusal> = on_db!(self, pool => {
+        let outcome: Result<JobRow, Refusal> = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
             // Lock the account row and read its counters in one statement.
             let (active, day_start, day_count): (i64, i64, i64) = sqlx::query_as(
@@ -237,7 +272,17 @@ impl Store {
             .bind(&job.account_id).fetch_one(&mut *tx).await?;
             let today = if day_start == job.day_start { day_count } else { 0 };
             let mut refused = None;
-            if let Some(limit) = job.daily_limit.filter(|limit| today >= *limit) {
+            if let Some(take) = &job.idempotency {
+                // Under the account lock: of concurrent requests with this
+                // key, exactly one inserts; the others answer from its record.
+                let taken = sqlx::query(sqlx::AssertSqlSafe(super::idempotency::take_for_generation_sql()))
+                .bind(&job.account_id).bind(&take.key).bind(&take.request_hash).bind(&job.id).bind(now).bind(take.expires_at)
+                .execute(&mut *tx).await?.rows_affected();
+                if taken == 0 {
+                    refused = Some(Refusal::IdempotencyKeyTaken);
+                }
+            }
+            if let (None, Some(limit)) = (&refused, job.daily_limit.filter(|limit| today >= *limit)) {
                 refused = Some(Refusal::Daily { limit, count: today });
             }
             if let (None, Some(limit)) = (&refused, job.queue_limit.filter(|limit| active >= *limit)) {
@@ -259,16 +304,18 @@ impl Store {
                     }
                 }
             }
+            let mut inserted = None;
             if refused.is_none() {
-                sqlx::query(
+                let row: JobRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
                      credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $11, $11)",
-                )
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $11, $11) RETURNING {JOB_COLUMNS}",
+                )))
                 .bind(&job.id).bind(&job.account_id).bind(job.test_mode).bind(&job.kind).bind(&job.provider)
                 .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
                 .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
-                .execute(&mut *tx).await?;
+                .fetch_one(&mut *tx).await?;
+                inserted = Some(row);
                 if let Some(balance) = balance_after {
                     sqlx::query(
                         "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'reserve', $3, $4, $5)",
@@ -282,15 +329,12 @@ impl Store {
                 .bind(&job.account_id).bind(job.day_start).bind(today + 1)
                 .execute(&mut *tx).await?;
             }
-            match refused {
-                Some(refusal) => { tx.rollback().await?; Err(refusal) }
-                None => { tx.commit().await?; Ok(()) }
+            match (refused, inserted) {
+                (None, Some(row)) => { tx.commit().await?; Ok(row) }
+                (refusal, _) => { tx.rollback().await?; Err(refusal.expect("no refusal means a row was inserted")) }
             }
         });
-        match outcome {
-            Ok(()) => Ok(Ok(self.job(&job.id).await?.expect("job just inserted"))),
-            Err(refusal) => Ok(Err(refusal)),
-        }
+        Ok(outcome)
     }
 
     /// Move a queued job to `processing` (a concurrency slot) if the account
