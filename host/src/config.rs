@@ -320,7 +320,9 @@ impl Config {
         Ok(config)
     }
 
-    fn fill_defaults(&mut self) {
+    /// Derive what was left empty: the SQLite URL from the data directory,
+    /// the public URL from the listen address. Idempotent.
+    pub(crate) fn fill_defaults(&mut self) {
         if self.database_url.is_empty() {
             self.database_url = format!("sqlite://{}", self.data_dir.join("doitong.db").display());
         }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use axum::Router;
 
+use crate::admin::Admin;
 use crate::artifacts::ArtifactStore;
+use crate::builder::GatewayBuilder;
 use crate::config::{Config, ConfigError};
 use crate::jobs::{Jobs, WorkerHandle};
 use crate::limits::Counters;
@@ -66,7 +68,8 @@ pub struct Gateway {
 
 impl Gateway {
     /// Open the store (migrating it), load plugins, start the worker.
-    pub async fn start(config: Config) -> Result<Gateway, StartError> {
+    pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
+        config.fill_defaults();
         let config = Arc::new(config);
         for dir in [config.data_dir.clone(), config.plugins_dir()] {
             std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { path: dir.clone(), source })?;
@@ -120,6 +123,11 @@ impl Gateway {
         Ok(Gateway { config, jobs, runtime, manager, worker, _watcher: watcher, router, first_run_key })
     }
 
+    /// Configure a gateway step by step (the same settings as [`Config`]).
+    pub fn builder() -> GatewayBuilder {
+        GatewayBuilder::new()
+    }
+
     /// The HTTP routes (`/graphql`, `/graphql/ws`, `/files/…`, `/healthz`, `/readyz`).
     pub fn router(&self) -> Router {
         self.router.clone()
@@ -128,6 +136,11 @@ impl Gateway {
     /// The job service, for typed calls without HTTP.
     pub fn jobs(&self) -> &Jobs {
         &self.jobs
+    }
+
+    /// Operator actions on accounts, credits, plans and keys.
+    pub fn admin(&self) -> Admin {
+        Admin::new(self.jobs.store().clone())
     }
 
     /// The plugin runtime.

@@ -14,12 +14,16 @@
 //!   plugins; usable on its own ([`plugins::PluginRuntime`]).
 //! - [`artifacts`]: stored outputs and signed URLs.
 //! - [`store`]: SQLite/PostgreSQL persistence, including the credits ledger.
+//! - [`admin`]: operator actions on accounts, credits, plans and keys.
+//! - [`builder`]: [`GatewayBuilder`], configuring a gateway in code.
 //! - [`error`]: the one mapping from internal errors to public codes.
 //! - [`config`], [`net`]: configuration and shared outbound HTTP.
 
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod artifacts;
+pub mod builder;
 pub mod config;
 pub mod error;
 pub mod gateway;
@@ -31,5 +35,6 @@ pub mod plugins;
 pub mod routing;
 pub mod store;
 
+pub use builder::GatewayBuilder;
 pub use config::Config;
 pub use gateway::Gateway;

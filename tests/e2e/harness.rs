@@ -102,15 +102,17 @@ impl Server {
             _tmp: Some(tmp),
             client: reqwest::Client::new(),
         };
-        let key = server.spawn().await;
+        let key = server.spawn(!shared).await;
         if !shared {
             server.key = key.expect("a brand-new database prints a test key");
         }
         server
     }
 
-    /// Start the process; returns the first-run key if one was printed.
-    async fn spawn(&mut self) -> Option<String> {
+    /// Start the process; returns the first-run key if one was printed
+    /// (waited for when `expect_key`: the reader thread may lag behind the
+    /// listener).
+    async fn spawn(&mut self, expect_key: bool) -> Option<String> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_doitong"));
         cmd.arg("serve")
@@ -162,6 +164,13 @@ impl Server {
                         key = Some(line.trim().to_string());
                     }
                 }
+                while key.is_none() && expect_key {
+                    match rx.recv_timeout(Duration::from_secs(10)) {
+                        Ok(line) if line.starts_with("dt_") => key = Some(line.trim().to_string()),
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
                 return key;
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
@@ -195,7 +204,7 @@ impl Server {
     /// Start again on the same data directory and database.
     pub async fn restart(&mut self) {
         self.kill();
-        self.spawn().await;
+        self.spawn(false).await;
     }
 
     /// POST a GraphQL request with `key`; returns (HTTP status, headers, body).

@@ -10,6 +10,7 @@ use super::types::{
     AccountView, CreditTransaction, CreditTransactionConnection, Generation, GenerationConnection, GenerationEdge,
     GenerationStatus, GenerationType, PageInfo, Provider, VideoCreatePayload,
 };
+use crate::admin::LimitOverrides;
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, GenerateRequest, Jobs, RawInput};
 use crate::plugins::{ManageError, PluginManager};
@@ -53,10 +54,13 @@ pub enum IdempotentGeneration {
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
 
-fn admin(ctx: &Context<'_>) -> Result<()> {
-    ctx.data_opt::<Admin>().map(|_| ()).ok_or_else(|| {
-        ApiError::new(ErrorCode::Forbidden, "this field needs the admin token (`admin_token` in the config)").extend()
-    })
+/// Operator actions, for requests made with the admin token only.
+fn admin(ctx: &Context<'_>) -> Result<crate::admin::Admin> {
+    ctx.data_opt::<Admin>()
+        .map(|_| crate::admin::Admin::new(ctx.data_unchecked::<Jobs>().store().clone()))
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::Forbidden, "this field needs the admin token (`admin_token` in the config)").extend()
+        })
 }
 
 fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {
@@ -331,30 +335,13 @@ impl Mutation {
         #[graphql(default_with = "String::from(\"free\")")] plan: String,
         #[graphql(default)] credits: i64,
     ) -> Result<AccountView> {
-        admin(ctx)?;
-        check_plan(&plan)?;
-        if credits < 0 {
-            return Err(gql(ApiError::invalid("credits", "credits must not be negative")));
-        }
-        let store = ctx.data_unchecked::<Jobs>().store();
-        if store.account_by_name(&name).await.map_err(|e| gql(e.into()))?.is_some() {
-            return Err(gql(ApiError::invalid("name", format!("an account named {name:?} already exists"))));
-        }
-        let account = store.create_account(&name, &plan, credits).await.map_err(|e| gql(e.into()))?;
+        let account = admin(ctx)?.create_account(&name, &plan, credits).await.map_err(gql)?;
         Ok(AccountView::new(account, false))
     }
 
     /// Add (or, negative, remove) credits (admin token); returns the new balance.
     async fn grant_credits(&self, ctx: &Context<'_>, account_id: ID, amount: i64) -> Result<i64> {
-        admin(ctx)?;
-        let store = ctx.data_unchecked::<Jobs>().store();
-        match store.grant_credits(&account_id, amount).await.map_err(|e| gql(e.into()))? {
-            Some(balance) => Ok(balance),
-            None => Err(gql(ApiError::new(
-                ErrorCode::InsufficientCredits,
-                "no such account, or the removal would make the balance negative",
-            ))),
-        }
+        admin(ctx)?.grant_credits(&account_id, amount).await.map_err(gql)
     }
 
     /// Change an account's plan and per-account limit overrides (admin token).
@@ -367,10 +354,9 @@ impl Mutation {
         concurrent: Option<i64>,
         daily: Option<i64>,
     ) -> Result<bool> {
-        admin(ctx)?;
-        check_plan(&plan)?;
-        let store = ctx.data_unchecked::<Jobs>().store();
-        store.set_plan(&account_id, &plan, rpm, concurrent, daily).await.map_err(|e| gql(e.into()))
+        let overrides = LimitOverrides { rpm, concurrent, daily };
+        admin(ctx)?.set_plan(&account_id, &plan, overrides).await.map_err(gql)?;
+        Ok(true)
     }
 
     /// Create an API key for an account (admin token); the key is shown once.
@@ -380,19 +366,12 @@ impl Mutation {
         account_id: ID,
         #[graphql(default)] test: bool,
     ) -> Result<String> {
-        admin(ctx)?;
-        let store = ctx.data_unchecked::<Jobs>().store();
-        if store.account(&account_id).await.map_err(|e| gql(e.into()))?.is_none() {
-            return Err(gql(ApiError::new(ErrorCode::NotFound, format!("no account `{}`", account_id.as_str()))));
-        }
-        let (key, _) = store.create_key(&account_id, test).await.map_err(|e| gql(e.into()))?;
-        Ok(key)
+        Ok(admin(ctx)?.create_key(&account_id, test).await.map_err(gql)?.0)
     }
 
     /// Revoke an API key by its id (`key_…`, admin token).
     async fn revoke_api_key(&self, ctx: &Context<'_>, key_id: ID) -> Result<bool> {
-        admin(ctx)?;
-        ctx.data_unchecked::<Jobs>().store().revoke_key(&key_id).await.map_err(|e| gql(e.into()))
+        admin(ctx)?.revoke_key(&key_id).await.map_err(gql)
     }
 
     /// Start a video generation (the portal's Apollo example).
@@ -546,17 +525,6 @@ impl From<crate::plugins::PluginInfo> for PluginView {
     }
 }
 
-fn check_plan(plan: &str) -> Result<()> {
-    if crate::limits::PLAN_NAMES.contains(&plan) {
-        Ok(())
-    } else {
-        Err(gql(ApiError::invalid(
-            "plan",
-            format!("unknown plan {plan:?}; plans: {}", crate::limits::PLAN_NAMES.join(", ")),
-        )
-        .with("allowedValues", crate::limits::PLAN_NAMES.to_vec())))
-    }
-}
 
 fn encode_cursor(created_at: i64, id: &str) -> String {
     use base64::Engine as _;

@@ -1,0 +1,233 @@
+//! The `runway` provider: Runway's developer API (`api.dev.runwayml.com`)
+//! for text-to-video and image animation.
+//!
+//! One offering, `runway`, whose `model` option picks the Runway model
+//! (`gen-4.5` → `gen4.5`, `gen-4` → `gen4_turbo`, `gen-3` → `gen3a_turbo`;
+//! see [`model`] for what each accepts). Every request carries
+//! `Authorization: Bearer <api_key>` and `X-Runway-Version: 2024-11-06`,
+//! which Runway requires on every call.
+//!
+//! | Export   | Runway call                                                    |
+//! |----------|----------------------------------------------------------------|
+//! | `quote`  | none: [`model::plan`] checks the combination, price per second |
+//! | `submit` | `POST /v1/text_to_video` or `POST /v1/image_to_video` → `{id}` |
+//! | `poll`   | `GET /v1/tasks/{id}`, mapped by [`task::progress`]             |
+//! | `cancel` | `DELETE /v1/tasks/{id}`                                        |
+//!
+//! Decisions where Runway's documentation is silent or the portal asks for
+//! more than Runway has (also in the README):
+//! - `motionIntensity` is not an option: Runway's API has no motion control
+//!   for these models, so the host refuses it with `INVALID_INPUT` listing
+//!   the options we do have rather than silently ignoring it.
+//! - Cancelling refunds nothing ([`CANCEL_REFUND_PERCENT`]): Runway does not
+//!   document refunding the credits of a cancelled task.
+//! - A task that is gone (`404` on poll, after someone deleted it) fails the
+//!   generation instead of being retried.
+//!
+//! Layout: this file holds the manifest and the HTTP glue; [`model`] the
+//! option rules and request bodies; [`task`] the handle and the status
+//! mapping. Both are pure and unit-tested natively.
+
+#![deny(missing_docs)]
+
+use doitong_plugin_sdk::prelude::*;
+
+pub mod model;
+pub mod task;
+
+use model::{ASPECT_RATIOS, DEFAULT_ASPECT_RATIO, DEFAULT_DURATION_S, DURATION_RANGE_S, Model};
+use task::{Created, Handle, Task};
+
+/// The plugin id, and its one offering's id (the portal's provider id).
+pub const ID: &str = "runway";
+/// The vendor origin (first allowed host, so operators can move it).
+pub const API: &str = "https://api.dev.runwayml.com";
+/// The `X-Runway-Version` Runway requires on every request.
+pub const API_VERSION: &str = "2024-11-06";
+/// Share of the quote refunded on cancel: Runway documents no refund for
+/// cancelled tasks, so we assume it charges them.
+pub const CANCEL_REFUND_PERCENT: u8 = 0;
+
+/// The Runway provider.
+pub struct Runway;
+
+impl Provider for Runway {
+    fn manifest() -> Manifest {
+        Manifest {
+            id: ID.to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            vendor: "Runway".to_string(),
+            offerings: vec![offering()],
+            allowed_hosts: vec![API.to_string()],
+            secrets: vec!["api_key".to_string()],
+        }
+    }
+
+    fn quote(request: JobRequest) -> Result<Quote, Failure> {
+        let plan = model::plan(&request)?;
+        Ok(Quote { credits: plan.credits(), estimated_seconds: plan.model.estimated_seconds() })
+    }
+
+    fn submit(request: JobRequest) -> Result<Submitted, Failure> {
+        let key = require_secret("api_key")?;
+        let plan = model::plan(&request)?;
+        let url = format!("{API}{}", plan.endpoint().path());
+        let created: Created = authorized(http::post(url), &key).json(&plan.body()).send_json()?;
+        let handle =
+            Handle { id: created.id, width: plan.size.0, height: plan.size.1, duration_ms: plan.duration_s * 1000 };
+        Ok(Submitted::Running(Running {
+            handle: handle::encode(&handle),
+            percent: Some(0),
+            poll_after_ms: task::POLL_AFTER_MS,
+        }))
+    }
+
+    fn poll(encoded: String) -> Progress {
+        match fetch_task(&encoded) {
+            Ok(progress) => progress,
+            Err(failure) => Progress::Failed(failure),
+        }
+    }
+
+    fn cancel(encoded: String) -> Result<CancelOutcome, Failure> {
+        let handle: Handle = handle::decode(&encoded)?;
+        let key = require_secret("api_key")?;
+        let response = authorized(http::delete(task_url(&handle.id)), &key).header("Accept", "*/*").send_raw()?;
+        // 404: the task is already gone at Runway; there is nothing left to stop.
+        if response.status != 404 {
+            http::check_status(&response)?;
+        }
+        Ok(CancelOutcome { refund_percent: CANCEL_REFUND_PERCENT })
+    }
+}
+
+export_plugin!(Runway);
+
+/// The `runway` offering.
+pub fn offering() -> Offering {
+    let default = Model::DEFAULT;
+    let models: Vec<&str> = Model::ALL.iter().map(|m| m.option_value()).collect();
+    let mut builder = OfferingBuilder::new(ID, "Runway Gen-4.5 / Gen-4 / Gen-3", &[MediaKind::Video])
+        .description(
+            "Runway's video models: Gen-4.5 turns text or an image into video; Gen-4 Turbo and \
+             Gen-3 Alpha Turbo animate an image. Cinematic motion, 2 to 10 second clips.",
+        )
+        .accepts(&[InputField::Text, InputField::Image])
+        .requires(&[])
+        .features(&["text-to-video (gen-4.5)", "image-to-video", "cinematic motion", "seed"])
+        .limitations(&[
+            "gen-4 and gen-3 need input.image; gen-4.5 and gen-3 need input.text",
+            "gen-3: duration 5 or 10, aspectRatio 16:9 or 9:16 (1280x768)",
+            "gen-4.5 text-to-video: aspectRatio 16:9 or 9:16",
+            "no resolution choice (720p-class output) and no motion intensity control",
+            "prompts up to 1000 UTF-16 code units; inline (data:) images up to 5 MB encoded",
+            "cancelling is not refunded: Runway documents no refund for cancelled tasks",
+        ])
+        .option(
+            OptionBuilder::text("model", "Runway model: gen-4.5 (gen4.5), gen-4 (gen4_turbo), gen-3 (gen3a_turbo)")
+                .allowed(&models)
+                .default_text(default.option_value()),
+        )
+        .option(
+            OptionBuilder::integer("duration", "Seconds of video: 2 to 10 (gen-3: 5 or 10)")
+                .range(DURATION_RANGE_S.0 as f64, DURATION_RANGE_S.1 as f64)
+                .default_integer(DEFAULT_DURATION_S),
+        )
+        .option(
+            OptionBuilder::text(
+                "aspectRatio",
+                "Width:height; sent as Runway's pixel ratio (16:9 is 1280:720, gen-3's is 1280:768)",
+            )
+            .allowed(ASPECT_RATIOS)
+            .default_text(DEFAULT_ASPECT_RATIO),
+        )
+        .option(
+            OptionBuilder::integer("seed", "Same seed and inputs give similar results").range(0.0, 4_294_967_295.0),
+        );
+    for model in Model::ALL {
+        builder =
+            builder.price(&[("model", Value::Text(model.option_value().into()))], model.credits_per_second(), true);
+    }
+    builder
+        .quality(85)
+        .credits(default.credits_per_second() * DEFAULT_DURATION_S as u32)
+        .estimated_seconds(default.estimated_seconds())
+        .build()
+}
+
+/// Runway's authentication and version headers.
+fn authorized(request: http::Request, key: &str) -> http::Request {
+    request.bearer(key).header("X-Runway-Version", API_VERSION)
+}
+
+fn task_url(id: &str) -> String {
+    format!("{API}/v1/tasks/{id}")
+}
+
+/// `GET /v1/tasks/{id}` and what it means; transport and HTTP failures come
+/// back as `Err` (retryable ones are polled again by the host).
+fn fetch_task(encoded: &str) -> Result<Progress, Failure> {
+    let handle: Handle = handle::decode(encoded)?;
+    let key = require_secret("api_key")?;
+    let response = authorized(http::get(task_url(&handle.id)), &key).send_raw()?;
+    if response.status == 404 {
+        return Err(failure::generation_failed(format!(
+            "Runway no longer has task {} (it was cancelled or deleted): {}",
+            handle.id,
+            http::error_text(&response.body)
+        )));
+    }
+    http::check_status(&response)?;
+    let task: Task = http::decode_json(&response)?;
+    Ok(task::progress(&task, &handle, encoded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(options: &[(&str, Value)]) -> JobRequest {
+        JobRequest {
+            offering: ID.into(),
+            kind: MediaKind::Video,
+            input: JobInput { text: Some("a fox".into()), image: None, audio: None, video: None, voice: None },
+            options: options.iter().map(|(n, v)| (n.to_string(), v.clone())).collect(),
+        }
+    }
+
+    #[test]
+    fn manifest_declares_the_portal_id_origin_and_secret() {
+        let manifest = Runway::manifest();
+        assert_eq!((manifest.id.as_str(), manifest.vendor.as_str()), ("runway", "Runway"));
+        assert_eq!((manifest.allowed_hosts, manifest.secrets), (vec![API.to_string()], vec!["api_key".to_string()]));
+        let [offering] = &manifest.offerings[..] else { panic!("one offering") };
+        let names: Vec<&str> = offering.options.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["model", "duration", "aspectRatio", "seed"]);
+        assert_eq!((offering.base_credits, offering.quality, offering.estimated_seconds), (60, 85, 120));
+        assert!(offering.requires.is_empty());
+    }
+
+    #[test]
+    fn prices_are_runways_credits_per_second() {
+        let offering = offering();
+        let price = |model: &str, seconds: i64| {
+            spec::price(
+                &offering,
+                &request(&[("model", Value::Text(model.into())), ("duration", Value::Integer(seconds))]).options,
+            )
+        };
+        assert_eq!(
+            (price("gen-4.5", 5), price("gen-4.5", 10), price("gen-4", 2), price("gen-3", 10)),
+            (60, 120, 10, 50)
+        );
+        let quote =
+            Runway::quote(request(&[("model", Value::Text("gen-4.5".into())), ("duration", Value::Integer(8))]));
+        assert_eq!(quote.unwrap(), Quote { credits: 96, estimated_seconds: 120 });
+    }
+
+    #[test]
+    fn quote_refuses_what_the_model_cannot_do() {
+        let gen4_without_image = request(&[("model", Value::Text("gen-4".into())), ("duration", Value::Integer(5))]);
+        assert_eq!(Runway::quote(gen4_without_image).unwrap_err().code, FailureCode::InvalidInput);
+    }
+}
