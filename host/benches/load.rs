@@ -5,7 +5,7 @@
 //!
 //! `cargo bench -p doitong-host --bench load` (SQLite in a temp dir; the
 //! node runs no workers, so only accepting is measured). Bounded: a fixed
-//! number of requests per configuration.
+//! number of requests per configuration and round.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +14,7 @@ use doitong_host::{Config, Gateway};
 
 const REQUESTS: usize = 2000;
 const CONCURRENCY: usize = 16;
+const ROUNDS: usize = 3;
 
 struct Outcome {
     throughput: f64,
@@ -88,13 +89,20 @@ fn main() {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         let url = format!("http://127.0.0.1:{port}/graphql");
 
-        // Warm up (connections, statement caches).
+        // Warm up (connections, statement caches), then alternate the three
+        // configurations so that the growing database and background noise
+        // weigh on each alike; the best of the rounds counts.
         run(&url, &open_key, false).await;
         run(&url, &limited_key, true).await;
-        let off = run(&url, &open_key, false).await;
-        let limits = run(&url, &limited_key, false).await;
-        let on = run(&url, &limited_key, true).await;
-        println!("generate, {REQUESTS} requests, {CONCURRENCY} concurrent clients, SQLite:");
+        let (mut off, mut limits, mut on) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            off.push(run(&url, &open_key, false).await);
+            limits.push(run(&url, &limited_key, false).await);
+            on.push(run(&url, &limited_key, true).await);
+        }
+        let best = |v: Vec<Outcome>| v.into_iter().max_by(|a, b| a.throughput.total_cmp(&b.throughput)).unwrap();
+        let (off, limits, on) = (best(off), best(limits), best(on));
+        println!("generate, {REQUESTS} requests, {CONCURRENCY} concurrent clients, SQLite, best of {ROUNDS} rounds:");
         for (name, o) in [("checks off", &off), ("plan limits on", &limits), ("limits + idempotency on", &on)] {
             println!(
                 "  {name:<26} {:>7.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms",

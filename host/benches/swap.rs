@@ -66,7 +66,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let gateway = Gateway::start(config(dir.path())).await.unwrap();
         let registry = gateway.jobs().registry().clone();
-        let base = doitong_host::gateway::bundled::BUNDLED_PLUGINS[0].1;
+        let base = doitong_host::gateway::bundled::plugin("placeholder").expect("placeholder is bundled");
         let plugins = dir.path().join("plugins");
         let mut swaps = Vec::new();
         for n in 0..SWAPS {

@@ -6,7 +6,9 @@
 //! Authorisation is the caller's business (the admin token in GraphQL,
 //! file access for the CLI); this module must never check it.
 
+use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
+use crate::gateway::StartError;
 use crate::limits::PLAN_NAMES;
 use crate::store::accounts::ApiKey;
 use crate::store::{Account, Store};
@@ -32,6 +34,16 @@ impl Admin {
     /// Actions on `store`.
     pub fn new(store: Store) -> Admin {
         Admin { store }
+    }
+
+    /// Actions on the database of `config` (migrated if needed), without
+    /// starting a gateway: what the CLI's `accounts` and `keys` use.
+    pub async fn open(config: &Config) -> Result<Admin, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| StartError::DataDir { path: config.data_dir.clone(), source })?;
+        let mut config = config.clone();
+        config.fill_defaults();
+        Ok(Admin::new(Store::open(&config.database_url).await?))
     }
 
     /// Create an account on `plan` with `credits` (a grant line in the ledger).
@@ -69,7 +81,10 @@ impl Admin {
     /// the balance would go below zero.
     pub async fn grant_credits(&self, account_id: &str, amount: i64) -> Result<i64, ApiError> {
         self.store.grant_credits(account_id, amount).await?.ok_or_else(|| {
-            ApiError::new(ErrorCode::InsufficientCredits, "no such account, or the removal would make the balance negative")
+            ApiError::new(
+                ErrorCode::InsufficientCredits,
+                "no such account, or the removal would make the balance negative",
+            )
         })
     }
 
@@ -131,7 +146,10 @@ mod tests {
         assert_eq!(admin.grant_credits(&a.id, 10).await.unwrap(), 15);
         admin.set_plan(&a.id, "pro", LimitOverrides { rpm: Some(7), ..Default::default() }).await.unwrap();
         assert_eq!(admin.find_account(&a.id).await.unwrap().plan, "pro");
-        assert_eq!(admin.set_plan("acc_none", "pro", LimitOverrides::default()).await.unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(
+            admin.set_plan("acc_none", "pro", LimitOverrides::default()).await.unwrap_err().code,
+            ErrorCode::NotFound
+        );
         assert_eq!(admin.create_key("acc_none", false).await.map_err(code).unwrap_err(), ErrorCode::NotFound);
         let (key, record) = admin.create_key(&a.id, true).await.unwrap();
         assert!(key.starts_with("dt_test_"));

@@ -17,12 +17,18 @@ use crate::config::{Config, ConfigError};
 use crate::jobs::{Jobs, WorkerHandle};
 use crate::limits::Counters;
 use crate::plugins::watcher::{self, PluginWatcher, SharedSettings, WatchError};
-use crate::plugins::{PluginManager, PluginRuntime, Registry, runtime::RuntimeInitError};
+use crate::plugins::{PluginInfo, PluginManager, PluginRuntime, Registry, runtime::RuntimeInitError};
 use crate::store::{Store, StoreError};
 
 /// The plugins compiled into this binary.
 pub mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+
+    /// The `.wasm` of bundled plugin crate `plugins/<name>` (e.g. `placeholder`).
+    pub fn plugin(name: &str) -> Option<&'static [u8]> {
+        let file = format!("doitong_plugin_{}.wasm", name.replace('-', "_"));
+        BUNDLED_PLUGINS.iter().find(|(f, _)| *f == file).map(|(_, wasm)| *wasm)
+    }
 }
 
 /// Why the gateway could not start.
@@ -90,17 +96,8 @@ impl Gateway {
         };
 
         let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
-        let registry = Arc::new(Registry::default());
-        let bundled: &[(&str, &[u8])] = if config.bundled_plugins { bundled::BUNDLED_PLUGINS } else { &[] };
-        // Canonical, because the watcher reports canonical paths and the
-        // registry keys directory plugins by path.
-        let plugins_dir = std::fs::canonicalize(config.plugins_dir())
-            .map_err(|source| StartError::DataDir { path: config.plugins_dir(), source })?;
-        let settings_config = config.clone();
-        let settings: SharedSettings = Arc::new(move |id: &str| settings_config.plugin_settings(id));
-        registry.load_initial(&runtime, bundled, Some(&plugins_dir), &*settings).await;
-        let watcher = watcher::watch(&plugins_dir, registry.clone(), runtime.clone(), settings.clone())?;
-        let manager = PluginManager::new(runtime.clone(), registry.clone(), plugins_dir, settings);
+        let (manager, registry, plugins_dir, settings) = load_plugins(&config, &runtime).await?;
+        let watcher = watcher::watch(&plugins_dir, registry.clone(), runtime.clone(), settings)?;
 
         let secret =
             store.setting_or_insert("artifact_signing_key", || hex::encode(rand::random::<[u8; 32]>())).await?;
@@ -158,6 +155,17 @@ impl Gateway {
         &self.config
     }
 
+    /// The plugins a gateway with `config` would serve (bundled and in the
+    /// plugins directory), loaded without starting anything: what
+    /// `doitong plugins list` shows.
+    pub async fn inspect_plugins(mut config: Config) -> Result<Vec<PluginInfo>, StartError> {
+        config.fill_defaults();
+        let config = Arc::new(config);
+        let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
+        let (manager, ..) = load_plugins(&config, &runtime).await?;
+        Ok(manager.list())
+    }
+
     /// Stop the worker after its steps in flight; jobs still running at the
     /// vendor resume on the next start.
     pub async fn shutdown(mut self) {
@@ -166,4 +174,24 @@ impl Gateway {
         }
         self.jobs.store().close().await;
     }
+}
+
+/// Load the bundled plugins and the plugins directory into a new registry.
+async fn load_plugins(
+    config: &Arc<Config>,
+    runtime: &PluginRuntime,
+) -> Result<(PluginManager, Arc<Registry>, std::path::PathBuf, SharedSettings), StartError> {
+    let registry = Arc::new(Registry::default());
+    let bundled: &[(&str, &[u8])] = if config.bundled_plugins { bundled::BUNDLED_PLUGINS } else { &[] };
+    std::fs::create_dir_all(config.plugins_dir())
+        .map_err(|source| StartError::DataDir { path: config.plugins_dir(), source })?;
+    // Canonical, because the watcher reports canonical paths and the
+    // registry keys directory plugins by path.
+    let plugins_dir = std::fs::canonicalize(config.plugins_dir())
+        .map_err(|source| StartError::DataDir { path: config.plugins_dir(), source })?;
+    let settings_config = config.clone();
+    let settings: SharedSettings = Arc::new(move |id: &str| settings_config.plugin_settings(id));
+    registry.load_initial(runtime, bundled, Some(&plugins_dir), &*settings).await;
+    let manager = PluginManager::new(runtime.clone(), registry.clone(), plugins_dir.clone(), settings.clone());
+    Ok((manager, registry, plugins_dir, settings))
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
+use doitong_host::admin::{Admin, LimitOverrides};
 use doitong_host::{Config, Gateway};
 
 #[derive(Parser)]
@@ -215,64 +216,51 @@ async fn main() -> Result<()> {
             serve(load_config(&cli, flags)?).await
         }
         Command::Migrate => {
-            let config = load_config(&cli, toml::Table::new())?;
-            std::fs::create_dir_all(&config.data_dir)?;
-            doitong_host::store::Store::open(&config.database_url).await?;
+            Admin::open(&load_config(&cli, toml::Table::new())?).await?;
             println!("migrations applied");
             Ok(())
         }
         Command::Accounts { command } => {
-            let config = load_config(&cli, toml::Table::new())?;
-            std::fs::create_dir_all(&config.data_dir)?;
-            let store = doitong_host::store::Store::open(&config.database_url).await?;
+            let admin = Admin::open(&load_config(&cli, toml::Table::new())?).await?;
             match command {
                 AccountsCommand::Create { name, plan, credits } => {
-                    if store.account_by_name(name).await?.is_some() {
-                        bail!("an account named {name:?} already exists");
-                    }
-                    let account = store.create_account(name, plan, *credits).await?;
-                    println!("{}", account.id);
+                    println!("{}", admin.create_account(name, plan, *credits).await?.id);
                 }
                 AccountsCommand::List => {
-                    for a in store.accounts().await? {
+                    for a in admin.accounts().await? {
                         println!("{}\t{}\t{}\t{}", a.id, a.name, a.plan, a.credits);
                     }
                 }
                 AccountsCommand::Grant { account, credits } => {
-                    let id = resolve_account(&store, account).await?;
-                    match store.grant_credits(&id, *credits).await? {
-                        Some(balance) => println!("{balance}"),
-                        None => bail!("the removal would make the balance negative"),
-                    }
+                    let id = admin.find_account(account).await?.id;
+                    println!("{}", admin.grant_credits(&id, *credits).await?);
                 }
                 AccountsCommand::SetPlan { account, plan, rpm, concurrent, daily } => {
-                    let id = resolve_account(&store, account).await?;
-                    store.set_plan(&id, plan, *rpm, *concurrent, *daily).await?;
+                    let id = admin.find_account(account).await?.id;
+                    let overrides = LimitOverrides { rpm: *rpm, concurrent: *concurrent, daily: *daily };
+                    admin.set_plan(&id, plan, overrides).await?;
                     println!("{id}\t{plan}");
                 }
             }
             Ok(())
         }
         Command::Keys { command } => {
-            let config = load_config(&cli, toml::Table::new())?;
-            std::fs::create_dir_all(&config.data_dir)?;
-            let store = doitong_host::store::Store::open(&config.database_url).await?;
+            let admin = Admin::open(&load_config(&cli, toml::Table::new())?).await?;
             match command {
                 KeysCommand::Create { account, test } => {
-                    let id = resolve_account(&store, account).await?;
-                    let (key, _) = store.create_key(&id, *test).await?;
-                    println!("{key}");
+                    let id = admin.find_account(account).await?.id;
+                    println!("{}", admin.create_key(&id, *test).await?.0);
                 }
                 KeysCommand::List { account } => {
-                    let id = resolve_account(&store, account).await?;
-                    for k in store.keys(&id).await? {
+                    let id = admin.find_account(account).await?.id;
+                    for k in admin.keys(&id).await? {
                         let mode = if k.test_mode { "test" } else { "live" };
                         let revoked = if k.revoked_at.is_some() { "revoked" } else { "active" };
                         println!("{}\t{}…\t{mode}\t{revoked}", k.id, k.prefix);
                     }
                 }
                 KeysCommand::Revoke { key } => {
-                    if !store.revoke_key(key).await? {
+                    if !admin.revoke_key(key).await? {
                         bail!("no active key {key:?}");
                     }
                     println!("revoked {key}");
@@ -282,14 +270,6 @@ async fn main() -> Result<()> {
         }
         Command::Plugins { command } => plugins(&cli, command).await,
     }
-}
-
-/// An account id, or an account name.
-async fn resolve_account(store: &doitong_host::store::Store, account: &str) -> Result<String> {
-    if let Some(a) = store.account(account).await? {
-        return Ok(a.id);
-    }
-    Ok(store.account_by_name(account).await?.with_context(|| format!("no account {account:?}"))?.id)
 }
 
 async fn serve(config: Config) -> Result<()> {
@@ -382,24 +362,15 @@ async fn plugins(cli: &Cli, command: &PluginsCommand) -> Result<()> {
             Ok(())
         }
         PluginsCommand::List => {
-            let registry = doitong_host::plugins::Registry::default();
-            let bundled: &[(&str, &[u8])] =
-                if config.bundled_plugins { doitong_host::gateway::bundled::BUNDLED_PLUGINS } else { &[] };
-            registry
-                .load_initial(&runtime, bundled, Some(&config.plugins_dir()), &|id: &str| config.plugin_settings(id))
-                .await;
-            for (id, record) in &registry.snapshot().plugins {
-                let version = record.plugin.as_ref().map(|p| p.version().to_string()).unwrap_or_else(|| "-".into());
-                let offerings = record
-                    .plugin
-                    .as_ref()
-                    .map(|p| p.manifest_info().offerings.iter().map(|o| o.id.as_str()).collect::<Vec<_>>().join(","))
-                    .unwrap_or_default();
+            for p in Gateway::inspect_plugins(config).await? {
                 println!(
-                    "{id}\t{version}\t{:?}\t{:?}\t{offerings}\t{}",
-                    record.state,
-                    record.source,
-                    record.last_error.clone().unwrap_or_default().replace(char::is_whitespace, " ")
+                    "{}\t{}\t{:?}\t{}\t{}\t{}",
+                    p.id,
+                    p.version.as_deref().unwrap_or("-"),
+                    p.state,
+                    p.source,
+                    p.offerings.join(","),
+                    p.last_error.unwrap_or_default().replace(char::is_whitespace, " ")
                 );
             }
             Ok(())

@@ -11,6 +11,11 @@
 //! | 429                      | `rate-limited`, retryable        |
 //! | 400, 404, 409, 413, 422  | `invalid-input`                  |
 //! | 5xx, anything else       | `provider-unavailable`, retryable|
+//!
+//! Vendors whose error bodies say more than the status (a moderation code
+//! in a 400, a billing code in a 403) send with [`Request::send_with`] and
+//! their own classifier, falling back on [`failure_for_status`] or
+//! [`status_failure`] for the codes they do not know.
 
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -92,9 +97,15 @@ impl Request {
     /// Send it; a non-2xx status becomes a [`Failure`] (see the module table)
     /// whose message carries the vendor's own error text.
     pub fn send(self) -> Result<Response, Failure> {
+        self.send_with(status_failure)
+    }
+
+    /// Send it; a 2xx answer is returned, any other becomes the failure
+    /// `classify` makes of it (the vendor's own error codes, say). Transport
+    /// problems fail as with [`send_raw`](Self::send_raw).
+    pub fn send_with(self, classify: impl FnOnce(&Response) -> Failure) -> Result<Response, Failure> {
         let response = self.send_raw()?;
-        check_status(&response)?;
-        Ok(response)
+        if is_success(response.status) { Ok(response) } else { Err(classify(&response)) }
     }
 
     /// Send it and decode a 2xx JSON answer.
@@ -119,20 +130,36 @@ fn transport_failure(error: wit::HttpError) -> Failure {
     }
 }
 
+/// Whether `status` is a 2xx.
+pub fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
 /// Map a non-2xx response to the failure the module table gives.
 pub fn check_status(response: &Response) -> Result<(), Failure> {
+    if is_success(response.status) { Ok(()) } else { Err(status_failure(response)) }
+}
+
+/// The failure the module table gives for `response`'s status, with the
+/// message `vendor answered HTTP <status>: <error_text>`. Meant for non-2xx
+/// answers; a 2xx counts as "anything else".
+pub fn status_failure(response: &Response) -> Failure {
     let status = response.status;
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
-    let detail = error_text(&response.body);
-    let message = format!("vendor answered HTTP {status}: {detail}");
-    Err(match status {
+    failure_for_status(status, format!("vendor answered HTTP {status}: {}", error_text(&response.body)))
+}
+
+/// The failure the module table gives for `status`, with the adapter's own
+/// `message` (one that quotes the vendor's error code, say): the fallback
+/// of a vendor classifier for codes it does not know. A 2xx counts as
+/// "anything else" (`provider-unavailable`), for answers whose body
+/// reports an error under a 200.
+pub fn failure_for_status(status: u16, message: impl Into<String>) -> Failure {
+    match status {
         401 | 403 => failure::unauthorized(message),
         429 => failure::rate_limited(message),
         400 | 404 | 409 | 413 | 422 => failure::invalid_input(message),
         _ => failure::provider_unavailable(message),
-    })
+    }
 }
 
 /// Decode a JSON body, or fail with `provider-unavailable` quoting it.
@@ -213,6 +240,27 @@ mod tests {
             assert_eq!(err.retryable, retryable, "status {status}");
         }
         assert!(check_status(&response(204, "")).is_ok());
+    }
+
+    #[test]
+    fn failure_for_status_keeps_the_message_and_counts_2xx_as_unavailable() {
+        let failure = failure_for_status(429, "Acme code 1302: slow down");
+        assert_eq!(
+            (failure.code, failure.retryable, failure.message.as_str()),
+            (FailureCode::RateLimited, true, "Acme code 1302: slow down")
+        );
+        assert_eq!(failure_for_status(404, "x").code, FailureCode::InvalidInput);
+        let ok_with_error = failure_for_status(200, "code 9999 under a 200");
+        assert_eq!((ok_with_error.code, ok_with_error.retryable), (FailureCode::ProviderUnavailable, true));
+    }
+
+    #[test]
+    fn status_failure_quotes_the_status_and_the_vendor_text() {
+        let failure = status_failure(&response(403, r#"{"error":{"message":"key revoked"}}"#));
+        assert_eq!(failure.code, FailureCode::Unauthorized);
+        assert_eq!(failure.message, "vendor answered HTTP 403: key revoked");
+        assert_eq!(check_status(&response(403, r#"{"error":{"message":"key revoked"}}"#)), Err(failure));
+        assert!(is_success(200) && is_success(299) && !is_success(199) && !is_success(302));
     }
 
     #[test]

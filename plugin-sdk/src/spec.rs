@@ -231,6 +231,20 @@ pub fn price(offering: &Offering, options: &[(String, Value)]) -> u32 {
     offering.base_credits
 }
 
+/// The options as the host hands them to `quote` and `submit` after
+/// validation: every option `offering` declares, in spec order, with its
+/// value in `given` or else its default (one with neither is absent;
+/// names the offering does not declare are dropped). For unit tests that
+/// call an adapter the way the host does.
+pub fn with_defaults(offering: &Offering, given: &[(&str, Value)]) -> Vec<(String, Value)> {
+    let given = |name: &str| given.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+    offering
+        .options
+        .iter()
+        .filter_map(|spec| Some((spec.name.clone(), given(&spec.name).or_else(|| spec.default.clone())?)))
+        .collect()
+}
+
 /// Equality of option values, with integers and whole numbers equal.
 pub fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
@@ -259,5 +273,21 @@ mod tests {
         let std = vec![("mode".to_string(), Value::Text("std".into()))];
         assert_eq!(price(&offering, &std), 20);
         assert_eq!(price(&offering, &[]), 10);
+    }
+
+    #[test]
+    fn with_defaults_fills_declared_defaults_in_spec_order() {
+        let offering = OfferingBuilder::new("v", "V", &[MediaKind::Video])
+            .option(OptionBuilder::text("mode", "tier").default_text("std"))
+            .option(OptionBuilder::integer("seed", "seed"))
+            .option(OptionBuilder::integer("duration", "seconds").default_integer(5))
+            .build();
+        let sent = with_defaults(&offering, &[("duration", Value::Integer(10)), ("style", Value::Flag(true))]);
+        assert_eq!(
+            sent,
+            [("mode".to_string(), Value::Text("std".into())), ("duration".to_string(), Value::Integer(10))]
+        );
+        let seeded = with_defaults(&offering, &[("seed", Value::Integer(7))]);
+        assert_eq!(seeded[1], ("seed".to_string(), Value::Integer(7)));
     }
 }

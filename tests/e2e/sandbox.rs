@@ -161,7 +161,8 @@ async fn invalid_plugins_are_refused_at_load_with_the_reason() {
     // The server serves despite them.
     let data = server.gql("{ providers { id } }", json!({})).await;
     let ids: Vec<&str> = data["providers"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec!["placeholder"]);
+    assert!(ids.contains(&"placeholder") && ids.contains(&"kling"), "{ids:?}");
+    assert!(!ids.iter().any(|id| id.contains("bad")), "{ids:?}");
     let listing = server.cli(&["plugins", "list"]);
     assert!(listing.contains("bad.wasm\t-\tFailed"), "{listing}");
     assert!(listing.contains("core.wasm\t-\tFailed"), "{listing}");

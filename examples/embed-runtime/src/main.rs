@@ -18,7 +18,7 @@ async fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let wasm = match args.next() {
         Some(path) => std::fs::read(&path).with_context(|| format!("cannot read {path}"))?,
-        None => doitong_host::gateway::bundled::BUNDLED_PLUGINS[0].1.to_vec(),
+        None => doitong_host::gateway::bundled::plugin("placeholder").context("placeholder is bundled")?.to_vec(),
     };
     let prompt = args.next().unwrap_or_else(|| "a lighthouse at dusk".to_string());
 

@@ -56,11 +56,12 @@ pub struct Admin;
 
 /// Operator actions, for requests made with the admin token only.
 fn admin(ctx: &Context<'_>) -> Result<crate::admin::Admin> {
-    ctx.data_opt::<Admin>()
-        .map(|_| crate::admin::Admin::new(ctx.data_unchecked::<Jobs>().store().clone()))
-        .ok_or_else(|| {
-            ApiError::new(ErrorCode::Forbidden, "this field needs the admin token (`admin_token` in the config)").extend()
-        })
+    ctx.data_opt::<Admin>().map(|_| crate::admin::Admin::new(ctx.data_unchecked::<Jobs>().store().clone())).ok_or_else(
+        || {
+            ApiError::new(ErrorCode::Forbidden, "this field needs the admin token (`admin_token` in the config)")
+                .extend()
+        },
+    )
 }
 
 fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {
@@ -524,7 +525,6 @@ impl From<crate::plugins::PluginInfo> for PluginView {
         }
     }
 }
-
 
 fn encode_cursor(created_at: i64, id: &str) -> String {
     use base64::Engine as _;

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -33,8 +33,6 @@ pub(crate) struct PluginContext {
 /// Per-call accounting; lives in the store and dies with it.
 #[derive(Default)]
 pub(crate) struct CallMeter {
-    /// Time spent inside host imports (not charged to the CPU budget).
-    pub host_time: Duration,
     pub bytes_in: u64,
     pub http_calls: u32,
     /// The limit that stopped the call, if one did.
@@ -104,10 +102,8 @@ impl http::Host for CallState {
             + request.headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>();
         self.charge(size)?;
 
-        let started = Instant::now();
         let plugin = self.plugin.clone();
         let result = send(&plugin, request).await;
-        self.meter.host_time += started.elapsed();
         if let Err(http::HttpError::Denied(why)) = &result {
             tracing::warn!(plugin = %plugin.id, version = %plugin.version, "refused plugin HTTP request: {why}");
         }

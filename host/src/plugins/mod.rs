@@ -15,6 +15,7 @@
 mod bindings;
 mod cache;
 mod convert_v1;
+mod cpu_meter;
 pub mod engine;
 mod host_imports;
 pub mod manager;

@@ -28,6 +28,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::bindings::{Plugin, PluginPre};
 use super::cache::{CacheOutcome, CompileCache};
+use super::cpu_meter::{CpuMeter, Metered};
 use super::engine::{self, EngineHandle};
 use super::host_imports::{CallMeter, CallState, PluginContext};
 use super::policy::HttpPolicy;
@@ -406,10 +407,10 @@ impl LoadedPlugin {
         store.limiter(|state| state as &mut dyn wasmtime::ResourceLimiter);
         store.set_epoch_deadline(CPU_CHECK_TICKS);
         let budget = runtime.limits.cpu_time;
-        let started = Instant::now();
+        let cpu = Arc::new(CpuMeter::default());
+        let used = cpu.clone();
         store.epoch_deadline_callback(move |mut ctx| {
-            let guest_time = started.elapsed().saturating_sub(ctx.data().meter.host_time);
-            if guest_time >= budget {
+            if used.used() >= budget {
                 ctx.data_mut().meter.violation = Some(Limit::CpuTime(budget));
                 Ok(UpdateDeadline::Interrupt)
             } else {
@@ -419,11 +420,11 @@ impl LoadedPlugin {
 
         let timeout = runtime.limits.call_timeout;
         let pre = &self.inner.pre;
-        let outcome = tokio::time::timeout(timeout, async {
+        let call_future = async {
             let plugin = pre.instantiate_async(&mut store).await?;
             f(&mut store, &plugin).await
-        })
-        .await;
+        };
+        let outcome = tokio::time::timeout(timeout, Metered::new(call_future, cpu)).await;
 
         let ctx = &self.inner.context;
         let stderr_text = String::from_utf8_lossy(&stderr.contents()).into_owned();

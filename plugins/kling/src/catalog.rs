@@ -316,8 +316,7 @@ mod tests {
         let default = default_model();
         assert!(matches!(default.tiers, Tiers::StdPro { std_tenths_per_5s: 15, pro_tenths_per_5s: 25 }));
         for offering in offerings() {
-            let defaults: Vec<(String, Value)> =
-                offering.options.iter().filter_map(|o| Some((o.name.clone(), o.default.clone()?))).collect();
+            let defaults = spec::with_defaults(&offering, &[]);
             assert_eq!(spec::price(&offering, &defaults), offering.base_credits, "{}", offering.id);
             assert_eq!(offering.base_credits, 21);
         }

@@ -225,14 +225,7 @@ mod tests {
 
     /// A request as the host passes it: defaults filled in, then `options`.
     fn request(id: &str, text: Option<&str>, image: Option<Media>, options: &[(&str, Value)]) -> JobRequest {
-        let filled = offering(id)
-            .options
-            .iter()
-            .filter_map(|spec| {
-                let given = options.iter().find(|(n, _)| *n == spec.name).map(|(_, v)| v.clone());
-                Some((spec.name.clone(), given.or_else(|| spec.default.clone())?))
-            })
-            .collect();
+        let filled = spec::with_defaults(&offering(id), options);
         JobRequest {
             offering: id.into(),
             kind: MediaKind::Video,

@@ -112,13 +112,7 @@ pub fn failure_for(status: u16, code: i64, message: &str) -> Failure {
         1300 | 1301 => failure::content_rejected(text),
         1302 | 1303 => failure::rate_limited(text),
         5000..=5002 => failure::provider_unavailable(text),
-        _ => {
-            let fallback = Response { status, headers: Vec::new(), body: Vec::new() };
-            match http::check_status(&fallback) {
-                Err(by_status) => Failure { message: text, ..by_status },
-                Ok(()) => failure::provider_unavailable(text),
-            }
-        }
+        _ => http::failure_for_status(status, text),
     }
 }
 

@@ -124,17 +124,14 @@ fn is_moderation(text: &str) -> bool {
 }
 
 /// A non-2xx answer to `POST /generations/video`.
-pub fn creation_failure(status: u16, body: &[u8]) -> Failure {
-    let detail = http::error_text(body);
-    match status {
+pub fn creation_failure(response: &http::Response) -> Failure {
+    let detail = http::error_text(&response.body);
+    match response.status {
         400 | 422 if is_moderation(&detail) => {
             failure::content_rejected(format!("Luma refused the prompt or image: {detail}"))
         }
         402 => failure::rate_limited(format!("the Luma account is out of credits (HTTP 402): {detail}")),
-        _ => {
-            let response = http::Response { status, headers: Vec::new(), body: body.to_vec() };
-            http::check_status(&response).err().unwrap_or_else(|| failure::provider_unavailable(detail))
-        }
+        _ => http::status_failure(response),
     }
 }
 
@@ -245,13 +242,14 @@ mod tests {
             (429, r#"{"detail":"Too many concurrent generations"}"#, FailureCode::RateLimited),
             (503, "upstream unavailable", FailureCode::ProviderUnavailable),
         ];
+        let answer = |status: u16, body: &str| http::Response { status, headers: vec![], body: body.into() };
         for (status, body, code) in cases {
-            let failure = creation_failure(status, body.as_bytes());
+            let failure = creation_failure(&answer(status, body));
             assert_eq!(failure.code, code, "{status} {body}");
             let detail = http::error_text(body.as_bytes());
             assert!(failure.message.contains(&detail), "{}", failure.message);
         }
-        assert!(creation_failure(402, b"{}").retryable);
+        assert!(creation_failure(&answer(402, "{}")).retryable);
     }
 
     #[test]

@@ -79,10 +79,7 @@ impl Provider for Luma {
             .bearer(&key)
             .header("Accept", "application/json")
             .json(&generation::body(ray, &request))
-            .send_raw()?;
-        if !(200..300).contains(&response.status) {
-            return Err(generation::creation_failure(response.status, &response.body));
-        }
+            .send_with(generation::creation_failure)?;
         let created: Generation = http::decode_json(&response)?;
         let encoded = handle::encode(&Handle { id: created.id.clone() });
         generation::submitted(generation::progress(&created, &encoded))
@@ -127,15 +124,14 @@ fn fetch_generation(encoded: &str) -> Result<Progress, Failure> {
     let response = http::get(url(&format!("/generations/{}", handle.id)))
         .bearer(&key)
         .header("Accept", "application/json")
-        .send_raw()?;
-    if response.status == 404 {
-        return Err(failure::generation_failed(format!(
-            "Luma no longer has generation {} (it was deleted): {}",
-            handle.id,
-            http::error_text(&response.body)
-        )));
-    }
-    http::check_status(&response)?;
+        .send_with(|response| match response.status {
+            404 => failure::generation_failed(format!(
+                "Luma no longer has generation {} (it was deleted): {}",
+                handle.id,
+                http::error_text(&response.body)
+            )),
+            _ => http::status_failure(response),
+        })?;
     let generation: Generation = http::decode_json(&response)?;
     Ok(generation::progress(&generation, encoded))
 }

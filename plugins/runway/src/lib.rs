@@ -169,15 +169,14 @@ fn task_url(id: &str) -> String {
 fn fetch_task(encoded: &str) -> Result<Progress, Failure> {
     let handle: Handle = handle::decode(encoded)?;
     let key = require_secret("api_key")?;
-    let response = authorized(http::get(task_url(&handle.id)), &key).send_raw()?;
-    if response.status == 404 {
-        return Err(failure::generation_failed(format!(
+    let response = authorized(http::get(task_url(&handle.id)), &key).send_with(|response| match response.status {
+        404 => failure::generation_failed(format!(
             "Runway no longer has task {} (it was cancelled or deleted): {}",
             handle.id,
             http::error_text(&response.body)
-        )));
-    }
-    http::check_status(&response)?;
+        )),
+        _ => http::status_failure(response),
+    })?;
     let task: Task = http::decode_json(&response)?;
     Ok(task::progress(&task, &handle, encoded))
 }

@@ -228,7 +228,7 @@ pub fn create(key: &str, body: &SubmitBody) -> Result<Task, Failure> {
         #[serde(default)]
         id: String,
     }
-    let created: Created = decode(&exchange(http::post(format!("{API}{TASKS}")).bearer(key).json(body))?)?;
+    let created: Created = http::decode_json(&exchange(http::post(format!("{API}{TASKS}")).bearer(key).json(body))?)?;
     if created.id.is_empty() {
         // ModelArk may have started something: a retry could bill twice.
         return Err(failure::generation_failed("ModelArk answered without a task id"));
@@ -238,13 +238,15 @@ pub fn create(key: &str, body: &SubmitBody) -> Result<Task, Failure> {
 
 /// A task's current state; a task ModelArk no longer knows has failed.
 pub fn get(key: &str, task: &Task) -> Result<VendorTask, Failure> {
-    let response =
-        http::get(format!("{API}{TASKS}/{}", task.id)).bearer(key).timeout_ms(REQUEST_TIMEOUT_MS).send_raw()?;
-    if response.status == 404 {
-        let why = vendor_error(&response.body).describe();
-        return Err(failure::generation_failed(format!("ModelArk no longer has task {}: {why}", task.id)));
-    }
-    decode(&checked(response)?)
+    let request = http::get(format!("{API}{TASKS}/{}", task.id)).bearer(key).timeout_ms(REQUEST_TIMEOUT_MS);
+    let response = request.send_with(|response| match response.status {
+        404 => {
+            let why = vendor_error(&response.body).describe();
+            failure::generation_failed(format!("ModelArk no longer has task {}: {why}", task.id))
+        }
+        _ => refused(response),
+    })?;
+    http::decode_json(&response)
 }
 
 /// Cancel a queued task.
@@ -254,20 +256,12 @@ pub fn delete(key: &str, task: &Task) -> Result<(), Failure> {
 
 /// Send a request; a non-2xx answer fails by [`refusal`].
 fn exchange(request: http::Request) -> Result<http::Response, Failure> {
-    checked(request.timeout_ms(REQUEST_TIMEOUT_MS).send_raw()?)
+    request.timeout_ms(REQUEST_TIMEOUT_MS).send_with(refused)
 }
 
-/// The response if it is 2xx, else the failure [`refusal`] gives.
-fn checked(response: http::Response) -> Result<http::Response, Failure> {
-    if (200..300).contains(&response.status) {
-        Ok(response)
-    } else {
-        Err(refusal(response.status, &vendor_error(&response.body)))
-    }
-}
-
-fn decode<T: serde::de::DeserializeOwned>(response: &http::Response) -> Result<T, Failure> {
-    http::decode_json(response)
+/// The failure [`refusal`] gives for a non-2xx answer.
+fn refused(response: &http::Response) -> Failure {
+    refusal(response.status, &vendor_error(&response.body))
 }
 
 /// The `error` of an error body, or the body's text when it has none.

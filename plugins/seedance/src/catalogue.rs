@@ -394,14 +394,8 @@ mod tests {
     use super::*;
 
     fn request(image: bool, options: &[(&str, Value)]) -> JobRequest {
-        let offering = offering();
         // As the host sends them: declared defaults filled in, spec order.
-        let given = |name: &str| options.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
-        let options = offering
-            .options
-            .iter()
-            .filter_map(|spec| given(&spec.name).or_else(|| spec.default.clone()).map(|v| (spec.name.clone(), v)))
-            .collect();
+        let options = spec::with_defaults(&offering(), options);
         JobRequest {
             offering: ID.into(),
             kind: MediaKind::Video,

@@ -63,9 +63,7 @@ enum Origin {
 /// The failure for a non-2xx answer to any Veo request.
 pub fn http_failure(response: &Response) -> Failure {
     let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(&response.body) else {
-        return http::check_status(response).err().unwrap_or_else(|| {
-            failure::provider_unavailable(format!("Veo answered HTTP {} without a result", response.status))
-        });
+        return http::status_failure(response);
     };
     let message = format!("Veo answered HTTP {} {}: {}", response.status, error.status, error.message);
     classify(&error.status, error.has_reason("API_KEY_INVALID"), message, Origin::Http)

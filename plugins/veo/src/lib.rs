@@ -130,8 +130,7 @@ fn poll(task_handle: &str) -> Result<Progress, Failure> {
 /// Send `request` with the key; a non-2xx answer becomes the failure
 /// Google's error means.
 fn send(request: http::Request, key: &str) -> Result<http::Response, Failure> {
-    let response = request.header(KEY_HEADER, key).send_raw()?;
-    if (200..300).contains(&response.status) { Ok(response) } else { Err(errors::http_failure(&response)) }
+    request.header(KEY_HEADER, key).send_with(errors::http_failure)
 }
 
 /// The clip behind `uri`: fetched with the key when it is on Google's API,

@@ -94,13 +94,10 @@ impl Provider for Vidu {
 
     fn cancel(handle: String) -> Result<CancelOutcome, Failure> {
         let task: TaskRef = handle::decode(&handle)?;
-        let response = http::post(format!("{API}/ent/v2/tasks/{}/cancel", task.id))
+        http::post(format!("{API}/ent/v2/tasks/{}/cancel", task.id))
             .header("Authorization", authorization()?)
             .json(&json!({ "id": task.id }))
-            .send_raw()?;
-        if !(200..300).contains(&response.status) {
-            return Err(vendor::error_failure(&response));
-        }
+            .send_with(vendor::error_failure)?;
         Ok(CancelOutcome { refund_percent: 100 })
     }
 }

@@ -93,7 +93,7 @@ pub fn error_failure(response: &Response) -> Failure {
         reason => format!("{reason}: {}", error.message),
     };
     let text = format!("Vidu answered HTTP {}, {detail}", response.status);
-    reason_failure(&error.reason, text.clone()).unwrap_or_else(|| by_status(response.status, text))
+    reason_failure(&error.reason, text.clone()).unwrap_or_else(|| http::failure_for_status(response.status, text))
 }
 
 /// The failure Vidu's `reason` stands for, if it is one we know.
@@ -120,14 +120,6 @@ fn reason_failure(reason: &str, text: String) -> Option<Failure> {
         | "Conflict" => failure::invalid_input(text),
         _ => return None,
     })
-}
-
-/// The SDK's failure for an HTTP status, with our message.
-fn by_status(status: u16, text: String) -> Failure {
-    match http::check_status(&Response { status, headers: Vec::new(), body: Vec::new() }) {
-        Err(failure) => Failure { message: text, ..failure },
-        Ok(()) => failure::provider_unavailable(text),
-    }
 }
 
 /// Where the task stands; `handle` is kept for the next poll.

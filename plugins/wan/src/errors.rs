@@ -59,11 +59,8 @@ pub fn http_failure(response: &Response) -> Failure {
         Some(Kind::Moderation) => failure::content_rejected(message),
         Some(Kind::Throttled) => failure::rate_limited(message),
         Some(Kind::Credentials) => failure::unauthorized(message),
-        None => match http::check_status(response) {
-            Err(by_status) if body.code.is_empty() => by_status,
-            Err(by_status) => Failure { message, ..by_status },
-            Ok(()) => failure::provider_unavailable(message),
-        },
+        None if body.code.is_empty() => http::status_failure(response),
+        None => http::failure_for_status(response.status, message),
     }
 }
 

@@ -78,8 +78,8 @@ impl Provider for Wan {
             .bearer(&key)
             .header("X-DashScope-Async", "enable")
             .json(&task::body(tier, &request))
-            .send_raw()?;
-        let created: TaskAnswer = decode(&response)?;
+            .send_with(errors::http_failure)?;
+        let created: TaskAnswer = http::decode_json(&response)?;
         if created.output.task_id.is_empty() {
             return Err(failure::provider_unavailable("Wan accepted the request but returned no task id"));
         }
@@ -118,15 +118,8 @@ fn checked_tier(request: &JobRequest) -> Result<&'static Tier, Failure> {
 fn fetch_task(task_handle: &str) -> Result<TaskAnswer, Failure> {
     let Handle { task_id } = handle::decode(task_handle)?;
     let key = require_secret(API_KEY)?;
-    decode(&http::get(format!("{API}/api/v1/tasks/{task_id}")).bearer(&key).send_raw()?)
-}
-
-/// A 2xx task answer, or the failure DashScope's error means.
-fn decode(response: &http::Response) -> Result<TaskAnswer, Failure> {
-    if !(200..300).contains(&response.status) {
-        return Err(errors::http_failure(response));
-    }
-    http::decode_json(response)
+    let response = http::get(format!("{API}/api/v1/tasks/{task_id}")).bearer(&key).send_with(errors::http_failure)?;
+    http::decode_json(&response)
 }
 
 /// What the answer to a cancel means: accepted → nothing billed; refused

@@ -140,14 +140,8 @@ mod tests {
     use super::*;
 
     fn request(offering: &str, image: Option<Media>, options: &[(&str, Value)]) -> JobRequest {
-        let offering_spec = catalog::offering(catalog::tier(offering).unwrap());
         // Defaults filled in, as the host does.
-        let mut all: Vec<(String, Value)> = options.iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
-        for spec in &offering_spec.options {
-            if let (Some(default), false) = (&spec.default, all.iter().any(|(n, _)| *n == spec.name)) {
-                all.push((spec.name.clone(), default.clone()));
-            }
-        }
+        let all = spec::with_defaults(&catalog::offering(catalog::tier(offering).unwrap()), options);
         JobRequest {
             offering: offering.into(),
             kind: MediaKind::Video,

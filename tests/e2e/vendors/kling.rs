@@ -21,9 +21,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Notify;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -37,7 +35,10 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use super::{MockVendor, assert_rehosted_mp4, generate, generate_to_end, live_server, sample_mp4};
+use super::{
+    MockVendor, Recorded, Recorder, assert_failed, assert_rehosted_mp4, cancel_to_end, credits, generate,
+    generate_to_end, live_server, mp4_file, sample_mp4,
+};
 use crate::harness::Server;
 
 const ACCESS_KEY: &str = "ak-e2e-kling";
@@ -56,16 +57,6 @@ const MODELS: [&str; 8] = [
 const PNG_BASE64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
-/// One request the mock accepted past authentication.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: &'static str,
-    path: String,
-    body: Value,
-    /// The verified JWT claims.
-    claims: Value,
-}
-
 #[derive(Debug)]
 struct Task {
     endpoint: String,
@@ -80,39 +71,20 @@ struct Task {
 struct Mock {
     /// The mock's own origin, for result URLs (set once it listens).
     origin: String,
-    seen: Vec<Seen>,
     /// Tasks by id; ids count up from `862014559871620000` in creation order.
     tasks: HashMap<String, Task>,
 }
 
-/// The mock's state and a signal raised after every request it answers.
+/// The mock's state and the requests it accepted past authentication.
 #[derive(Default)]
 struct Shared {
     mock: Mutex<Mock>,
-    changed: Notify,
+    recorder: Recorder,
 }
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Mock> {
         self.mock.lock().unwrap()
-    }
-
-    /// Wait (bounded) until `done` holds for the mock's state.
-    async fn wait_until(&self, what: &str, done: impl Fn(&Mock) -> bool) {
-        let wait = async {
-            loop {
-                let changed = self.changed.notified();
-                tokio::pin!(changed);
-                changed.as_mut().enable();
-                if done(&self.lock()) {
-                    return;
-                }
-                changed.await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(20), wait)
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting: {what}"));
     }
 }
 
@@ -221,25 +193,18 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let response = answer_create(&shared, &endpoint, &headers, &body);
-    shared.changed.notify_waiters();
-    response
-}
-
-fn answer_create(shared: &Shared, endpoint: &str, headers: &HeaderMap, body: &[u8]) -> Response {
     if endpoint != "text2video" && endpoint != "image2video" {
         return kling_error(404, 1202, "invalid request method").into_response();
     }
-    let claims = match verify_jwt(headers) {
-        Ok(claims) => claims,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+    if let Err(refusal) = verify_jwt(&headers) {
+        return refusal.into_response();
+    }
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return kling_error(400, 1200, "invalid JSON").into_response();
     };
+    shared.recorder.record("POST", format!("/v1/videos/{endpoint}"), &headers, body.clone());
     let mut mock = shared.lock();
-    mock.seen.push(Seen { method: "POST", path: format!("/v1/videos/{endpoint}"), body: body.clone(), claims });
-    if let Err(refusal) = check_create(endpoint, &body) {
+    if let Err(refusal) = check_create(&endpoint, &body) {
         return refusal.into_response();
     }
     let prompt = body["prompt"].as_str().unwrap_or_default().to_string();
@@ -255,7 +220,7 @@ fn answer_create(shared: &Shared, endpoint: &str, headers: &HeaderMap, body: &[u
     let id = format!("86201455987162{:04}", mock.tasks.len());
     let size = if body["mode"] == "pro" { (1920, 1080) } else { (1280, 720) };
     let duration_s = body["duration"].as_str().unwrap().parse().unwrap();
-    mock.tasks.insert(id.clone(), Task { endpoint: endpoint.to_string(), prompt, duration_s, size, polls: 0 });
+    mock.tasks.insert(id.clone(), Task { endpoint, prompt, duration_s, size, polls: 0 });
     kling_ok(json!({ "task_id": id, "task_status": "submitted", "task_info": {}, "created_at": 1, "updated_at": 1 }))
 }
 
@@ -264,21 +229,13 @@ async fn query(
     Path((endpoint, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let response = answer_query(&shared, &endpoint, &id, &headers);
-    shared.changed.notify_waiters();
-    response
-}
-
-fn answer_query(shared: &Shared, endpoint: &str, id: &str, headers: &HeaderMap) -> Response {
-    let claims = match verify_jwt(headers) {
-        Ok(claims) => claims,
-        Err(refusal) => return refusal.into_response(),
-    };
+    if let Err(refusal) = verify_jwt(&headers) {
+        return refusal.into_response();
+    }
+    shared.recorder.record("GET", format!("/v1/videos/{endpoint}/{id}"), &headers, Value::Null);
     let mut mock = shared.lock();
-    let path = format!("/v1/videos/{endpoint}/{id}");
-    mock.seen.push(Seen { method: "GET", path, body: Value::Null, claims });
     let origin = mock.origin.clone();
-    let Some(task) = mock.tasks.get_mut(id).filter(|t| t.endpoint == endpoint) else {
+    let Some(task) = mock.tasks.get_mut(&id).filter(|t| t.endpoint == endpoint) else {
         return kling_error(404, 1203, "task not found").into_response();
     };
     task.polls += 1;
@@ -309,10 +266,8 @@ fn answer_query(shared: &Shared, endpoint: &str, id: &str, headers: &HeaderMap) 
 
 async fn result(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
     let mock = shared.lock();
-    let Some(task) = file.strip_suffix(".mp4").and_then(|id| mock.tasks.get(id)) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    ([("content-type", "video/mp4")], video_of(task.size, task.duration_s)).into_response()
+    let task = file.strip_suffix(".mp4").and_then(|id| mock.tasks.get(id));
+    mp4_file(task.map(|task| (task.size.0, task.size.1, task.duration_s * 1000)))
 }
 
 fn video_of((width, height): (u32, u32), duration_s: u32) -> Vec<u8> {
@@ -340,21 +295,13 @@ async fn kling_server() -> (Server, String, MockVendor, Arc<Shared>) {
 }
 
 /// The create calls whose prompt contains `needle`.
-fn creates(shared: &Shared, needle: &str) -> Vec<Seen> {
-    let mock = shared.lock();
-    let matches = |s: &&Seen| s.method == "POST" && s.body["prompt"].as_str().is_some_and(|p| p.contains(needle));
-    mock.seen.iter().filter(matches).cloned().collect()
+fn creates(shared: &Shared, needle: &str) -> Vec<Recorded> {
+    shared.recorder.filter(|s| s.method == "POST" && s.body["prompt"].as_str().is_some_and(|p| p.contains(needle)))
 }
 
-fn polls_of(mock: &Mock, task_path: &str) -> usize {
-    mock.seen.iter().filter(|s| s.method == "GET" && s.path == task_path).count()
-}
-
-fn assert_failed(generation: &Value, code: &str, needle: &str) {
-    assert_eq!(generation["status"], "FAILED", "{generation}");
-    assert_eq!(generation["errorCode"], code, "{generation}");
-    let message = generation["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(needle), "{message:?} should contain {needle:?}");
+/// The JWT claims a recorded request was signed with.
+fn claims(request: &Recorded) -> Value {
+    verify_jwt(&request.headers).unwrap_or_else(|_| panic!("a verified token: {request:?}"))
 }
 
 #[tokio::test]
@@ -374,10 +321,11 @@ async fn text_and_image_to_video_complete_with_signed_requests() {
         create.body,
         json!({ "model_name": "kling-v2-5-turbo", "prompt": "a paper boat in the rain", "mode": "std", "duration": "5" })
     );
-    assert_eq!(create.claims["iss"], ACCESS_KEY);
-    let lifetime = create.claims["exp"].as_u64().unwrap() - create.claims["nbf"].as_u64().unwrap();
+    let claims = claims(create);
+    assert_eq!(claims["iss"], ACCESS_KEY);
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["nbf"].as_u64().unwrap();
     assert_eq!(lifetime, 1805, "30 minutes ahead, 5 s back");
-    assert!(polls_of(&shared.lock(), "/v1/videos/text2video/862014559871620000") >= 2);
+    assert!(shared.recorder.count("GET", "/v1/videos/text2video/862014559871620000") >= 2);
 
     // Image to video from an https URL: `kling-animation` needs no prompt.
     let url = "https://images.example.com/lantern.png";
@@ -391,10 +339,11 @@ async fn text_and_image_to_video_complete_with_signed_requests() {
     .await;
     assert_eq!(done["status"], "COMPLETED", "{done}\n{}", server.log());
     assert_rehosted_mp4(&server, &done, &video_of((1920, 1080), 5)).await;
-    let create = shared.lock().seen.iter().find(|s| s.body["image"] == url).expect("the image create call").clone();
+    let create =
+        shared.recorder.requests().into_iter().find(|s| s.body["image"] == url).expect("the image create call");
     assert_eq!(create.path, "/v1/videos/image2video");
     assert_eq!(create.body, json!({ "model_name": "kling-v2-1", "image": url, "mode": "pro", "duration": "5" }));
-    assert!(polls_of(&shared.lock(), "/v1/videos/image2video/862014559871620001") >= 2, "polled on image2video");
+    assert!(shared.recorder.count("GET", "/v1/videos/image2video/862014559871620001") >= 2, "polled on image2video");
 
     // Image to video from a data: URI goes as bare base64.
     let done = generate_to_end(
@@ -454,18 +403,17 @@ async fn vendor_failures_reach_their_public_codes() {
         run("flaky network")
     );
 
-    assert_failed(&moderated, "GENERATION_FAILED", "code 1301: Content security policy triggered");
-    assert_failed(&busy, "PROVIDER_UNAVAILABLE", "code 1302: Too many requests");
+    assert_failed(&moderated, "GENERATION_FAILED", &["code 1301: Content security policy triggered"]);
+    assert_failed(&busy, "PROVIDER_UNAVAILABLE", &["code 1302: Too many requests"]);
     assert_eq!(creates(&shared, "busy hour").len(), 3, "a rate limit is retried (3 attempts)");
-    assert_failed(&broke, "PROVIDER_UNAVAILABLE", "code 1102: Resource pack exhausted");
+    assert_failed(&broke, "PROVIDER_UNAVAILABLE", &["code 1102: Resource pack exhausted"]);
     assert_eq!(creates(&shared, "broke account").len(), 1, "billing refusals are not retried");
-    assert_failed(&risky, "GENERATION_FAILED", "Failure to pass the risk control system");
-    assert_failed(&doomed, "GENERATION_FAILED", "Internal error, please try again");
+    assert_failed(&risky, "GENERATION_FAILED", &["Failure to pass the risk control system"]);
+    assert_failed(&doomed, "GENERATION_FAILED", &["Internal error, please try again"]);
     assert_eq!(flaky["status"], "COMPLETED", "a 5xx while polling is retried: {flaky}\n{}", server.log());
 
     // Credits of every failure were refunded; only the flaky one was charged.
-    let (_, _, body) = server.post(Some(&key), "{ account { credits } }", json!({}), &[]).await;
-    assert_eq!(body["data"]["account"]["credits"], 100_000 - 21, "{body}");
+    assert_eq!(credits(&server, &key).await, 100_000 - 21);
 }
 
 #[tokio::test]
@@ -511,7 +459,7 @@ async fn impossible_requests_are_refused_before_any_job() {
 
     let (_, _, body) = server.post(Some(&key), "{ generations { nodes { id } } }", json!({}), &[]).await;
     assert_eq!(body["data"]["generations"]["nodes"], json!([]), "no job was created");
-    assert!(shared.lock().seen.is_empty(), "Kling was never called");
+    assert!(shared.recorder.requests().is_empty(), "Kling was never called");
 }
 
 #[tokio::test]
@@ -520,15 +468,12 @@ async fn cancelling_stops_waiting_and_refunds_nothing() {
     let accepted = generate(&server, &key, "kling", json!({ "text": "an endless river" }), json!({})).await.unwrap();
     let id = accepted["id"].as_str().unwrap();
     // Once Kling has been polled, the job holds the task's handle.
-    shared.wait_until("the first poll", |mock| polls_of(mock, "/v1/videos/text2video/862014559871620000") > 0).await;
-    let (_, _, body) =
-        server.post(Some(&key), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": id }), &[]).await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}\n{}", server.log());
-    let done = server.wait_terminal(&key, id, Duration::from_secs(10)).await;
+    let polled = |s: &Recorded| s.method == "GET" && s.path == "/v1/videos/text2video/862014559871620000";
+    shared.recorder.wait_for("the first poll", polled).await;
+    let done = cancel_to_end(&server, &key, id).await;
     assert_eq!(done["status"], "CANCELLED", "{done}");
     // Kling has no cancel endpoint and bills the task: no refund.
-    let (_, _, body) = server.post(Some(&key), "{ account { credits } }", json!({}), &[]).await;
-    assert_eq!(body["data"]["account"]["credits"], 100_000 - 21, "{body}");
+    assert_eq!(credits(&server, &key).await, 100_000 - 21);
 }
 
 #[tokio::test]
@@ -537,8 +482,8 @@ async fn a_wrong_secret_key_is_refused_by_kling() {
     let (server, key) =
         live_server("kling", &mock, &[("access_key", ACCESS_KEY), ("secret_key", "not-the-secret")]).await;
     let done = generate_to_end(&server, &key, "kling", json!({ "text": "a cat" }), json!({})).await;
-    assert_failed(&done, "PROVIDER_UNAVAILABLE", "code 1002: Authorization is invalid");
-    assert!(shared.lock().seen.is_empty(), "nothing was accepted");
+    assert_failed(&done, "PROVIDER_UNAVAILABLE", &["code 1002: Authorization is invalid"]);
+    assert!(shared.recorder.requests().is_empty(), "nothing was accepted");
 }
 
 #[tokio::test]

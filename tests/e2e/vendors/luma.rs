@@ -22,7 +22,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::{MockVendor, assert_rehosted_mp4, generate, generate_to_end, live_server, sample_mp4};
+use super::{
+    MockVendor, Recorded, Recorder, assert_rehosted_mp4, assert_status, cancel_to_end, generate, generate_to_end,
+    live_server_with_key, mp4_file, sample_mp4,
+};
 use crate::harness::Server;
 
 /// The key the mock accepts.
@@ -33,15 +36,6 @@ const API: &str = "/dream-machine/v1";
 const PORTAL_MUTATION: &str =
     "mutation CreateVideo($input: VideoCreateInput!) { videoCreate(input: $input) { id status videoUrl } }";
 const PORTAL_VARIABLES: &str = r#"{"input":{"prompt":"Beautiful sunset over ocean","model":"luma","duration":9}}"#;
-
-/// One request the mock received.
-#[derive(Clone, Debug)]
-struct Recorded {
-    method: &'static str,
-    path: String,
-    authorization: Option<String>,
-    body: Value,
-}
 
 /// How a generation behaves, from the marker in its prompt.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -95,58 +89,44 @@ impl Generation {
 #[derive(Default)]
 struct Vendor {
     base_url: String,
-    requests: Vec<Recorded>,
     generations: HashMap<String, Generation>,
     next_id: u32,
 }
 
-/// The mock's state, shared with the test; `changed` ticks on every change.
+/// The mock's state and the requests it received, shared with the test.
 #[derive(Clone)]
 struct Mock {
     vendor: Arc<Mutex<Vendor>>,
-    changed: Arc<tokio::sync::watch::Sender<u64>>,
+    recorder: Arc<Recorder>,
 }
 
 impl Mock {
-    fn record(&self, method: &'static str, path: String, headers: &HeaderMap, body: Value) {
-        let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-        self.update(|vendor| vendor.requests.push(Recorded { method, path, authorization, body }));
-    }
-
     /// Change the vendor's state and wake whoever waits on it.
     fn update<R>(&self, change: impl FnOnce(&mut Vendor) -> R) -> R {
         let result = change(&mut self.vendor.lock().unwrap());
-        self.changed.send_modify(|n| *n += 1);
+        self.recorder.changed();
         result
     }
 
     fn requests(&self) -> Vec<Recorded> {
-        self.vendor.lock().unwrap().requests.clone()
+        self.recorder.requests()
     }
 
     /// Creates whose prompt contains `marker`.
     fn creates(&self, marker: &str) -> Vec<Recorded> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method == "POST" && r.body["prompt"].as_str().unwrap_or("").contains(marker))
-            .collect()
+        self.recorder.filter(|r| r.method == "POST" && r.body["prompt"].as_str().unwrap_or("").contains(marker))
     }
 
     /// The id of the generation whose prompt contains `marker`, once created.
     async fn wait_for_generation(&self, marker: &str) -> String {
-        self.wait_for("the generation", |vendor| vendor.generations.values().any(|g| g.prompt.contains(marker))).await;
+        self.recorder
+            .wait_until("the generation", || {
+                self.vendor.lock().unwrap().generations.values().any(|g| g.prompt.contains(marker))
+            })
+            .await;
         let vendor = self.vendor.lock().unwrap();
         let found = vendor.generations.iter().find(|(_, g)| g.prompt.contains(marker));
         found.map(|(id, _)| id.clone()).expect("waited for it")
-    }
-
-    /// Wait (bounded) until `done` holds for the vendor's state.
-    async fn wait_for(&self, what: &str, done: impl Fn(&Vendor) -> bool) {
-        let mut changes = self.changed.subscribe();
-        let waited =
-            tokio::time::timeout(Duration::from_secs(20), changes.wait_for(|_| done(&self.vendor.lock().unwrap())))
-                .await;
-        assert!(waited.is_ok(), "the mock never saw {what}: {:#?}", self.requests());
     }
 }
 
@@ -225,7 +205,7 @@ fn generation_json(id: &str, state: &str, generation: &Generation, assets: Value
 }
 
 async fn create(State(mock): State<Mock>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    mock.record("POST", format!("{API}/generations/video"), &headers, body.clone());
+    mock.recorder.record("POST", format!("{API}/generations/video"), &headers, body.clone());
     if !authorized(&headers) {
         return detail(StatusCode::UNAUTHORIZED, "Invalid API key");
     }
@@ -251,7 +231,7 @@ async fn create(State(mock): State<Mock>, headers: HeaderMap, Json(body): Json<V
 }
 
 async fn fetch(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    mock.record("GET", format!("{API}/generations/{id}"), &headers, Value::Null);
+    mock.recorder.record("GET", format!("{API}/generations/{id}"), &headers, Value::Null);
     if !authorized(&headers) {
         return detail(StatusCode::UNAUTHORIZED, "Invalid API key");
     }
@@ -280,7 +260,7 @@ async fn fetch(State(mock): State<Mock>, Path(id): Path<String>, headers: Header
 }
 
 async fn delete(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    mock.record("DELETE", format!("{API}/generations/{id}"), &headers, Value::Null);
+    mock.recorder.record("DELETE", format!("{API}/generations/{id}"), &headers, Value::Null);
     if !authorized(&headers) {
         return detail(StatusCode::UNAUTHORIZED, "Invalid API key");
     }
@@ -296,17 +276,11 @@ async fn delete(State(mock): State<Mock>, Path(id): Path<String>, headers: Heade
 /// Luma's CDN: the MP4 of a completed generation.
 async fn video(State(mock): State<Mock>, Path((id, file)): Path<(String, String)>) -> Response {
     let vendor = mock.vendor.lock().unwrap();
-    match vendor.generations.get(&id).filter(|_| file == "video_0.mp4") {
-        Some(generation) => {
-            let (width, height, duration_ms) = generation.video();
-            ([("content-type", "video/mp4")], sample_mp4(width, height, duration_ms)).into_response()
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    mp4_file(vendor.generations.get(&id).filter(|_| file == "video_0.mp4").map(Generation::video))
 }
 
 async fn start_mock() -> (MockVendor, Mock) {
-    let mock = Mock { vendor: Arc::default(), changed: Arc::new(tokio::sync::watch::channel(0).0) };
+    let mock = Mock { vendor: Arc::default(), recorder: Arc::default() };
     let router = Router::new()
         .route(&format!("{API}/generations/video"), post(create))
         .route(&format!("{API}/generations/{{id}}"), get(fetch).delete(delete))
@@ -317,20 +291,10 @@ async fn start_mock() -> (MockVendor, Mock) {
     (vendor, mock)
 }
 
-async fn luma_server(vendor: &MockVendor, key: Option<&str>) -> (Server, String) {
-    let secrets: Vec<(&str, &str)> = key.map(|k| ("api_key", k)).into_iter().collect();
-    live_server("luma", vendor, &secrets).await
-}
-
-fn assert_status(generation: &Value, status: &str, code: Option<&str>, server: &Server) {
-    assert_eq!(generation["status"], status, "{generation}\n{}", server.log());
-    assert_eq!(generation["errorCode"].as_str(), code, "{generation}");
-}
-
 #[tokio::test]
 async fn ray_models_generate_from_text_and_image_urls_with_the_file_rehosted() {
     let (vendor, mock) = start_mock().await;
-    let (server, live) = luma_server(&vendor, Some(KEY)).await;
+    let (server, live) = live_server_with_key("luma", &vendor, Some(KEY)).await;
     let balloon = "https://images.example.test/balloon-start.jpg";
     let (ray2, flash, ray16) = tokio::join!(
         generate_to_end(&server, &live, "luma", json!({ "text": "A hot air balloon over rice fields" }), json!({})),
@@ -370,7 +334,7 @@ async fn ray_models_generate_from_text_and_image_urls_with_the_file_rehosted() {
 
     // What Luma saw: our key on every call and bodies in its schema.
     let requests = mock.requests();
-    assert!(requests.iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {KEY}")[..])));
+    assert!(requests.iter().all(|r| r.header("authorization") == Some(&format!("Bearer {KEY}")[..])));
     let create = |prompt: &str| mock.creates(prompt).pop().unwrap();
     assert_eq!(create("A hot air balloon").path, "/dream-machine/v1/generations/video");
     assert_eq!(
@@ -396,7 +360,7 @@ async fn ray_models_generate_from_text_and_image_urls_with_the_file_rehosted() {
 #[tokio::test]
 async fn vendor_failures_reach_the_right_public_codes_and_cancel_deletes_the_generation() {
     let (vendor, mock) = start_mock().await;
-    let (server, live) = luma_server(&vendor, Some(KEY)).await;
+    let (server, live) = live_server_with_key("luma", &vendor, Some(KEY)).await;
     let run = |prompt: &'static str| generate_to_end(&server, &live, "luma", json!({ "text": prompt }), json!({}));
     let endless = generate(&server, &live, "luma", json!({ "text": "[endless] tides forever" }), json!({}));
     let (moderated, refused, fails, quota, flaky, endless) = tokio::join!(
@@ -426,15 +390,10 @@ async fn vendor_failures_reach_the_right_public_codes_and_cancel_deletes_the_gen
     // Cancel: Luma has no cancel, so the adapter deletes the generation.
     let endless = endless.unwrap();
     let id = mock.wait_for_generation("[endless]").await;
-    let polled = |vendor: &Vendor| vendor.requests.iter().any(|r| r.method == "GET" && r.path.ends_with(&id));
-    mock.wait_for("a poll of the endless generation", polled).await;
-    let (_, _, body) = server
-        .post(Some(&live), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": endless["id"] }), &[])
-        .await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}\n{}", server.log());
-    let cancelled = server.wait_terminal(&live, endless["id"].as_str().unwrap(), Duration::from_secs(10)).await;
+    mock.recorder.wait_for("a poll of the endless generation", |r| r.method == "GET" && r.path.ends_with(&id)).await;
+    let cancelled = cancel_to_end(&server, &live, endless["id"].as_str().unwrap()).await;
     assert_eq!(cancelled["status"], "CANCELLED", "{cancelled}");
-    let deletes: Vec<Recorded> = mock.requests().into_iter().filter(|r| r.method == "DELETE").collect();
+    let deletes = mock.recorder.filter(|r| r.method == "DELETE");
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert_eq!(deletes[0].path, format!("/dream-machine/v1/generations/{id}"));
 }
@@ -442,8 +401,10 @@ async fn vendor_failures_reach_the_right_public_codes_and_cancel_deletes_the_gen
 #[tokio::test]
 async fn bad_credentials_and_a_missing_secret_are_provider_unavailable() {
     let (vendor, mock) = start_mock().await;
-    let ((wrong, wrong_live), (unset, unset_live)) =
-        tokio::join!(luma_server(&vendor, Some("luma-revoked")), luma_server(&vendor, None));
+    let ((wrong, wrong_live), (unset, unset_live)) = tokio::join!(
+        live_server_with_key("luma", &vendor, Some("luma-revoked")),
+        live_server_with_key("luma", &vendor, None)
+    );
 
     // Luma answers 401: not retried, PROVIDER_UNAVAILABLE with its words.
     let refused = generate_to_end(&wrong, &wrong_live, "luma", json!({ "text": "[badkey] a fox" }), json!({})).await;
@@ -517,7 +478,7 @@ async fn assert_refused_before_any_job(server: &Server, live: &str, mock: &Mock)
 #[tokio::test]
 async fn unsupported_inputs_are_invalid_input_and_the_portal_snippet_runs_on_ray_2() {
     let (vendor, mock) = start_mock().await;
-    let (server, live) = luma_server(&vendor, Some(KEY)).await;
+    let (server, live) = live_server_with_key("luma", &vendor, Some(KEY)).await;
     assert_refused_before_any_job(&server, &live, &mock).await;
 
     // The portal's Apollo `videoCreate`: `model: "luma"` is the provider, 9 s on Ray 2.

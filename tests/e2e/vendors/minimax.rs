@@ -25,9 +25,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
-use super::{GENERATION_FIELDS, MockVendor, assert_rehosted_mp4, generate, generate_to_end, live_server, sample_mp4};
+use super::{
+    GENERATION_FIELDS, MockVendor, Recorded, Recorder, assert_completed, assert_failed, assert_rehosted_mp4,
+    cancel_to_end, credits, generate, generate_to_end, live_server, mp4_file, sample_mp4,
+};
 use crate::harness::Server;
 
 /// The API key the mock accepts.
@@ -37,16 +39,6 @@ const PNG_DATA_URI: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAA
 /// The portal's MiniMax snippet, as its curl/JS/Python examples send it.
 const PORTAL_SNIPPET: &str = r#"{"type":"VIDEO","provider":"minimax","input":{"text":"A serene mountain landscape at sunset"},"options":{"duration":10,"resolution":"1080p","style":"cinematic"}}"#;
 const OK: i64 = 0;
-
-/// One request the mock received.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: &'static str,
-    path: String,
-    authorization: Option<String>,
-    content_type: Option<String>,
-    body: Value,
-}
 
 /// A task the mock runs.
 struct Task {
@@ -62,41 +54,31 @@ struct Task {
 struct Mock {
     /// `http://127.0.0.1:<port>`: where download links point (the "CDN").
     origin: OnceLock<String>,
-    requests: Mutex<Vec<Seen>>,
     tasks: Mutex<HashMap<String, Task>>,
     next_id: AtomicU64,
-    polled: Notify,
+    recorder: Recorder,
 }
 
 impl Mock {
-    fn record(&self, method: &'static str, path: String, headers: &HeaderMap, body: Value) -> Option<String> {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let authorization = header("authorization");
-        self.requests.lock().unwrap().push(Seen {
-            method,
-            path,
-            authorization: authorization.clone(),
-            content_type: header("content-type"),
-            body,
-        });
-        authorization
+    /// Record a request; whether it carries the key.
+    fn record(&self, method: &str, path: String, headers: &HeaderMap, body: Value) -> bool {
+        self.recorder.record(method, path, headers, body);
+        authorized(headers.get("authorization").and_then(|v| v.to_str().ok()))
     }
 
-    fn seen(&self) -> Vec<Seen> {
-        self.requests.lock().unwrap().clone()
+    fn seen(&self) -> Vec<Recorded> {
+        self.recorder.requests()
     }
 
     /// Every submit whose prompt contains `marker`.
-    fn submits(&self, marker: &str) -> Vec<Seen> {
-        self.seen()
-            .into_iter()
-            .filter(|s| s.path == "/v1/video_generation")
-            .filter(|s| s.body["prompt"].as_str().is_some_and(|p| p.contains(marker)))
-            .collect()
+    fn submits(&self, marker: &str) -> Vec<Recorded> {
+        self.recorder.filter(|s| {
+            s.path == "/v1/video_generation" && s.body["prompt"].as_str().is_some_and(|p| p.contains(marker))
+        })
     }
 
     /// The one submit whose prompt contains `marker`.
-    fn submit(&self, marker: &str) -> Seen {
+    fn submit(&self, marker: &str) -> Recorded {
         let mut found = self.submits(marker);
         assert_eq!(found.len(), 1, "one submit for {marker:?}: {found:?}");
         found.remove(0)
@@ -113,8 +95,8 @@ fn login_fail() -> Response {
         .into_response()
 }
 
-fn authorized(authorization: Option<String>) -> bool {
-    authorization.as_deref() == Some(&format!("Bearer {KEY}"))
+fn authorized(authorization: Option<&str>) -> bool {
+    authorization == Some(&format!("Bearer {KEY}"))
 }
 
 /// Pixels of MiniMax's landscape output per resolution.
@@ -195,7 +177,7 @@ fn invalid_params(body: &Value) -> Option<String> {
 }
 
 async fn create_task(State(mock): State<Arc<Mock>>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    if !authorized(mock.record("POST", "/v1/video_generation".into(), &headers, body.clone())) {
+    if !(mock.record("POST", "/v1/video_generation".into(), &headers, body.clone())) {
         return login_fail();
     }
     if let Some(why) = invalid_params(&body) {
@@ -224,7 +206,7 @@ async fn query_task(
 ) -> Response {
     let task_id = query.get("task_id").cloned().unwrap_or_default();
     let path = format!("/v1/query/video_generation?task_id={task_id}");
-    if !authorized(mock.record("GET", path, &headers, Value::Null)) {
+    if !(mock.record("GET", path, &headers, Value::Null)) {
         return login_fail();
     }
     let answer = {
@@ -253,7 +235,6 @@ async fn query_task(
             })),
         }
     };
-    mock.polled.notify_waiters();
     match answer {
         Some(answer) => Json(answer).into_response(),
         None => (StatusCode::SERVICE_UNAVAILABLE, "upstream connect error or disconnect/reset before headers")
@@ -267,7 +248,7 @@ async fn retrieve_file(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let file_id = query.get("file_id").cloned().unwrap_or_default();
-    if !authorized(mock.record("GET", format!("/v1/files/retrieve?file_id={file_id}"), &headers, Value::Null)) {
+    if !(mock.record("GET", format!("/v1/files/retrieve?file_id={file_id}"), &headers, Value::Null)) {
         return login_fail();
     }
     let origin = mock.origin.get().unwrap();
@@ -289,11 +270,7 @@ async fn retrieve_file(
 async fn download(State(mock): State<Arc<Mock>>, Path(file): Path<String>) -> Response {
     let tasks = mock.tasks.lock().unwrap();
     let task_id = file.trim_end_matches(".mp4").trim_start_matches("20525852");
-    match tasks.get(task_id) {
-        Some(task) => ([("content-type", "video/mp4")], sample_mp4(task.width, task.height, task.duration_s * 1000))
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    mp4_file(tasks.get(task_id).map(|task| (task.width, task.height, task.duration_s * 1000)))
 }
 
 /// Start the mock MiniMax.
@@ -313,31 +290,6 @@ async fn mock_minimax() -> (MockVendor, Arc<Mock>) {
 /// Generate with `key` and wait for the end.
 async fn run(server: &Server, key: &str, prompt: &str, options: Value) -> Value {
     generate_to_end(server, key, "minimax", json!({ "text": prompt }), options).await
-}
-
-async fn credits(server: &Server, key: &str) -> i64 {
-    let (_, _, body) = server.post(Some(key), "{ account { credits } }", json!({}), &[]).await;
-    body["data"]["account"]["credits"].as_i64().unwrap_or_else(|| panic!("{body}"))
-}
-
-fn assert_completed(generation: &Value, credits: i64, (width, height): (u32, u32), seconds: f64) {
-    assert_eq!(generation["status"], "COMPLETED", "{generation}");
-    assert_eq!(generation["provider"], "minimax");
-    assert_eq!(generation["creditCost"], credits, "{generation}");
-    let metadata = &generation["metadata"];
-    assert_eq!(metadata["format"], "mp4", "{generation}");
-    assert_eq!((metadata["width"].as_u64(), metadata["height"].as_u64()), (Some(width.into()), Some(height.into())));
-    assert_eq!(metadata["resolution"], format!("{width}x{height}"));
-    assert_eq!(metadata["duration"].as_f64(), Some(seconds), "{generation}");
-}
-
-fn assert_failed(generation: &Value, code: &str, needles: &[&str]) {
-    assert_eq!(generation["status"], "FAILED", "{generation}");
-    assert_eq!(generation["errorCode"], code, "{generation}");
-    let message = generation["error"]["message"].as_str().unwrap_or_default();
-    for needle in needles {
-        assert!(message.contains(needle), "{message:?} should mention {needle:?}");
-    }
 }
 
 #[tokio::test]
@@ -360,12 +312,12 @@ async fn minimax_text_and_image_to_video_complete_with_the_file_rehosted() {
     );
 
     // Text to video with every default: Hailuo 02, 6 s at 768P.
-    assert_completed(&t2v, 28, (1366, 768), 6.0);
+    assert_completed(&t2v, "minimax", 28, (1366, 768), 6.0);
     let expected = sample_mp4(1366, 768, 6000);
     assert_rehosted_mp4(&server, &t2v, &expected).await;
     let submit = mock.submit("[Tracking shot]");
-    assert_eq!(submit.authorization.as_deref(), Some(format!("Bearer {KEY}").as_str()));
-    assert_eq!(submit.content_type.as_deref(), Some("application/json"));
+    assert_eq!(submit.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(submit.header("content-type"), Some("application/json"));
     assert_eq!(
         submit.body,
         json!({
@@ -382,27 +334,27 @@ async fn minimax_text_and_image_to_video_complete_with_the_file_rehosted() {
     let seen = mock.seen();
     let queries = seen.iter().filter(|s| s.path.starts_with("/v1/query/video_generation?task_id=")).count();
     assert!(queries >= 3 * 4, "every task was queried until it succeeded: {queries}");
-    let retrieves: Vec<&Seen> = seen.iter().filter(|s| s.path.starts_with("/v1/files/retrieve?file_id=")).collect();
+    let retrieves: Vec<&Recorded> = seen.iter().filter(|s| s.path.starts_with("/v1/files/retrieve?file_id=")).collect();
     assert_eq!(retrieves.len(), 4);
-    assert!(seen.iter().all(|s| authorized(s.authorization.clone())), "every call carries the key");
+    assert!(seen.iter().all(|s| authorized(s.header("authorization"))), "every call carries the key");
 
     // Hailuo 2.3 at 1080p, prompt taken literally.
-    assert_completed(&sharp, 49, (1920, 1080), 6.0);
+    assert_completed(&sharp, "minimax", 49, (1920, 1080), 6.0);
     let body = mock.submit("[sharp]").body;
     assert_eq!((body["model"].as_str(), body["resolution"].as_str()), (Some("MiniMax-Hailuo-2.3"), Some("1080P")));
     assert_eq!(body["prompt_optimizer"], false);
     assert_rehosted_mp4(&server, &sharp, &sample_mp4(1920, 1080, 6000)).await;
 
     // Image to video from an https URL, passed on as given: Fast, 10 s.
-    assert_completed(&from_url, 32, (1366, 768), 10.0);
+    assert_completed(&from_url, "minimax", 32, (1366, 768), 10.0);
     let body = mock.submit("[i2v-url]").body;
     assert_eq!(body["model"], "MiniMax-Hailuo-2.3-Fast");
     assert_eq!(body["first_frame_image"], "https://images.example.com/cat.png");
     assert_eq!(body["duration"], 10);
 
     // Image to video from a data: URI with no prompt at all: I2V-01-live, 720P.
-    assert_completed(&from_data, 43, (1280, 720), 6.0);
-    let inline: Vec<Seen> =
+    assert_completed(&from_data, "minimax", 43, (1280, 720), 6.0);
+    let inline: Vec<Recorded> =
         seen.iter().filter(|s| s.path == "/v1/video_generation" && s.body["model"] == "I2V-01-live").cloned().collect();
     assert_eq!(inline.len(), 1);
     assert_eq!(inline[0].body["first_frame_image"], PNG_DATA_URI);
@@ -431,7 +383,7 @@ async fn minimax_failures_reach_the_right_public_codes() {
     assert_eq!(mock.submits("[busy]").len(), 3, "the host retries a rate-limited submit");
     assert_eq!(mock.submits("[submit-moderated]").len(), 1, "moderation is final");
     // A transient 503 while polling, then success.
-    assert_completed(&flaky, 28, (1366, 768), 6.0);
+    assert_completed(&flaky, "minimax", 28, (1366, 768), 6.0);
 
     // Combinations MiniMax cannot make: refused before any job exists.
     let cases = [
@@ -483,20 +435,16 @@ async fn minimax_failures_reach_the_right_public_codes() {
 async fn minimax_cancel_stops_waiting_but_minimax_still_bills() {
     let (vendor, mock) = mock_minimax().await;
     let (server, key) = live_server("minimax", &vendor, &[("api_key", KEY)]).await;
-    let polled = mock.polled.notified();
     let accepted = generate(&server, &key, "minimax", json!({ "text": "a long take [slow]" }), json!({}))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    tokio::time::timeout(Duration::from_secs(20), polled).await.expect("the task was polled");
+    mock.recorder.wait_for("a poll of the task", |s| s.path.starts_with("/v1/query/video_generation")).await;
     let id = accepted["id"].as_str().unwrap();
-    let (_, _, body) =
-        server.post(Some(&key), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": id }), &[]).await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}");
-    let ended = server.wait_terminal(&key, id, Duration::from_secs(10)).await;
+    let ended = cancel_to_end(&server, &key, id).await;
     assert_eq!(ended["status"], "CANCELLED", "{ended}");
     // MiniMax has no cancel endpoint: nothing but submits and queries went out.
     let seen = mock.seen();
-    let calls = |s: &Seen| (s.method, s.path.split('?').next().unwrap_or_default().to_string());
+    let calls = |s: &Recorded| (s.method.clone(), s.path.split('?').next().unwrap_or_default().to_string());
     assert!(
         seen.iter().map(calls).all(|(method, path)| (method == "POST" && path == "/v1/video_generation")
             || (method == "GET" && path == "/v1/query/video_generation")),
@@ -539,7 +487,7 @@ async fn minimax_needs_its_key_and_refuses_a_wrong_one() {
     assert_failed(&refused, "PROVIDER_UNAVAILABLE", &["MiniMax error 1004", "login fail"]);
     let submits = mock.submits("[wrong key]");
     assert_eq!(submits.len(), 1);
-    assert_eq!(submits[0].authorization.as_deref(), Some("Bearer mm-revoked"));
+    assert_eq!(submits[0].header("authorization"), Some("Bearer mm-revoked"));
     assert!(mock.submits("[test mode]").is_empty(), "test keys never reach MiniMax");
 }
 

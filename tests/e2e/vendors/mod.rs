@@ -4,14 +4,21 @@
 //! `../shared/vendors/<vendor>.md` (axum on 127.0.0.1: it checks what the
 //! adapter sends — auth, signature, required fields — and answers as the
 //! vendor does), and the adapter's end-to-end tests through the real server.
-//! This file holds what every vendor test shares: starting a mock, a real
-//! MP4 for results, and a server whose adapter points at the mock.
+//! This file holds what every vendor test shares: starting a mock, a
+//! [`Recorder`] of what it received, a real MP4 for results, a server whose
+//! adapter points at the mock, and the GraphQL calls and assertions the
+//! tests make of it.
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use crate::harness::{Server, ServerOptions};
 
@@ -39,20 +46,102 @@ impl MockVendor {
         MockVendor { addr, task }
     }
 
-    /// `http://127.0.0.1:<port>`: the adapter's `base_url`.
+    /// `http://127.0.0.1:<port>`: the adapter's `base_url`, and the origin
+    /// of the result files a mock links to.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    /// An absolute URL on the mock, e.g. for result files.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
     }
 }
 
 impl Drop for MockVendor {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// One request a mock recorded.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    /// `GET`, `POST`, `DELETE`, …
+    pub method: String,
+    /// The path (with the query, where the mock records it).
+    pub path: String,
+    /// Every header the adapter sent.
+    pub headers: HeaderMap,
+    /// The JSON body; `Value::Null` when there was none.
+    pub body: Value,
+}
+
+impl Recorded {
+    /// A header's value (names are case-insensitive), if it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What a mock received, in order, and a signal raised on every change so
+/// a test can wait for the adapter to get somewhere (bounded, no sleeps).
+///
+/// A mock records the requests it wants tests to see with [`record`](Self::record)
+/// and calls [`changed`](Self::changed) after changing state of its own that
+/// a test waits on.
+#[derive(Default)]
+pub struct Recorder {
+    requests: Mutex<Vec<Recorded>>,
+    changed: Notify,
+}
+
+impl Recorder {
+    /// Remember a request and wake the waiters.
+    pub fn record(&self, method: &str, path: impl Into<String>, headers: &HeaderMap, body: Value) {
+        let recorded = Recorded { method: method.to_string(), path: path.into(), headers: headers.clone(), body };
+        self.requests.lock().unwrap().push(recorded);
+        self.changed();
+    }
+
+    /// Wake the waiters: the mock's own state changed.
+    pub fn changed(&self) {
+        self.changed.notify_waiters();
+    }
+
+    /// Every request recorded so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// The recorded requests `keep` accepts.
+    pub fn filter(&self, keep: impl Fn(&Recorded) -> bool) -> Vec<Recorded> {
+        self.requests.lock().unwrap().iter().filter(|r| keep(r)).cloned().collect()
+    }
+
+    /// How many `method` requests went to exactly `path`.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.filter(|r| r.method == method && r.path == path).len()
+    }
+
+    /// Wait (at most 20 s, else panic naming `what`) until `done` holds;
+    /// it is checked now and after every change.
+    pub async fn wait_until(&self, what: &str, done: impl Fn() -> bool) {
+        let wait = async {
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                if done() {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(20), wait).await.is_err() {
+            panic!("the mock never saw {what}: {:#?}", self.requests());
+        }
+    }
+
+    /// Wait (bounded, as [`wait_until`](Self::wait_until)) until a request
+    /// `matches`.
+    pub async fn wait_for(&self, what: &str, matches: impl Fn(&Recorded) -> bool) {
+        self.wait_until(what, || self.requests.lock().unwrap().iter().any(&matches)).await;
     }
 }
 
@@ -107,10 +196,27 @@ pub fn sample_mp4(width: u32, height: u32, duration_ms: u32) -> Vec<u8> {
     [boxed(b"ftyp", &ftyp), boxed(b"moov", &moov), boxed(b"mdat", &[0u8; 256])].concat()
 }
 
+/// A result file as a vendor's storage serves it: the MP4 of `video`
+/// (`width`, `height`, `duration_ms`), or 404 when there is none.
+pub fn mp4_file(video: Option<(u32, u32, u32)>) -> Response {
+    match video {
+        Some((width, height, duration_ms)) => {
+            ([(CONTENT_TYPE, "video/mp4")], sample_mp4(width, height, duration_ms)).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// A server whose `plugin` adapter talks to `vendor` with `secrets`
 /// configured, polling fast; and a live key on an account with credits.
 pub async fn live_server(plugin: &str, vendor: &MockVendor, secrets: &[(&str, &str)]) -> (Server, String) {
     live_server_with(plugin, vendor, secrets, Vec::new()).await
+}
+
+/// [`live_server`] with the `api_key` secret set to `key`, or not configured.
+pub async fn live_server_with_key(plugin: &str, vendor: &MockVendor, key: Option<&str>) -> (Server, String) {
+    let secrets: Vec<(&str, &str)> = key.map(|k| ("api_key", k)).into_iter().collect();
+    live_server(plugin, vendor, &secrets).await
 }
 
 /// [`live_server`] with extra `DOITONG_*` variables.
@@ -174,4 +280,62 @@ pub async fn assert_rehosted_mp4(server: &Server, generation: &Value, expected: 
     assert_eq!(status, 200);
     assert_eq!(content_type, "video/mp4");
     assert_eq!(bytes, expected, "the stored file differs from the vendor's");
+}
+
+/// The credits left on `key`'s account.
+pub async fn credits(server: &Server, key: &str) -> i64 {
+    let (_, _, body) = server.post(Some(key), "{ account { credits } }", json!({}), &[]).await;
+    body["data"]["account"]["credits"].as_i64().unwrap_or_else(|| panic!("{body}"))
+}
+
+/// The metadata of generation `id`, read with its owner's `key`.
+pub async fn metadata(server: &Server, key: &str, id: &Value) -> Value {
+    let query = "query($id: ID!) { generation(id: $id) { metadata { duration resolution format width height } } }";
+    let (_, _, body) = server.post(Some(key), query, json!({ "id": id }), &[]).await;
+    body["data"]["generation"]["metadata"].clone()
+}
+
+/// `cancelGeneration(id)` with `key`: the whole GraphQL answer, refusals
+/// included.
+pub async fn cancel(server: &Server, key: &str, id: &str) -> Value {
+    let query = "mutation($id: ID!) { cancelGeneration(id: $id) }";
+    server.post(Some(key), query, json!({ "id": id }), &[]).await.2
+}
+
+/// Cancel generation `id`, which must be accepted, and wait for its end;
+/// the terminal generation.
+pub async fn cancel_to_end(server: &Server, key: &str, id: &str) -> Value {
+    let body = cancel(server, key, id).await;
+    assert_eq!(body["data"]["cancelGeneration"], true, "{body}\n{}", server.log());
+    server.wait_terminal(key, id, Duration::from_secs(20)).await
+}
+
+/// A generation that ended `FAILED` with the public `code`, its message
+/// mentioning every one of `needles`.
+pub fn assert_failed(generation: &Value, code: &str, needles: &[&str]) {
+    assert_eq!(generation["status"], "FAILED", "{generation}");
+    assert_eq!(generation["errorCode"], code, "{generation}");
+    let message = generation["error"]["message"].as_str().unwrap_or_default();
+    for needle in needles {
+        assert!(message.contains(needle), "{message:?} should mention {needle:?}");
+    }
+}
+
+/// A generation with `status` and `errorCode` `code` (`None`: no error).
+pub fn assert_status(generation: &Value, status: &str, code: Option<&str>, server: &Server) {
+    assert_eq!(generation["status"], status, "{generation}\n{}", server.log());
+    assert_eq!(generation["errorCode"].as_str(), code, "{generation}");
+}
+
+/// A completed generation of `provider` that cost `credits`, with an MP4 of
+/// `width`×`height` pixels and `seconds` long in its metadata.
+pub fn assert_completed(generation: &Value, provider: &str, credits: i64, (width, height): (u32, u32), seconds: f64) {
+    assert_eq!(generation["status"], "COMPLETED", "{generation}");
+    assert_eq!(generation["provider"], provider);
+    assert_eq!(generation["creditCost"], credits, "{generation}");
+    let metadata = &generation["metadata"];
+    assert_eq!(metadata["format"], "mp4", "{generation}");
+    assert_eq!((metadata["width"].as_u64(), metadata["height"].as_u64()), (Some(width.into()), Some(height.into())));
+    assert_eq!(metadata["resolution"], format!("{width}x{height}"), "{generation}");
+    assert_eq!(metadata["duration"].as_f64(), Some(seconds), "{generation}");
 }

@@ -12,7 +12,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -21,7 +20,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use super::{MockVendor, assert_rehosted_mp4, generate, generate_to_end, live_server, sample_mp4};
+use super::{
+    MockVendor, Recorded, Recorder, assert_rehosted_mp4, assert_status, cancel_to_end, generate, generate_to_end,
+    live_server_with_key, mp4_file, sample_mp4,
+};
 use crate::harness::Server;
 
 /// The key the mock accepts.
@@ -31,16 +33,6 @@ const VERSION: &str = "2024-11-06";
 /// The portal's Runway snippet (`options` as published).
 const PORTAL_INPUT: &str = r#"{"text":"Make the character dance","image":"https://example.com/character.jpg"}"#;
 const PORTAL_OPTIONS: &str = r#"{"motionIntensity":"high","model":"gen-3"}"#;
-
-/// One request the mock received.
-#[derive(Clone, Debug)]
-struct Recorded {
-    method: &'static str,
-    path: String,
-    authorization: Option<String>,
-    version: Option<String>,
-    body: Value,
-}
 
 /// How a task behaves, from the marker in its prompt.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -77,65 +69,44 @@ struct Task {
 #[derive(Default)]
 struct Vendor {
     base_url: String,
-    requests: Vec<Recorded>,
     tasks: HashMap<String, Task>,
     next_id: u32,
 }
 
-/// The mock's state, shared with the test; `changed` ticks on every request.
+/// The mock's state and the requests it received, shared with the test.
 #[derive(Clone)]
 struct Mock {
     vendor: Arc<Mutex<Vendor>>,
-    changed: Arc<tokio::sync::watch::Sender<u64>>,
+    recorder: Arc<Recorder>,
 }
 
 impl Mock {
-    fn record(&self, method: &'static str, path: String, headers: &HeaderMap, body: Value) {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        let recorded = Recorded {
-            method,
-            path,
-            authorization: header("authorization"),
-            version: header("x-runway-version"),
-            body,
-        };
-        self.update(|vendor| vendor.requests.push(recorded));
-    }
-
     /// Change the vendor's state and wake whoever waits on it.
     fn update<R>(&self, change: impl FnOnce(&mut Vendor) -> R) -> R {
         let result = change(&mut self.vendor.lock().unwrap());
-        self.changed.send_modify(|n| *n += 1);
+        self.recorder.changed();
         result
     }
 
     fn requests(&self) -> Vec<Recorded> {
-        self.vendor.lock().unwrap().requests.clone()
+        self.recorder.requests()
     }
 
     /// Submits whose prompt contains `marker`.
     fn submits(&self, marker: &str) -> Vec<Recorded> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.method == "POST" && r.body["promptText"].as_str().unwrap_or("").contains(marker))
-            .collect()
+        self.recorder.filter(|r| r.method == "POST" && r.body["promptText"].as_str().unwrap_or("").contains(marker))
     }
 
     /// The id of the task whose prompt contains `marker`, once submitted.
     async fn wait_for_task(&self, marker: &str) -> String {
-        self.wait_for("the task", |vendor| vendor.tasks.values().any(|task| task.prompt.contains(marker))).await;
+        self.recorder
+            .wait_until("the task", || {
+                self.vendor.lock().unwrap().tasks.values().any(|task| task.prompt.contains(marker))
+            })
+            .await;
         let vendor = self.vendor.lock().unwrap();
         let found = vendor.tasks.iter().find(|(_, task)| task.prompt.contains(marker));
         found.map(|(id, _)| id.clone()).expect("waited for it")
-    }
-
-    /// Wait (bounded) until `done` holds for the vendor's state.
-    async fn wait_for(&self, what: &str, done: impl Fn(&Vendor) -> bool) {
-        let mut changes = self.changed.subscribe();
-        let waited =
-            tokio::time::timeout(Duration::from_secs(20), changes.wait_for(|_| done(&self.vendor.lock().unwrap())))
-                .await;
-        assert!(waited.is_ok(), "the mock never saw {what}: {:#?}", self.requests());
     }
 }
 
@@ -201,7 +172,7 @@ fn schema_problem(endpoint: &str, body: &Value) -> Option<String> {
 }
 
 async fn create(mock: Mock, endpoint: &str, headers: HeaderMap, body: Value) -> Response {
-    mock.record("POST", format!("/v1/{endpoint}"), &headers, body.clone());
+    mock.recorder.record("POST", format!("/v1/{endpoint}"), &headers, body.clone());
     if let Some(refusal) = refuse_headers(&headers) {
         return refusal;
     }
@@ -232,7 +203,7 @@ async fn create(mock: Mock, endpoint: &str, headers: HeaderMap, body: Value) -> 
 }
 
 async fn task_status(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    mock.record("GET", format!("/v1/tasks/{id}"), &headers, Value::Null);
+    mock.recorder.record("GET", format!("/v1/tasks/{id}"), &headers, Value::Null);
     if let Some(refusal) = refuse_headers(&headers) {
         return refusal;
     }
@@ -264,7 +235,7 @@ async fn task_status(State(mock): State<Mock>, Path(id): Path<String>, headers: 
 }
 
 async fn delete_task(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    mock.record("DELETE", format!("/v1/tasks/{id}"), &headers, Value::Null);
+    mock.recorder.record("DELETE", format!("/v1/tasks/{id}"), &headers, Value::Null);
     if let Some(refusal) = refuse_headers(&headers) {
         return refusal;
     }
@@ -282,14 +253,11 @@ async fn delete_task(State(mock): State<Mock>, Path(id): Path<String>, headers: 
 async fn result(State(mock): State<Mock>, Path(file): Path<String>) -> Response {
     let id = file.trim_end_matches(".mp4");
     let vendor = mock.vendor.lock().unwrap();
-    match vendor.tasks.get(id) {
-        Some(t) => ([("content-type", "video/mp4")], sample_mp4(t.width, t.height, t.duration_ms)).into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    mp4_file(vendor.tasks.get(id).map(|t| (t.width, t.height, t.duration_ms)))
 }
 
 async fn start_mock() -> (MockVendor, Mock) {
-    let mock = Mock { vendor: Arc::default(), changed: Arc::new(tokio::sync::watch::channel(0).0) };
+    let mock = Mock { vendor: Arc::default(), recorder: Arc::default() };
     let router = Router::new()
         .route(
             "/v1/text_to_video",
@@ -307,16 +275,6 @@ async fn start_mock() -> (MockVendor, Mock) {
     (vendor, mock)
 }
 
-async fn runway_server(vendor: &MockVendor, key: Option<&str>) -> (Server, String) {
-    let secrets: Vec<(&str, &str)> = key.map(|k| ("api_key", k)).into_iter().collect();
-    live_server("runway", vendor, &secrets).await
-}
-
-fn assert_status(generation: &Value, status: &str, code: Option<&str>, server: &Server) {
-    assert_eq!(generation["status"], status, "{generation}\n{}", server.log());
-    assert_eq!(generation["errorCode"].as_str(), code, "{generation}");
-}
-
 /// A tiny PNG as a `data:` URI.
 fn png_data_uri() -> String {
     use base64::Engine as _;
@@ -330,7 +288,7 @@ fn png_data_uri() -> String {
 #[tokio::test]
 async fn text_and_image_to_video_complete_with_the_file_rehosted() {
     let (vendor, mock) = start_mock().await;
-    let (server, live) = runway_server(&vendor, Some(KEY)).await;
+    let (server, live) = live_server_with_key("runway", &vendor, Some(KEY)).await;
     let data_uri = png_data_uri();
     let (text, linked, inline) = tokio::join!(
         generate_to_end(&server, &live, "runway", json!({ "text": "A red fox running through snow" }), json!({})),
@@ -364,8 +322,8 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
     // What Runway saw: its version header and our key on every call, and
     // each body as its schema wants it.
     let requests = mock.requests();
-    assert!(requests.iter().all(|r| r.authorization.as_deref() == Some(&format!("Bearer {KEY}")[..])));
-    assert!(requests.iter().all(|r| r.version.as_deref() == Some(VERSION)));
+    assert!(requests.iter().all(|r| r.header("authorization") == Some(&format!("Bearer {KEY}")[..])));
+    assert!(requests.iter().all(|r| r.header("x-runway-version") == Some(VERSION)));
     let submit = |prompt: &str| requests.iter().find(|r| r.body["promptText"] == prompt).cloned().unwrap();
     let t2v = submit("A red fox running through snow");
     assert_eq!(t2v.path, "/v1/text_to_video");
@@ -396,7 +354,7 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
 #[tokio::test]
 async fn vendor_failures_reach_the_right_public_codes_and_cancel_stops_the_task() {
     let (vendor, mock) = start_mock().await;
-    let (server, live) = runway_server(&vendor, Some(KEY)).await;
+    let (server, live) = live_server_with_key("runway", &vendor, Some(KEY)).await;
     let run = |prompt: &'static str| generate_to_end(&server, &live, "runway", json!({ "text": prompt }), json!({}));
     let endless = generate(&server, &live, "runway", json!({ "text": "[endless] waves forever" }), json!({}));
     let (moderated, fails, quota, flaky, endless) = tokio::join!(
@@ -422,15 +380,10 @@ async fn vendor_failures_reach_the_right_public_codes_and_cancel_stops_the_task(
     // Cancel a running task: Runway gets DELETE /v1/tasks/{id}.
     let endless = endless.unwrap();
     let task = mock.wait_for_task("[endless]").await;
-    let polled = |vendor: &Vendor| vendor.requests.iter().any(|r| r.method == "GET" && r.path.ends_with(&task));
-    mock.wait_for("a poll of the endless task", polled).await;
-    let (_, _, body) = server
-        .post(Some(&live), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": endless["id"] }), &[])
-        .await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}\n{}", server.log());
-    let cancelled = server.wait_terminal(&live, endless["id"].as_str().unwrap(), Duration::from_secs(10)).await;
+    mock.recorder.wait_for("a poll of the endless task", |r| r.method == "GET" && r.path.ends_with(&task)).await;
+    let cancelled = cancel_to_end(&server, &live, endless["id"].as_str().unwrap()).await;
     assert_eq!(cancelled["status"], "CANCELLED", "{cancelled}");
-    let deletes: Vec<Recorded> = mock.requests().into_iter().filter(|r| r.method == "DELETE").collect();
+    let deletes = mock.recorder.filter(|r| r.method == "DELETE");
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     assert_eq!(deletes[0].path, format!("/v1/tasks/{task}"));
 }
@@ -490,15 +443,17 @@ async fn assert_refused_before_any_job(server: &Server, live: &str, mock: &Mock)
 #[tokio::test]
 async fn bad_credentials_and_a_missing_secret_are_provider_unavailable() {
     let (vendor, mock) = start_mock().await;
-    let ((wrong, wrong_live), (unset, unset_live)) =
-        tokio::join!(runway_server(&vendor, Some("key_revoked")), runway_server(&vendor, None));
+    let ((wrong, wrong_live), (unset, unset_live)) = tokio::join!(
+        live_server_with_key("runway", &vendor, Some("key_revoked")),
+        live_server_with_key("runway", &vendor, None)
+    );
 
     // Runway answers 401: not retried, PROVIDER_UNAVAILABLE with its words.
     let refused = generate_to_end(&wrong, &wrong_live, "runway", json!({ "text": "[badkey] a fox" }), json!({})).await;
     assert_status(&refused, "FAILED", Some("PROVIDER_UNAVAILABLE"), &wrong);
     assert!(refused["error"]["message"].as_str().unwrap().contains("Invalid API key"), "{refused}");
     assert_eq!(mock.submits("[badkey]").len(), 1);
-    assert_eq!(mock.submits("[badkey]")[0].authorization.as_deref(), Some("Bearer key_revoked"));
+    assert_eq!(mock.submits("[badkey]")[0].header("authorization"), Some("Bearer key_revoked"));
 
     // No secret: listed as unavailable, live keys refused, test keys served.
     let providers = unset.gql("{ providers(type: VIDEO) { id available unavailableReason } }", json!({})).await;
@@ -517,7 +472,7 @@ async fn bad_credentials_and_a_missing_secret_are_provider_unavailable() {
 #[tokio::test]
 async fn unsupported_options_and_the_portal_snippet_are_invalid_input_and_it_runs_without_them() {
     let (vendor, mock) = start_mock().await;
-    let (server, live) = runway_server(&vendor, Some(KEY)).await;
+    let (server, live) = live_server_with_key("runway", &vendor, Some(KEY)).await;
     assert_refused_before_any_job(&server, &live, &mock).await;
     let input: Value = serde_json::from_str(PORTAL_INPUT).unwrap();
     let options: Value = serde_json::from_str(PORTAL_OPTIONS).unwrap();

@@ -20,18 +20,19 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
-use super::{MockVendor, assert_rehosted_mp4, generate, generate_to_end, live_server, sample_mp4};
+use super::{
+    MockVendor, Recorded, Recorder, assert_completed, assert_failed, assert_rehosted_mp4, cancel_to_end, credits,
+    generate, generate_to_end, live_server, mp4_file, sample_mp4,
+};
 use crate::harness::Server;
 
 /// The ModelArk API key the mock accepts.
@@ -46,15 +47,6 @@ const MODELS: &[&str] = &[
     "seedance-1-0-lite-i2v-250428",
     "seedance-1-5-pro-251215",
 ];
-
-/// One request the mock received.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: Method,
-    path: String,
-    authorization: Option<String>,
-    body: Value,
-}
 
 /// A task the mock runs.
 struct Task {
@@ -88,28 +80,24 @@ impl Task {
 struct Mock {
     /// `http://127.0.0.1:<port>`: where video links point (the object store).
     origin: OnceLock<String>,
-    requests: Mutex<Vec<Seen>>,
     tasks: Mutex<HashMap<String, Task>>,
     next_id: AtomicU64,
-    polled: Notify,
+    recorder: Recorder,
 }
 
 impl Mock {
-    fn seen(&self) -> Vec<Seen> {
-        self.requests.lock().unwrap().clone()
+    fn seen(&self) -> Vec<Recorded> {
+        self.recorder.requests()
     }
 
     /// Every create whose prompt contains `marker`.
-    fn creates(&self, marker: &str) -> Vec<Seen> {
-        self.seen()
-            .into_iter()
-            .filter(|s| s.method == Method::POST)
-            .filter(|s| s.body["content"][0]["text"].as_str().is_some_and(|t| t.contains(marker)))
-            .collect()
+    fn creates(&self, marker: &str) -> Vec<Recorded> {
+        self.recorder
+            .filter(|s| s.method == "POST" && s.body["content"][0]["text"].as_str().is_some_and(|t| t.contains(marker)))
     }
 
     /// The one create whose prompt contains `marker`.
-    fn create(&self, marker: &str) -> Seen {
+    fn create(&self, marker: &str) -> Recorded {
         let mut found = self.creates(marker);
         assert_eq!(found.len(), 1, "one create for {marker:?}: {found:?}");
         found.remove(0)
@@ -123,7 +111,7 @@ impl Mock {
 
     /// `DELETE` calls made.
     fn deletes(&self) -> Vec<String> {
-        self.seen().into_iter().filter(|s| s.method == Method::DELETE).map(|s| s.path).collect()
+        self.recorder.filter(|s| s.method == "DELETE").into_iter().map(|s| s.path).collect()
     }
 }
 
@@ -211,11 +199,10 @@ fn invalid_parameter(body: &Value) -> Option<String> {
     None
 }
 
-fn record(mock: &Mock, method: Method, path: String, headers: &HeaderMap, body: Value) -> bool {
-    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_string);
-    let authorized = authorization.as_deref() == Some(&format!("Bearer {KEY}"));
-    mock.requests.lock().unwrap().push(Seen { method, path, authorization, body });
-    authorized
+/// Record a request; whether it carries the key.
+fn record(mock: &Mock, method: &str, path: String, headers: &HeaderMap, body: Value) -> bool {
+    mock.recorder.record(method, path, headers, body);
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {KEY}"))
 }
 
 fn unauthorized() -> Response {
@@ -226,7 +213,7 @@ async fn create_task(State(mock): State<Arc<Mock>>, headers: HeaderMap, Json(bod
     if headers.get("content-type").and_then(|v| v.to_str().ok()) != Some("application/json") {
         return invalid("the request body must be JSON");
     }
-    if !record(&mock, Method::POST, TASKS.into(), &headers, body.clone()) {
+    if !record(&mock, "POST", TASKS.into(), &headers, body.clone()) {
         return unauthorized();
     }
     if let Some(why) = invalid_parameter(&body) {
@@ -275,7 +262,7 @@ fn advance(task: &mut Task) -> Option<&'static str> {
 }
 
 async fn get_task(State(mock): State<Arc<Mock>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if !record(&mock, Method::GET, format!("{TASKS}/{id}"), &headers, Value::Null) {
+    if !record(&mock, "GET", format!("{TASKS}/{id}"), &headers, Value::Null) {
         return unauthorized();
     }
     let answer = {
@@ -318,7 +305,6 @@ async fn get_task(State(mock): State<Arc<Mock>>, headers: HeaderMap, Path(id): P
             answer
         })
     };
-    mock.polled.notify_waiters();
     match answer {
         Some(answer) => Json(answer).into_response(),
         None => {
@@ -328,7 +314,7 @@ async fn get_task(State(mock): State<Arc<Mock>>, headers: HeaderMap, Path(id): P
 }
 
 async fn delete_task(State(mock): State<Arc<Mock>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    if !record(&mock, Method::DELETE, format!("{TASKS}/{id}"), &headers, Value::Null) {
+    if !record(&mock, "DELETE", format!("{TASKS}/{id}"), &headers, Value::Null) {
         return unauthorized();
     }
     let mut tasks = mock.tasks.lock().unwrap();
@@ -345,13 +331,8 @@ async fn delete_task(State(mock): State<Arc<Mock>>, headers: HeaderMap, Path(id)
 /// The object store: the MP4 of a task.
 async fn download(State(mock): State<Arc<Mock>>, Path(file): Path<String>) -> Response {
     let tasks = mock.tasks.lock().unwrap();
-    match tasks.get(file.trim_end_matches(".mp4")) {
-        Some(task) => {
-            let (width, height) = task.frame();
-            ([("content-type", "video/mp4")], sample_mp4(width, height, task.duration_s * 1000)).into_response()
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    let task = tasks.get(file.trim_end_matches(".mp4"));
+    mp4_file(task.map(|task| (task.frame().0, task.frame().1, task.duration_s * 1000)))
 }
 
 /// Start the mock ModelArk.
@@ -370,30 +351,6 @@ async fn mock_modelark() -> (MockVendor, Arc<Mock>) {
 /// Generate with `key` and wait for the end.
 async fn run(server: &Server, key: &str, prompt: &str, options: Value) -> Value {
     generate_to_end(server, key, "seedance", json!({ "text": prompt }), options).await
-}
-
-async fn credits(server: &Server, key: &str) -> i64 {
-    let (_, _, body) = server.post(Some(key), "{ account { credits } }", json!({}), &[]).await;
-    body["data"]["account"]["credits"].as_i64().unwrap_or_else(|| panic!("{body}"))
-}
-
-fn assert_completed(generation: &Value, credits: i64, (width, height): (u32, u32), seconds: f64) {
-    assert_eq!(generation["status"], "COMPLETED", "{generation}");
-    assert_eq!(generation["provider"], "seedance");
-    assert_eq!(generation["creditCost"], credits, "{generation}");
-    let metadata = &generation["metadata"];
-    assert_eq!(metadata["format"], "mp4", "{generation}");
-    assert_eq!(metadata["resolution"], format!("{width}x{height}"), "{generation}");
-    assert_eq!(metadata["duration"].as_f64(), Some(seconds), "{generation}");
-}
-
-fn assert_failed(generation: &Value, code: &str, needles: &[&str]) {
-    assert_eq!(generation["status"], "FAILED", "{generation}");
-    assert_eq!(generation["errorCode"], code, "{generation}");
-    let message = generation["error"]["message"].as_str().unwrap_or_default();
-    for needle in needles {
-        assert!(message.contains(needle), "{message:?} should mention {needle:?}");
-    }
 }
 
 #[tokio::test]
@@ -428,10 +385,10 @@ async fn seedance_text_and_image_to_video_complete_with_the_file_rehosted() {
     );
 
     // Text to video with every default: 1.0 Pro, 5 s at 1080p, ratio left to ModelArk.
-    assert_completed(&t2v, 62, (1920, 1088), 5.0);
+    assert_completed(&t2v, "seedance", 62, (1920, 1088), 5.0);
     assert_rehosted_mp4(&server, &t2v, &sample_mp4(1920, 1088, 5000)).await;
     let create = mock.create("[defaults]");
-    assert_eq!(create.authorization.as_deref(), Some(format!("Bearer {KEY}").as_str()));
+    assert_eq!(create.header("authorization"), Some(format!("Bearer {KEY}").as_str()));
     assert_eq!(
         create.body,
         json!({
@@ -445,12 +402,12 @@ async fn seedance_text_and_image_to_video_complete_with_the_file_rehosted() {
     );
     // queued → running → succeeded, every call with the key.
     let seen = mock.seen();
-    let polls = seen.iter().filter(|s| s.method == Method::GET).count();
+    let polls = seen.iter().filter(|s| s.method == "GET").count();
     assert!(polls >= 3 * 4, "every task was polled until it succeeded: {polls}");
-    assert!(seen.iter().all(|s| s.authorization.as_deref() == Some(&format!("Bearer {KEY}"))));
+    assert!(seen.iter().all(|s| s.header("authorization") == Some(&format!("Bearer {KEY}"))));
 
     // 1.5 Pro, vertical, silent, seeded, camera fixed.
-    assert_completed(&vertical, 11, (720, 1280), 4.0);
+    assert_completed(&vertical, "seedance", 11, (720, 1280), 4.0);
     assert_rehosted_mp4(&server, &vertical, &sample_mp4(720, 1280, 4000)).await;
     let body = mock.create("[vertical]").body;
     assert_eq!(
@@ -463,7 +420,7 @@ async fn seedance_text_and_image_to_video_complete_with_the_file_rehosted() {
     );
 
     // Image to video from an https URL: Lite's image model, the URL as given.
-    assert_completed(&lite, 45, (1920, 1088), 5.0);
+    assert_completed(&lite, "seedance", 45, (1920, 1088), 5.0);
     let body = mock.create("[i2v-url]").body;
     assert_eq!(body["model"], "seedance-1-0-lite-i2v-250428");
     assert_eq!(
@@ -473,7 +430,7 @@ async fn seedance_text_and_image_to_video_complete_with_the_file_rehosted() {
     assert_eq!(body["ratio"], "adaptive");
 
     // Image to video from a data: URI, passed on inline.
-    assert_completed(&fast, 2, (864, 480), 2.0);
+    assert_completed(&fast, "seedance", 2, (864, 480), 2.0);
     let body = mock.create("[i2v-data]").body;
     assert_eq!(body["model"], "seedance-1-0-pro-fast-251015");
     assert_eq!(body["content"][1]["image_url"]["url"], PNG_DATA_URI);
@@ -506,7 +463,7 @@ async fn seedance_failures_reach_the_right_public_codes() {
     assert_failed(&busy, "PROVIDER_UNAVAILABLE", &["HTTP 429", "RateLimitExceeded.EndpointRPMExceeded"]);
     assert_eq!(mock.creates("[busy]").len(), 3, "the host retries a rate-limited create");
     // A transient 500 while polling, then success.
-    assert_completed(&flaky, 26, (1248, 704), 5.0);
+    assert_completed(&flaky, "seedance", 26, (1248, 704), 5.0);
 
     // Combinations the models cannot do: refused before any job exists.
     let cases = [
@@ -554,18 +511,14 @@ async fn seedance_failures_reach_the_right_public_codes() {
 
 /// Start a generation and wait until ModelArk has been polled for it.
 async fn started(server: &Server, key: &str, mock: &Mock, prompt: &str) -> String {
-    let polled = mock.polled.notified();
     let accepted =
         generate(server, key, "seedance", json!({ "text": prompt }), json!({})).await.unwrap_or_else(|e| panic!("{e}"));
-    tokio::time::timeout(Duration::from_secs(20), polled).await.expect("the task was polled");
+    let polled = || {
+        let task = mock.tasks.lock().unwrap().iter().find(|(_, t)| t.prompt == prompt).map(|(id, _)| id.clone());
+        task.is_some_and(|id| mock.recorder.count("GET", &format!("{TASKS}/{id}")) > 0)
+    };
+    mock.recorder.wait_until("a poll of the task", polled).await;
     accepted["id"].as_str().unwrap().to_string()
-}
-
-async fn cancel(server: &Server, key: &str, id: &str) -> Value {
-    let (_, _, body) =
-        server.post(Some(key), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": id }), &[]).await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}");
-    server.wait_terminal(key, id, Duration::from_secs(10)).await
 }
 
 #[tokio::test]
@@ -575,14 +528,14 @@ async fn seedance_cancel_deletes_queued_tasks_and_lets_running_ones_bill() {
 
     // Still queued at ModelArk: deleted, nothing billed, everything refunded.
     let queued = started(&server, &key, &mock, "waiting for a slot [queued]").await;
-    let ended = cancel(&server, &key, &queued).await;
+    let ended = cancel_to_end(&server, &key, &queued).await;
     assert_eq!(ended["status"], "CANCELLED", "{ended}");
     assert_eq!(mock.deletes(), [format!("{TASKS}/{}", mock.task_id("[queued]"))]);
     assert_eq!(credits(&server, &key).await, 100_000);
 
     // Already running: ModelArk cannot stop it and bills it, so no DELETE and no refund.
     let running = started(&server, &key, &mock, "already rendering [running]").await;
-    let ended = cancel(&server, &key, &running).await;
+    let ended = cancel_to_end(&server, &key, &running).await;
     assert_eq!(ended["status"], "CANCELLED", "{ended}");
     assert_eq!(mock.deletes().len(), 1, "no DELETE for a running task");
     assert_eq!(credits(&server, &key).await, 100_000 - 62);
@@ -630,6 +583,6 @@ async fn seedance_needs_its_key_and_refuses_a_wrong_one() {
     assert_failed(&refused, "PROVIDER_UNAVAILABLE", &["HTTP 401", "AuthenticationError"]);
     let creates = mock.creates("[wrong key]");
     assert_eq!(creates.len(), 1);
-    assert_eq!(creates[0].authorization.as_deref(), Some("Bearer ark-revoked"));
+    assert_eq!(creates[0].header("authorization"), Some("Bearer ark-revoked"));
     assert!(mock.creates("[test mode]").is_empty(), "test keys never reach ModelArk");
 }

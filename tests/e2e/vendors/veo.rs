@@ -27,23 +27,16 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::{MockVendor, assert_rehosted_mp4, generate, generate_to_end, live_server, sample_mp4};
+use super::{
+    MockVendor, Recorded, Recorder, assert_failed, assert_rehosted_mp4, cancel_to_end, credits, generate,
+    generate_to_end, live_server, metadata, mp4_file, sample_mp4,
+};
 use crate::harness::{Server, ServerOptions};
 
 /// The key the mock accepts.
 const KEY: &str = "veo-test-key";
 const MODELS: &[&str] = &["veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview"];
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR first frame";
-
-/// One request the mock received.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: &'static str,
-    /// Path and query.
-    target: String,
-    key: Option<String>,
-    body: Value,
-}
 
 /// One operation the mock started.
 struct Operation {
@@ -57,29 +50,24 @@ struct Operation {
 struct Veo {
     /// The mock's own address, for redirects to its result files.
     base: OnceLock<String>,
-    seen: Mutex<Vec<Seen>>,
+    /// Every request, its path with the query.
+    recorder: Recorder,
     operations: Mutex<HashMap<String, Operation>>,
 }
 
 type Mock = Arc<Veo>;
 
 impl Veo {
-    fn record(&self, method: &'static str, target: String, headers: &HeaderMap, body: Value) {
-        let key = headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()).map(str::to_string);
-        self.seen.lock().unwrap().push(Seen { method, target, key, body });
+    fn seen(&self) -> Vec<Recorded> {
+        self.recorder.requests()
     }
 
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-
-    /// Bodies of the `predictLongRunning` calls whose prompt contains `needle`.
-    fn submits(&self, needle: &str) -> Vec<Seen> {
-        self.seen()
-            .into_iter()
-            .filter(|s| s.target.ends_with(":predictLongRunning"))
-            .filter(|s| s.body["instances"][0]["prompt"].as_str().is_some_and(|p| p.contains(needle)))
-            .collect()
+    /// The `predictLongRunning` calls whose prompt contains `needle`.
+    fn submits(&self, needle: &str) -> Vec<Recorded> {
+        self.recorder.filter(|s| {
+            s.path.ends_with(":predictLongRunning")
+                && s.body["instances"][0]["prompt"].as_str().is_some_and(|p| p.contains(needle))
+        })
     }
 }
 
@@ -159,7 +147,7 @@ fn check_body(model: &str, body: &Value) -> Result<(u32, u32, u32), String> {
 /// `POST /v1beta/models/{model}:predictLongRunning`.
 async fn predict(State(mock): State<Mock>, Path(target): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    mock.record("POST", format!("/v1beta/models/{target}"), &headers, body.clone());
+    mock.recorder.record("POST", format!("/v1beta/models/{target}"), &headers, body.clone());
     if let Err(refused) = check_key(&headers) {
         return refused;
     }
@@ -191,7 +179,7 @@ async fn operation(
     Path((model, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    mock.record("GET", format!("/v1beta/models/{model}/operations/{id}"), &headers, Value::Null);
+    mock.recorder.record("GET", format!("/v1beta/models/{model}/operations/{id}"), &headers, Value::Null);
     if let Err(refused) = check_key(&headers) {
         return refused;
     }
@@ -251,7 +239,12 @@ async fn download(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    mock.record("GET", format!("/v1beta/files/{file}?{}", query.clone().unwrap_or_default()), &headers, Value::Null);
+    mock.recorder.record(
+        "GET",
+        format!("/v1beta/files/{file}?{}", query.clone().unwrap_or_default()),
+        &headers,
+        Value::Null,
+    );
     if let Err(refused) = check_key(&headers) {
         return refused;
     }
@@ -274,13 +267,7 @@ async fn download(
 /// `GET /results/{id}.mp4`: the signed storage URL (no key needed).
 async fn result(State(mock): State<Mock>, Path(file): Path<String>) -> Response {
     let operations = mock.operations.lock().unwrap();
-    match file.strip_suffix(".mp4").and_then(|id| operations.get(id)) {
-        Some(operation) => {
-            let (width, height, duration) = operation.clip;
-            ([(header::CONTENT_TYPE, "video/mp4")], sample_mp4(width, height, duration)).into_response()
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    mp4_file(file.strip_suffix(".mp4").and_then(|id| operations.get(id)).map(|operation| operation.clip))
 }
 
 async fn start_mock() -> (MockVendor, Mock) {
@@ -294,25 +281,6 @@ async fn start_mock() -> (MockVendor, Mock) {
     let vendor = MockVendor::start(router).await;
     mock.base.set(vendor.base_url()).unwrap();
     (vendor, mock)
-}
-
-async fn credits(server: &Server, key: &str) -> i64 {
-    let (_, _, body) = server.post(Some(key), "{ account { credits } }", json!({}), &[]).await;
-    body["data"]["account"]["credits"].as_i64().unwrap_or_else(|| panic!("{body}"))
-}
-
-/// The metadata of generation `id`, read with its owner's `key`.
-async fn metadata(server: &Server, key: &str, id: &Value) -> Value {
-    let query = "query($id: ID!) { generation(id: $id) { metadata { duration resolution format width height } } }";
-    let (_, _, body) = server.post(Some(key), query, json!({ "id": id }), &[]).await;
-    body["data"]["generation"]["metadata"].clone()
-}
-
-fn assert_failed(generation: &Value, code: &str, needle: &str) {
-    assert_eq!(generation["status"], "FAILED", "{generation}");
-    assert_eq!(generation["errorCode"], code, "{generation}");
-    let message = generation["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(needle), "{message:?} should mention {needle:?}");
 }
 
 #[tokio::test]
@@ -340,10 +308,10 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
     assert_rehosted_mp4(&server, &redirected, &sample_mp4(1080, 1920, 8000)).await;
     let [submit] = &mock.submits("lighthouse")[..] else { panic!("one submit: {:?}", mock.seen()) };
     assert_eq!(
-        (submit.method, submit.target.as_str()),
+        (submit.method.as_str(), submit.path.as_str()),
         ("POST", "/v1beta/models/veo-3.1-generate-preview:predictLongRunning")
     );
-    assert_eq!(submit.key.as_deref(), Some(KEY));
+    assert_eq!(submit.header("x-goog-api-key"), Some(KEY));
     assert_eq!(
         submit.body,
         json!({
@@ -360,20 +328,20 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
     assert_eq!(metadata["format"], "mp4");
     let seen = mock.seen();
     let polls =
-        seen.iter().filter(|s| s.target.starts_with("/v1beta/models/veo-3.1-generate-preview/operations/")).count();
+        seen.iter().filter(|s| s.path.starts_with("/v1beta/models/veo-3.1-generate-preview/operations/")).count();
     assert!(polls >= 2, "the operation was polled until done: {seen:?}");
     assert!(
-        seen.iter().filter(|s| s.target.starts_with("/v1beta/")).all(|s| s.key.as_deref() == Some(KEY)),
+        seen.iter().filter(|s| s.path.starts_with("/v1beta/")).all(|s| s.header("x-goog-api-key") == Some(KEY)),
         "{seen:?}"
     );
-    assert!(seen.iter().any(|s| s.target.starts_with("/v1beta/files/op") && s.target.ends_with(":download?alt=media")));
+    assert!(seen.iter().any(|s| s.path.starts_with("/v1beta/files/op") && s.path.ends_with(":download?alt=media")));
 
     // Veo Fast with defaults; the download answered with the bytes.
     assert_eq!(direct["status"], "COMPLETED", "{direct}");
     assert_eq!(direct["creditCost"], 80);
     assert_rehosted_mp4(&server, &direct, &sample_mp4(1280, 720, 8000)).await;
     let [fast] = &mock.submits("[direct]")[..] else { panic!("one submit") };
-    assert_eq!(fast.target, "/v1beta/models/veo-3.1-fast-generate-preview:predictLongRunning");
+    assert_eq!(fast.path, "/v1beta/models/veo-3.1-fast-generate-preview:predictLongRunning");
     assert_eq!(fast.body["parameters"], json!({ "aspectRatio": "16:9", "resolution": "720p", "durationSeconds": 8 }));
 
     // Veo Lite; the clip inline in the operation.
@@ -402,10 +370,10 @@ async fn vendor_failures_reach_the_right_public_codes() {
         run("Glitch [flaky]")
     );
 
-    assert_failed(&moderated, "GENERATION_FAILED", "celebrity likeness");
-    assert_failed(&quota, "PROVIDER_UNAVAILABLE", "exceeded your current quota");
+    assert_failed(&moderated, "GENERATION_FAILED", &["celebrity likeness"]);
+    assert_failed(&quota, "PROVIDER_UNAVAILABLE", &["exceeded your current quota"]);
     assert_eq!(mock.submits("[quota]").len(), 3, "a rate-limited submit is tried three times");
-    assert_failed(&fails, "GENERATION_FAILED", "internal error");
+    assert_failed(&fails, "GENERATION_FAILED", &["internal error"]);
     assert_eq!(flaky["status"], "COMPLETED", "a 503 while polling is retried: {flaky}");
     assert_eq!(credits(&server, &key).await, 100_000 - 320, "failures are refunded");
 
@@ -447,20 +415,11 @@ async fn cancel_stops_waiting_and_refunds_nothing() {
     let accepted = generate(&server, &key, "veo-fast", json!({ "text": "Forever [slow]" }), json!({})).await.unwrap();
     let id = accepted["id"].as_str().unwrap();
     // Wait until the vendor has the operation and it is being polled.
-    for attempt in 0.. {
-        if mock.seen().iter().any(|s| s.target.contains("/operations/")) {
-            break;
-        }
-        assert!(attempt < 200, "the operation was never polled");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (_, _, body) =
-        server.post(Some(&key), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": id }), &[]).await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}");
-    let cancelled = server.wait_terminal(&key, id, Duration::from_secs(20)).await;
+    mock.recorder.wait_for("a poll of the operation", |s| s.path.contains("/operations/")).await;
+    let cancelled = cancel_to_end(&server, &key, id).await;
     assert_eq!(cancelled["status"], "CANCELLED", "{cancelled}");
     assert_eq!(credits(&server, &key).await, 100_000 - 80, "Google bills a cancelled clip, so nothing is refunded");
-    assert!(mock.seen().iter().all(|s| !s.target.contains(":cancel")), "Veo has no cancel call");
+    assert!(mock.seen().iter().all(|s| !s.path.contains(":cancel")), "Veo has no cancel call");
 }
 
 #[tokio::test]
@@ -468,7 +427,7 @@ async fn a_refused_key_makes_the_provider_unavailable() {
     let (vendor, mock) = start_mock().await;
     let (server, key) = live_server("veo", &vendor, &[("api_key", "not-the-key")]).await;
     let refused = generate_to_end(&server, &key, "veo", json!({ "text": "Wrong key" }), json!({})).await;
-    assert_failed(&refused, "PROVIDER_UNAVAILABLE", "API key not valid");
+    assert_failed(&refused, "PROVIDER_UNAVAILABLE", &["API key not valid"]);
     assert_eq!(mock.submits("Wrong key").len(), 1, "a refused key is not retried");
 }
 

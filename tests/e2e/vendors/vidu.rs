@@ -23,7 +23,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -32,9 +31,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
-use super::{MockVendor, assert_rehosted_mp4, generate, generate_to_end, live_server, sample_mp4};
+use super::{
+    MockVendor, Recorded, Recorder, assert_failed, assert_rehosted_mp4, cancel_to_end, credits, generate,
+    generate_to_end, live_server, mp4_file, sample_mp4,
+};
 use crate::harness::Server;
 
 const API_KEY: &str = "vda_e2e_key";
@@ -42,14 +43,6 @@ const TEXT_MODELS: [&str; 4] = ["viduq3-turbo", "viduq3-pro", "viduq1", "vidu1.5
 const IMAGE_MODELS: [&str; 5] = ["viduq3-turbo", "viduq3-pro", "viduq1", "vidu2.0", "vidu1.5"];
 /// A 1×1 PNG, as users send it in a `data:` URI.
 const PNG_DATA_URI: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-
-/// One request the mock accepted past authentication.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: &'static str,
-    path: String,
-    body: Value,
-}
 
 #[derive(Debug)]
 struct Task {
@@ -65,39 +58,20 @@ struct Task {
 struct Mock {
     /// The mock's own origin, for result URLs (set once it listens).
     origin: String,
-    seen: Vec<Seen>,
     /// Tasks by id; ids count up from `812345678901230000` in creation order.
     tasks: HashMap<String, Task>,
 }
 
-/// The mock's state and a signal raised after every request it answers.
+/// The mock's state and the requests it accepted past authentication.
 #[derive(Default)]
 struct Shared {
     mock: Mutex<Mock>,
-    changed: Notify,
+    recorder: Recorder,
 }
 
 impl Shared {
     fn lock(&self) -> std::sync::MutexGuard<'_, Mock> {
         self.mock.lock().unwrap()
-    }
-
-    /// Wait (bounded) until `done` holds for the mock's state.
-    async fn wait_until(&self, what: &str, done: impl Fn(&Mock) -> bool) {
-        let wait = async {
-            loop {
-                let changed = self.changed.notified();
-                tokio::pin!(changed);
-                changed.as_mut().enable();
-                if done(&self.lock()) {
-                    return;
-                }
-                changed.await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(20), wait)
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting: {what}"));
     }
 }
 
@@ -183,24 +157,18 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let response = answer_create(&shared, &endpoint, &headers, &body);
-    shared.changed.notify_waiters();
-    response
-}
-
-fn answer_create(shared: &Shared, endpoint: &str, headers: &HeaderMap, body: &[u8]) -> Response {
     if endpoint != "text2video" && endpoint != "img2video" {
         return vidu_error(404, "NotFound", "no such endpoint").into_response();
     }
-    if let Err(refusal) = check_token(headers) {
+    if let Err(refusal) = check_token(&headers) {
         return refusal.into_response();
     }
-    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+    let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return vidu_error(400, "BadRequest", "invalid JSON").into_response();
     };
+    shared.recorder.record("POST", format!("/ent/v2/{endpoint}"), &headers, body.clone());
     let mut mock = shared.lock();
-    mock.seen.push(Seen { method: "POST", path: format!("/ent/v2/{endpoint}"), body: body.clone() });
-    if let Err(refusal) = check_create(endpoint, &body) {
+    if let Err(refusal) = check_create(&endpoint, &body) {
         return refusal.into_response();
     }
     let prompt = body["prompt"].as_str().unwrap_or_default().to_string();
@@ -226,19 +194,13 @@ fn answer_create(shared: &Shared, endpoint: &str, headers: &HeaderMap, body: &[u
 }
 
 async fn creations(State(shared): State<Arc<Shared>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let response = answer_creations(&shared, &id, &headers);
-    shared.changed.notify_waiters();
-    response
-}
-
-fn answer_creations(shared: &Shared, id: &str, headers: &HeaderMap) -> Response {
-    if let Err(refusal) = check_token(headers) {
+    if let Err(refusal) = check_token(&headers) {
         return refusal.into_response();
     }
+    shared.recorder.record("GET", format!("/ent/v2/tasks/{id}/creations"), &headers, Value::Null);
     let mut mock = shared.lock();
-    mock.seen.push(Seen { method: "GET", path: format!("/ent/v2/tasks/{id}/creations"), body: Value::Null });
     let origin = mock.origin.clone();
-    let Some(task) = mock.tasks.get_mut(id) else {
+    let Some(task) = mock.tasks.get_mut(&id) else {
         return vidu_error(404, "TaskNotFound", "task not found").into_response();
     };
     task.polls += 1;
@@ -275,22 +237,16 @@ async fn cancel(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let response = answer_cancel(&shared, &id, &headers, &body);
-    shared.changed.notify_waiters();
-    response
-}
-
-fn answer_cancel(shared: &Shared, id: &str, headers: &HeaderMap, body: &[u8]) -> Response {
-    if let Err(refusal) = check_token(headers) {
+    if let Err(refusal) = check_token(&headers) {
         return refusal.into_response();
     }
-    let body: Value = serde_json::from_slice(body).unwrap_or_default();
+    let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+    shared.recorder.record("POST", format!("/ent/v2/tasks/{id}/cancel"), &headers, body.clone());
     let mut mock = shared.lock();
-    mock.seen.push(Seen { method: "POST", path: format!("/ent/v2/tasks/{id}/cancel"), body: body.clone() });
     if body["id"] != id {
         return vidu_error(400, "FieldInvalid", "id does not match the task").into_response();
     }
-    let Some(task) = mock.tasks.get_mut(id) else {
+    let Some(task) = mock.tasks.get_mut(&id) else {
         return vidu_error(404, "TaskNotFound", "task not found").into_response();
     };
     if !task.prompt.contains("endless") {
@@ -302,10 +258,8 @@ fn answer_cancel(shared: &Shared, id: &str, headers: &HeaderMap, body: &[u8]) ->
 
 async fn result(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
     let mock = shared.lock();
-    let Some(task) = file.strip_suffix(".mp4").and_then(|id| mock.tasks.get(id)) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    ([("content-type", "video/mp4")], video_of(task.size, task.duration_s)).into_response()
+    let task = file.strip_suffix(".mp4").and_then(|id| mock.tasks.get(id));
+    mp4_file(task.map(|task| (task.size.0, task.size.1, task.duration_s * 1000)))
 }
 
 fn video_of((width, height): (u32, u32), duration_s: u32) -> Vec<u8> {
@@ -334,30 +288,12 @@ async fn vidu_server() -> (Server, String, MockVendor, Arc<Shared>) {
 }
 
 /// The create calls whose prompt contains `needle`.
-fn creates(shared: &Shared, needle: &str) -> Vec<Seen> {
-    let mock = shared.lock();
-    let matches = |s: &&Seen| {
+fn creates(shared: &Shared, needle: &str) -> Vec<Recorded> {
+    shared.recorder.filter(|s| {
         s.method == "POST"
             && !s.path.ends_with("/cancel")
             && s.body["prompt"].as_str().is_some_and(|p| p.contains(needle))
-    };
-    mock.seen.iter().filter(matches).cloned().collect()
-}
-
-fn calls_to(mock: &Mock, method: &str, path: &str) -> usize {
-    mock.seen.iter().filter(|s| s.method == method && s.path == path).count()
-}
-
-fn assert_failed(generation: &Value, code: &str, needle: &str) {
-    assert_eq!(generation["status"], "FAILED", "{generation}");
-    assert_eq!(generation["errorCode"], code, "{generation}");
-    let message = generation["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(needle), "{message:?} should contain {needle:?}");
-}
-
-async fn credits(server: &Server, key: &str) -> i64 {
-    let (_, _, body) = server.post(Some(key), "{ account { credits } }", json!({}), &[]).await;
-    body["data"]["account"]["credits"].as_i64().unwrap_or_else(|| panic!("{body}"))
+    })
 }
 
 #[tokio::test]
@@ -377,7 +313,7 @@ async fn text_and_image_to_video_complete_with_the_token() {
         create.body,
         json!({ "model": "viduq3-turbo", "prompt": "a red sneaker spinning", "duration": 5, "resolution": "720p" })
     );
-    assert!(calls_to(&shared.lock(), "GET", "/ent/v2/tasks/812345678901230000/creations") >= 2);
+    assert!(shared.recorder.count("GET", "/ent/v2/tasks/812345678901230000/creations") >= 2);
 
     // The portal's 8-second product clip, with the options Vidu has.
     let options = json!({ "duration": 8, "resolution": "1080p", "aspectRatio": "9:16", "seed": 7, "audio": false });
@@ -439,13 +375,17 @@ async fn vendor_failures_reach_their_public_codes() {
         run("flaky network")
     );
 
-    assert_failed(&moderated, "GENERATION_FAILED", "TaskPromptPolicyViolation: the prompt violates the content policy");
-    assert_failed(&busy, "PROVIDER_UNAVAILABLE", "TooManyRequests: requests are too frequent");
+    assert_failed(
+        &moderated,
+        "GENERATION_FAILED",
+        &["TaskPromptPolicyViolation: the prompt violates the content policy"],
+    );
+    assert_failed(&busy, "PROVIDER_UNAVAILABLE", &["TooManyRequests: requests are too frequent"]);
     assert_eq!(creates(&shared, "busy hour").len(), 3, "a rate limit is retried (3 attempts)");
-    assert_failed(&broke, "PROVIDER_UNAVAILABLE", "CreditInsufficient: not enough credits");
+    assert_failed(&broke, "PROVIDER_UNAVAILABLE", &["CreditInsufficient: not enough credits"]);
     assert_eq!(creates(&shared, "broke account").len(), 1, "billing refusals are not retried");
-    assert_failed(&risky, "GENERATION_FAILED", "failed: CreationPolicyViolation");
-    assert_failed(&doomed, "GENERATION_FAILED", "failed: InternalServiceFailure");
+    assert_failed(&risky, "GENERATION_FAILED", &["failed: CreationPolicyViolation"]);
+    assert_failed(&doomed, "GENERATION_FAILED", &["failed: InternalServiceFailure"]);
     assert_eq!(flaky["status"], "COMPLETED", "a 5xx while polling is retried: {flaky}\n{}", server.log());
     assert_eq!(credits(&server, &key).await, 100_000 - 20, "only the completed job is charged");
 }
@@ -491,33 +431,21 @@ async fn impossible_requests_are_refused_before_any_job() {
 
     let (_, _, body) = server.post(Some(&key), "{ generations { nodes { id } } }", json!({}), &[]).await;
     assert_eq!(body["data"]["generations"]["nodes"], json!([]), "no job was created");
-    assert!(shared.lock().seen.is_empty(), "Vidu was never called");
+    assert!(shared.recorder.requests().is_empty(), "Vidu was never called");
 }
 
 #[tokio::test]
 async fn cancel_refunds_queued_tasks_and_reports_refusals() {
     let (server, key, _mock, shared) = vidu_server().await;
-    let cancel = |id: String| {
-        let (server, key) = (&server, &key);
-        async move {
-            let query = "mutation($id: ID!) { cancelGeneration(id: $id) }";
-            server.post(Some(key), query, json!({ "id": id }), &[]).await.2
-        }
-    };
+    let polled = |path: &'static str| move |s: &Recorded| s.method == "GET" && s.path == path;
 
     // A queued task: Vidu cancels it and charges nothing.
     let accepted = generate(&server, &key, "vidu", json!({ "text": "an endless queue" }), json!({})).await.unwrap();
     let id = accepted["id"].as_str().unwrap().to_string();
-    let polled = "/ent/v2/tasks/812345678901230000/creations";
-    shared.wait_until("the first poll", |mock| calls_to(mock, "GET", polled) > 0).await;
-    let body = cancel(id.clone()).await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}\n{}", server.log());
-    let done = server.wait_terminal(&key, &id, Duration::from_secs(10)).await;
+    shared.recorder.wait_for("the first poll", polled("/ent/v2/tasks/812345678901230000/creations")).await;
+    let done = cancel_to_end(&server, &key, &id).await;
     assert_eq!(done["status"], "CANCELLED", "{done}");
-    let [call] = &shared.lock().seen.iter().filter(|s| s.path.ends_with("/cancel")).cloned().collect::<Vec<_>>()[..]
-    else {
-        panic!("one cancel call")
-    };
+    let [call] = &shared.recorder.filter(|s| s.path.ends_with("/cancel"))[..] else { panic!("one cancel call") };
     assert_eq!(
         (call.path.as_str(), &call.body),
         ("/ent/v2/tasks/812345678901230000/cancel", &json!({ "id": "812345678901230000" }))
@@ -527,9 +455,8 @@ async fn cancel_refunds_queued_tasks_and_reports_refusals() {
     // A task already scheduled: Vidu refuses, and the job runs on.
     let accepted = generate(&server, &key, "vidu", json!({ "text": "scheduled already" }), json!({})).await.unwrap();
     let id = accepted["id"].as_str().unwrap().to_string();
-    let polled = "/ent/v2/tasks/812345678901230001/creations";
-    shared.wait_until("the first poll", |mock| calls_to(mock, "GET", polled) > 0).await;
-    let body = cancel(id.clone()).await;
+    shared.recorder.wait_for("the first poll", polled("/ent/v2/tasks/812345678901230001/creations")).await;
+    let body = super::cancel(&server, &key, &id).await;
     let error = &body["errors"][0];
     assert_eq!(error["extensions"]["code"], "INVALID_INPUT", "{body}");
     assert!(error["message"].as_str().unwrap().contains("task state is scheduled, can not cancel"), "{body}");
@@ -544,8 +471,8 @@ async fn credentials_are_checked_and_required() {
     let (mock, shared) = start_mock().await;
     let (server, key) = live_server("vidu", &mock, &[("api_key", "vda_wrong")]).await;
     let done = generate_to_end(&server, &key, "vidu", json!({ "text": "a cat" }), json!({})).await;
-    assert_failed(&done, "PROVIDER_UNAVAILABLE", "Unauthorized: invalid or missing API token");
-    assert!(shared.lock().seen.is_empty(), "nothing was accepted");
+    assert_failed(&done, "PROVIDER_UNAVAILABLE", &["Unauthorized: invalid or missing API token"]);
+    assert!(shared.recorder.requests().is_empty(), "nothing was accepted");
     drop(server);
 
     // No key: unavailable for live keys, test keys still work.
@@ -565,5 +492,5 @@ async fn credentials_are_checked_and_required() {
 
     let test_mode = generate_to_end(&server, &server.key, "vidu", json!({ "text": "a cat" }), json!({})).await;
     assert_eq!((&test_mode["status"], &test_mode["provider"]), (&json!("COMPLETED"), &json!("vidu")), "{test_mode}");
-    assert!(shared.lock().seen.is_empty(), "test keys never reach Vidu");
+    assert!(shared.recorder.requests().is_empty(), "test keys never reach Vidu");
 }

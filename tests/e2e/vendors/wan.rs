@@ -29,7 +29,10 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use super::{MockVendor, assert_rehosted_mp4, generate, generate_to_end, live_server, sample_mp4};
+use super::{
+    MockVendor, Recorded, Recorder, assert_failed, assert_rehosted_mp4, cancel_to_end, credits, generate,
+    generate_to_end, live_server, metadata, mp4_file, sample_mp4,
+};
 use crate::harness::{Server, ServerOptions};
 
 /// The key the mock accepts.
@@ -37,16 +40,6 @@ const KEY: &str = "sk-wan-test";
 const T2V_SIZES: &[&str] =
     &["832*480", "480*832", "624*624", "1920*1080", "1080*1920", "1440*1440", "1632*1248", "1248*1632"];
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR a cat";
-
-/// One request the mock received.
-#[derive(Clone, Debug)]
-struct Seen {
-    method: &'static str,
-    path: String,
-    authorization: Option<String>,
-    asynchronous: Option<String>,
-    body: Value,
-}
 
 /// One task the mock holds.
 struct Task {
@@ -60,35 +53,24 @@ struct Task {
 #[derive(Default)]
 struct Wan {
     base: OnceLock<String>,
-    seen: Mutex<Vec<Seen>>,
+    recorder: Recorder,
     tasks: Mutex<HashMap<String, Task>>,
 }
 
 type Mock = Arc<Wan>;
 
 impl Wan {
-    fn record(&self, method: &'static str, path: String, headers: &HeaderMap, body: Value) {
-        let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-        self.seen.lock().unwrap().push(Seen {
-            method,
-            path,
-            authorization: get("authorization"),
-            asynchronous: get("x-dashscope-async"),
-            body,
-        });
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
+    fn seen(&self) -> Vec<Recorded> {
+        self.recorder.requests()
     }
 
     /// Task creations whose prompt contains `needle`.
-    fn submits(&self, needle: &str) -> Vec<Seen> {
-        self.seen()
-            .into_iter()
-            .filter(|s| s.method == "POST" && s.path.ends_with("/video-synthesis"))
-            .filter(|s| s.body["input"]["prompt"].as_str().is_some_and(|p| p.contains(needle)))
-            .collect()
+    fn submits(&self, needle: &str) -> Vec<Recorded> {
+        self.recorder.filter(|s| {
+            s.method == "POST"
+                && s.path.ends_with("/video-synthesis")
+                && s.body["input"]["prompt"].as_str().is_some_and(|p| p.contains(needle))
+        })
     }
 
     /// Ids of the tasks whose prompt contains `needle`.
@@ -174,7 +156,7 @@ fn check_body(body: &Value) -> Result<(u32, u32), String> {
 /// `POST /api/v1/services/aigc/video-generation/video-synthesis`.
 async fn create(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    mock.record("POST", "/api/v1/services/aigc/video-generation/video-synthesis".into(), &headers, body.clone());
+    mock.recorder.record("POST", "/api/v1/services/aigc/video-generation/video-synthesis", &headers, body.clone());
     if let Err(refused) = check_key(&headers) {
         return refused;
     }
@@ -213,7 +195,7 @@ async fn create(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) -> Re
 
 /// `GET /api/v1/tasks/{id}`.
 async fn query(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    mock.record("GET", format!("/api/v1/tasks/{id}"), &headers, Value::Null);
+    mock.recorder.record("GET", format!("/api/v1/tasks/{id}"), &headers, Value::Null);
     if let Err(refused) = check_key(&headers) {
         return refused;
     }
@@ -261,7 +243,7 @@ async fn query(State(mock): State<Mock>, Path(id): Path<String>, headers: Header
 
 /// `POST /api/v1/tasks/{id}/cancel`: queued tasks only.
 async fn cancel(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    mock.record("POST", format!("/api/v1/tasks/{id}/cancel"), &headers, Value::Null);
+    mock.recorder.record("POST", format!("/api/v1/tasks/{id}/cancel"), &headers, Value::Null);
     if let Err(refused) = check_key(&headers) {
         return refused;
     }
@@ -283,12 +265,7 @@ async fn cancel(State(mock): State<Mock>, Path(id): Path<String>, headers: Heade
 /// `GET /results/{id}.mp4`: the signed OSS URL.
 async fn result(State(mock): State<Mock>, Path(file): Path<String>) -> Response {
     let tasks = mock.tasks.lock().unwrap();
-    match file.strip_suffix(".mp4").and_then(|id| tasks.get(id)) {
-        Some(task) => {
-            ([(header::CONTENT_TYPE, "video/mp4")], sample_mp4(task.size.0, task.size.1, 5000)).into_response()
-        }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    mp4_file(file.strip_suffix(".mp4").and_then(|id| tasks.get(id)).map(|task| (task.size.0, task.size.1, 5000)))
 }
 
 async fn start_mock() -> (MockVendor, Mock) {
@@ -302,25 +279,6 @@ async fn start_mock() -> (MockVendor, Mock) {
     let vendor = MockVendor::start(router).await;
     mock.base.set(vendor.base_url()).unwrap();
     (vendor, mock)
-}
-
-async fn credits(server: &Server, key: &str) -> i64 {
-    let (_, _, body) = server.post(Some(key), "{ account { credits } }", json!({}), &[]).await;
-    body["data"]["account"]["credits"].as_i64().unwrap_or_else(|| panic!("{body}"))
-}
-
-fn assert_failed(generation: &Value, code: &str, needle: &str) {
-    assert_eq!(generation["status"], "FAILED", "{generation}");
-    assert_eq!(generation["errorCode"], code, "{generation}");
-    let message = generation["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains(needle), "{message:?} should mention {needle:?}");
-}
-
-/// The metadata of generation `id`, read with its owner's `key`.
-async fn metadata(server: &Server, key: &str, id: &Value) -> Value {
-    let query = "query($id: ID!) { generation(id: $id) { metadata { duration resolution format width height } } }";
-    let (_, _, body) = server.post(Some(key), query, json!({ "id": id }), &[]).await;
-    body["data"]["generation"]["metadata"].clone()
 }
 
 #[tokio::test]
@@ -353,8 +311,8 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
     assert_eq!(portrait["creditCost"], 50);
     assert_rehosted_mp4(&server, &portrait, &sample_mp4(1080, 1920, 5000)).await;
     let [submit] = &mock.submits("tabby")[..] else { panic!("one submit: {:?}", mock.seen()) };
-    assert_eq!(submit.authorization.as_deref(), Some("Bearer sk-wan-test"));
-    assert_eq!(submit.asynchronous.as_deref(), Some("enable"));
+    assert_eq!(submit.header("authorization"), Some("Bearer sk-wan-test"));
+    assert_eq!(submit.header("x-dashscope-async"), Some("enable"));
     assert_eq!(
         submit.body,
         json!({
@@ -369,11 +327,11 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
         (Some(5.0), Some("1080x1920"), Some("mp4")),
         "{meta}"
     );
-    let polls: Vec<Seen> =
+    let polls: Vec<Recorded> =
         mock.seen().into_iter().filter(|s| s.method == "GET" && s.path.starts_with("/api/v1/tasks/")).collect();
     assert!(polls.len() >= 3, "polled through PENDING and RUNNING: {polls:?}");
     assert!(
-        polls.iter().all(|s| s.asynchronous.is_none() && s.authorization.as_deref() == Some("Bearer sk-wan-test")),
+        polls.iter().all(|s| s.header("x-dashscope-async").is_none() && s.header("authorization") == Some("Bearer sk-wan-test")),
         "{polls:?}"
     );
 
@@ -417,12 +375,12 @@ async fn vendor_failures_reach_the_right_public_codes() {
         run("Broken [fails]"),
         run("Glitch [flaky]"),
     );
-    assert_failed(&moderated, "GENERATION_FAILED", "inappropriate content");
+    assert_failed(&moderated, "GENERATION_FAILED", &["inappropriate content"]);
     assert_eq!(mock.submits("[moderated]").len(), 1, "moderation is not retried");
-    assert_failed(&unsafe_output, "GENERATION_FAILED", "DataInspectionFailed");
-    assert_failed(&quota, "PROVIDER_UNAVAILABLE", "rate limit exceeded");
+    assert_failed(&unsafe_output, "GENERATION_FAILED", &["DataInspectionFailed"]);
+    assert_failed(&quota, "PROVIDER_UNAVAILABLE", &["rate limit exceeded"]);
     assert_eq!(mock.submits("[quota]").len(), 3, "a throttled submit is tried three times");
-    assert_failed(&fails, "GENERATION_FAILED", "Video synthesis failed");
+    assert_failed(&fails, "GENERATION_FAILED", &["Video synthesis failed"]);
     assert_eq!(flaky["status"], "COMPLETED", "a 500 while polling is retried: {flaky}");
     assert_eq!(credits(&server, &key).await, 100_000 - 50, "failures are refunded");
 
@@ -459,20 +417,11 @@ async fn vendor_failures_reach_the_right_public_codes() {
 /// Wait (bounded) until the mock has been polled for a task whose prompt
 /// contains `needle`.
 async fn wait_polled(mock: &Mock, needle: &str) {
-    for _ in 0..200 {
+    let polled = || {
         let ids = mock.task_ids(needle);
-        if mock.seen().iter().any(|s| s.method == "GET" && ids.iter().any(|id| s.path.ends_with(id.as_str()))) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no task for {needle:?} was polled");
-}
-
-async fn cancel_generation(server: &Server, key: &str, id: &str) {
-    let (_, _, body) =
-        server.post(Some(key), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": id }), &[]).await;
-    assert_eq!(body["data"]["cancelGeneration"], true, "{body}\n{}", server.log());
+        mock.seen().iter().any(|s| s.method == "GET" && ids.iter().any(|id| s.path.ends_with(id.as_str())))
+    };
+    mock.recorder.wait_until(&format!("a poll of the task for {needle:?}"), polled).await;
 }
 
 #[tokio::test]
@@ -484,18 +433,19 @@ async fn cancel_refunds_queued_tasks_and_stops_waiting_for_started_ones() {
     wait_polled(&mock, "[slow]").await;
     wait_polled(&mock, "[started]").await;
 
-    cancel_generation(&server, &key, queued["id"].as_str().unwrap()).await;
-    let done = server.wait_terminal(&key, queued["id"].as_str().unwrap(), Duration::from_secs(20)).await;
+    let done = cancel_to_end(&server, &key, queued["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "CANCELLED", "{done}");
     let [task] = &mock.task_ids("[slow]")[..] else { panic!("one queued task") };
     let cancel_call =
         mock.seen().into_iter().find(|s| s.path == format!("/api/v1/tasks/{task}/cancel")).expect("the cancel call");
-    assert_eq!((cancel_call.method, cancel_call.authorization.as_deref()), ("POST", Some("Bearer sk-wan-test")));
+    assert_eq!(
+        (cancel_call.method.as_str(), cancel_call.header("authorization")),
+        ("POST", Some("Bearer sk-wan-test"))
+    );
     // The queued task is refunded in full; the started one still holds its 50.
     assert_eq!(credits(&server, &key).await, 100_000 - 50, "a queued task is cancelled free of charge");
 
-    cancel_generation(&server, &key, started["id"].as_str().unwrap()).await;
-    let done = server.wait_terminal(&key, started["id"].as_str().unwrap(), Duration::from_secs(20)).await;
+    let done = cancel_to_end(&server, &key, started["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "CANCELLED", "{done}");
     assert!(mock.seen().iter().any(
         |s| s.path.ends_with("/cancel") && mock.task_ids("[started]").iter().any(|id| s.path.contains(id.as_str()))
@@ -508,7 +458,7 @@ async fn a_refused_key_makes_the_provider_unavailable() {
     let (vendor, mock) = start_mock().await;
     let (server, key) = live_server("wan", &vendor, &[("api_key", "sk-wrong")]).await;
     let refused = generate_to_end(&server, &key, "wan", json!({ "text": "Wrong key" }), json!({})).await;
-    assert_failed(&refused, "PROVIDER_UNAVAILABLE", "InvalidApiKey");
+    assert_failed(&refused, "PROVIDER_UNAVAILABLE", &["InvalidApiKey"]);
     assert_eq!(mock.submits("Wrong key").len(), 1, "a refused key is not retried");
 }
 
