@@ -112,7 +112,54 @@ impl Server {
     /// Start the process; returns the first-run key if one was printed
     /// (waited for when `expect_key`: the reader thread may lag behind the
     /// listener).
+    ///
+    /// Ready means *this* process logged that it listens on our port: a
+    /// port picked by [`free_port`] can be taken by another test's server
+    /// before ours binds it, and a health check alone would then talk to
+    /// that one. Ours then fails to bind and exits, and we retry on a new port.
     async fn spawn(&mut self, expect_key: bool) -> Option<String> {
+        for _attempt in 0..5 {
+            let log_start = std::fs::metadata(&self.log_path).map(|m| m.len() as usize).unwrap_or(0);
+            let rx = self.launch();
+            let ready_line = format!("doitong listening on http://127.0.0.1:{}", self.port);
+            let deadline = Instant::now() + Duration::from_secs(120);
+            let mut key = None;
+            loop {
+                while let Ok(line) = rx.try_recv() {
+                    if line.starts_with("dt_") {
+                        key = Some(line.trim().to_string());
+                    }
+                }
+                let log = self.log();
+                let this_run = log.get(log_start..).unwrap_or_default();
+                if this_run.contains(&ready_line) {
+                    // The key is printed before the listener starts.
+                    while key.is_none() && expect_key {
+                        match rx.recv_timeout(Duration::from_secs(10)) {
+                            Ok(line) if line.starts_with("dt_") => key = Some(line.trim().to_string()),
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                    }
+                    return key;
+                }
+                if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                    if this_run.contains("cannot listen on") {
+                        self.child = None;
+                        self.port = free_port();
+                        break;
+                    }
+                    panic!("doitong exited with {status}:\n{log}");
+                }
+                assert!(Instant::now() < deadline, "server did not start:\n{log}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        panic!("no free port for doitong after 5 attempts:\n{}", self.log());
+    }
+
+    /// Run `doitong serve` on `self.port`; its stdout lines.
+    fn launch(&mut self) -> std::sync::mpsc::Receiver<String> {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_doitong"));
         cmd.arg("serve")
@@ -147,38 +194,7 @@ impl Server {
             }
         });
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        let mut key = None;
-        loop {
-            while let Ok(line) = rx.try_recv() {
-                if line.starts_with("dt_") {
-                    key = Some(line.trim().to_string());
-                }
-            }
-            if let Ok(r) = self.client.get(self.url("/healthz")).send().await
-                && r.status().is_success()
-            {
-                // The key is printed before the listener starts.
-                while let Ok(line) = rx.try_recv() {
-                    if line.starts_with("dt_") {
-                        key = Some(line.trim().to_string());
-                    }
-                }
-                while key.is_none() && expect_key {
-                    match rx.recv_timeout(Duration::from_secs(10)) {
-                        Ok(line) if line.starts_with("dt_") => key = Some(line.trim().to_string()),
-                        Ok(_) => {}
-                        Err(_) => break,
-                    }
-                }
-                return key;
-            }
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("doitong exited with {status}:\n{}", self.log());
-            }
-            assert!(Instant::now() < deadline, "server did not start:\n{}", self.log());
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        rx
     }
 
     pub fn log(&self) -> String {

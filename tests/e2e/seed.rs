@@ -2,8 +2,11 @@
 //! `shared/seed/doitong-portal.txt`) against a fresh server with its test
 //! key. The only edits are the two ARCHITECTURE §1 allows: the endpoint
 //! and key placeholders, and the Python client's lower-case status
-//! comparison. Vendors without an adapter yet answer `INVALID_INPUT`
-//! naming the unknown provider and listing the available ones.
+//! comparison. Where a snippet asks a vendor for what it cannot do (MiniMax
+//! has no `style`, Runway no `motionIntensity`) the answer is the exact
+//! `INVALID_INPUT`; vendors without an adapter yet answer `INVALID_INPUT`
+//! naming the unknown provider and listing the available ones. Test keys
+//! run the named vendor's validation and price, then the placeholder.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -30,6 +33,12 @@ fn assert_unknown_provider(error: &Value, provider: &str) {
     assert_eq!(error["extensions"]["field"], "provider");
 }
 
+fn assert_unsupported_option(error: &Value, provider: &str, option: &str) {
+    assert_eq!(error["extensions"]["code"], "INVALID_INPUT", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains(&format!("option `{option}` is not supported by provider `{provider}`")), "{message}");
+}
+
 #[tokio::test]
 async fn curl_snippets_run_verbatim() {
     let server = Server::start().await;
@@ -40,13 +49,15 @@ async fn curl_snippets_run_verbatim() {
         serde_json::Deserializer::from_slice(&out.stdout).into_iter::<Value>().map(|v| v.unwrap()).collect();
     assert_eq!(bodies.len(), 3, "{}", String::from_utf8_lossy(&out.stdout));
 
-    // 1: a named vendor without an adapter yet.
-    assert_unknown_provider(&bodies[0]["errors"][0], "minimax");
-    // 2: automatic selection for quality.
+    // 1: MiniMax has no style parameter.
+    assert_unsupported_option(&bodies[0]["errors"][0], "minimax", "style");
+    // 2: automatic selection for quality: the best video model, Veo 3.1
+    // (8 s at 720p by default, 40 credits a second), executed by the
+    // placeholder for a test key.
     let g = &bodies[1]["data"]["generate"];
     assert_eq!(g["status"], "QUEUED", "{}", bodies[1]);
-    assert_eq!(g["provider"], "placeholder");
-    assert_eq!(g["creditCost"], 1);
+    assert_eq!(g["provider"], "veo");
+    assert_eq!(g["creditCost"], 320);
     let id = g["id"].as_str().unwrap();
     let done = server.wait_terminal(&server.key, id, Duration::from_secs(60)).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
@@ -147,7 +158,7 @@ async fn javascript_client_runs_verbatim() {
         "const video = await api.generate({\n  type: 'VIDEO',\n  provider: 'minimax',\n  input: { text: 'Epic battle scene' },\n  options: {\n    duration: 10,\n    resolution: '1080p',\n    style: 'cinematic'\n  }\n});",
     );
     assert!(!ok);
-    assert!(out.contains("ERROR unknown provider `minimax`"), "{out}");
+    assert!(out.contains("ERROR option `style` is not supported by provider `minimax`"), "{out}");
 }
 
 #[tokio::test]
@@ -165,7 +176,13 @@ async fn apollo_video_create_document() {
             &[],
         )
         .await;
-    assert_unknown_provider(&body["errors"][0], "luma");
+    // Luma Ray 2 does 9 s clips (128 credits at 720p); with a test key the
+    // placeholder runs it.
+    let created = &body["data"]["videoCreate"];
+    assert_eq!(created["status"], "QUEUED", "{body}");
+    let done = server.wait_terminal(&server.key, created["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!((done["status"].as_str(), done["provider"].as_str()), (Some("COMPLETED"), Some("luma")), "{done}");
+    assert_eq!(done["creditCost"], 128);
     // Without a model the same document runs to completion.
     let (_, _, body) = server
         .post(
@@ -238,10 +255,20 @@ async fn graphql_operations_and_variables() {
                 assert_eq!(done["status"], "COMPLETED", "{done}");
                 completed += 1;
             }
+            Some("kling") => {
+                // Pro mode, 10 s, 16:9 on Kling 2.5 Turbo: 70 credits.
+                let g = &body["data"]["generate"];
+                assert_eq!((g["status"].as_str(), g["creditCost"].as_i64()), (Some("QUEUED"), Some(70)), "{body}");
+                let done = server.wait_terminal(&server.key, g["id"].as_str().unwrap(), Duration::from_secs(60)).await;
+                assert_eq!(done["status"], "COMPLETED", "{done}");
+                completed += 1;
+            }
+            Some("minimax") => assert_unsupported_option(&body["errors"][0], "minimax", "style"),
+            Some("runway") => assert_unsupported_option(&body["errors"][0], "runway", "motionIntensity"),
             Some(p) => assert_unknown_provider(&body["errors"][0], p),
         }
     }
-    assert_eq!(completed, 1);
+    assert_eq!(completed, 2);
 
     // GetGeneration, CancelGeneration and GetProviders with a real id.
     let data = server

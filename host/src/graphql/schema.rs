@@ -191,14 +191,7 @@ impl Query {
     ) -> Result<Vec<Provider>> {
         let jobs = ctx.data_unchecked::<Jobs>();
         caller(ctx)?;
-        let snapshot = jobs.registry().snapshot();
-        Ok(snapshot
-            .offerings()
-            .iter()
-            .filter(|(p, _)| jobs.plugin_enabled(p.id()))
-            .filter(|(_, o)| kind.is_none_or(|k| o.kinds.contains(&k.into())))
-            .map(|(p, o)| Provider::new(p, o))
-            .collect())
+        Ok(jobs.offerings(kind.map(Into::into)).iter().map(|(p, o)| Provider::new(p, o)).collect())
     }
 
     /// Your credits ledger, newest first.

@@ -127,6 +127,18 @@ impl Jobs {
         self.inner.config.plugin_enabled(id)
     }
 
+    /// The catalogue: offerings of enabled, loaded plugins, of `kind` if
+    /// given, each with the plugin serving it (for availability, e.g.
+    /// [`LoadedPlugin::missing_secrets`]).
+    pub fn offerings(&self, kind: Option<MediaKind>) -> Vec<(LoadedPlugin, Offering)> {
+        let snapshot = self.inner.registry.snapshot();
+        snapshot
+            .offerings()
+            .into_iter()
+            .filter(|(p, o)| self.plugin_enabled(p.id()) && kind.is_none_or(|k| o.kinds.contains(&k)))
+            .collect()
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.inner.config

@@ -83,11 +83,11 @@ fn google_error(status: StatusCode, canonical: &str, message: &str, reason: Opti
     (status, axum::Json(body)).into_response()
 }
 
-/// Google's answer to a missing or wrong key.
-fn check_key(headers: &HeaderMap) -> Result<(), Response> {
+/// Google's answer to a missing or wrong key; `None` for the right one.
+fn refuse_key(headers: &HeaderMap) -> Option<Response> {
     match headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()) {
-        Some(KEY) => Ok(()),
-        _ => Err(google_error(
+        Some(KEY) => None,
+        _ => Some(google_error(
             StatusCode::BAD_REQUEST,
             "INVALID_ARGUMENT",
             "API key not valid. Please pass a valid API key.",
@@ -148,7 +148,7 @@ fn check_body(model: &str, body: &Value) -> Result<(u32, u32, u32), String> {
 async fn predict(State(mock): State<Mock>, Path(target): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     mock.recorder.record("POST", format!("/v1beta/models/{target}"), &headers, body.clone());
-    if let Err(refused) = check_key(&headers) {
+    if let Some(refused) = refuse_key(&headers) {
         return refused;
     }
     let Some(model) = target.strip_suffix(":predictLongRunning").filter(|m| MODELS.contains(m)) else {
@@ -180,7 +180,7 @@ async fn operation(
     headers: HeaderMap,
 ) -> Response {
     mock.recorder.record("GET", format!("/v1beta/models/{model}/operations/{id}"), &headers, Value::Null);
-    if let Err(refused) = check_key(&headers) {
+    if let Some(refused) = refuse_key(&headers) {
         return refused;
     }
     let mut operations = mock.operations.lock().unwrap();
@@ -245,7 +245,7 @@ async fn download(
         &headers,
         Value::Null,
     );
-    if let Err(refused) = check_key(&headers) {
+    if let Some(refused) = refuse_key(&headers) {
         return refused;
     }
     let operations = mock.operations.lock().unwrap();

@@ -83,10 +83,11 @@ fn dashscope_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(json!({ "request_id": "req-err", "code": code, "message": message }))).into_response()
 }
 
-fn check_key(headers: &HeaderMap) -> Result<(), Response> {
+/// DashScope's answer to a missing or wrong key; `None` for the right one.
+fn refuse_key(headers: &HeaderMap) -> Option<Response> {
     match headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        Some(value) if value == format!("Bearer {KEY}") => Ok(()),
-        _ => Err(dashscope_error(StatusCode::UNAUTHORIZED, "InvalidApiKey", "Invalid API-key provided.")),
+        Some(value) if value == format!("Bearer {KEY}") => None,
+        _ => Some(dashscope_error(StatusCode::UNAUTHORIZED, "InvalidApiKey", "Invalid API-key provided.")),
     }
 }
 
@@ -157,7 +158,7 @@ fn check_body(body: &Value) -> Result<(u32, u32), String> {
 async fn create(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     mock.recorder.record("POST", "/api/v1/services/aigc/video-generation/video-synthesis", &headers, body.clone());
-    if let Err(refused) = check_key(&headers) {
+    if let Some(refused) = refuse_key(&headers) {
         return refused;
     }
     if headers.get("x-dashscope-async").and_then(|v| v.to_str().ok()) != Some("enable") {
@@ -196,7 +197,7 @@ async fn create(State(mock): State<Mock>, headers: HeaderMap, body: Bytes) -> Re
 /// `GET /api/v1/tasks/{id}`.
 async fn query(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     mock.recorder.record("GET", format!("/api/v1/tasks/{id}"), &headers, Value::Null);
-    if let Err(refused) = check_key(&headers) {
+    if let Some(refused) = refuse_key(&headers) {
         return refused;
     }
     let mut tasks = mock.tasks.lock().unwrap();
@@ -244,7 +245,7 @@ async fn query(State(mock): State<Mock>, Path(id): Path<String>, headers: Header
 /// `POST /api/v1/tasks/{id}/cancel`: queued tasks only.
 async fn cancel(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     mock.recorder.record("POST", format!("/api/v1/tasks/{id}/cancel"), &headers, Value::Null);
-    if let Err(refused) = check_key(&headers) {
+    if let Some(refused) = refuse_key(&headers) {
         return refused;
     }
     let mut tasks = mock.tasks.lock().unwrap();
