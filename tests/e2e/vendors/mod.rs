@@ -339,3 +339,47 @@ pub fn assert_completed(generation: &Value, provider: &str, credits: i64, (width
     assert_eq!(metadata["resolution"], format!("{width}x{height}"), "{generation}");
     assert_eq!(metadata["duration"].as_f64(), Some(seconds), "{generation}");
 }
+
+/// The catalogue lists every bundled video offering with its options and
+/// pricing; without secrets they are unavailable to live keys, and say why.
+#[tokio::test]
+async fn providers_list_every_video_offering_with_options_and_pricing() {
+    let server = Server::start().await;
+    let data = server
+        .gql(
+            "{ providers(type: VIDEO) { id vendor available unavailableReason pricing { creditCost estimatedTime } \
+             options { name type allowedValues } } }",
+            json!({}),
+        )
+        .await;
+    let providers = data["providers"].as_array().unwrap();
+    let by_id = |id: &str| providers.iter().find(|p| p["id"] == id).unwrap_or_else(|| panic!("{id} missing: {data}"));
+    for id in [
+        "kling",
+        "kling-animation",
+        "minimax",
+        "veo",
+        "veo-fast",
+        "veo-lite",
+        "runway",
+        "luma",
+        "luma-ray-flash-2",
+        "luma-ray-1-6",
+        "seedance",
+        "wan",
+        "wan-flash",
+        "vidu",
+    ] {
+        let p = by_id(id);
+        assert!(p["pricing"]["creditCost"].as_i64().unwrap() > 0, "{p}");
+        assert!(p["pricing"]["estimatedTime"].as_i64().unwrap() > 0, "{p}");
+        assert!(!p["options"].as_array().unwrap().is_empty(), "{p}");
+        assert_eq!(p["available"], false, "no secrets configured: {p}");
+        let reason = p["unavailableReason"].as_str().unwrap();
+        assert!(reason.contains("secret"), "{reason}");
+    }
+    let kling = by_id("kling");
+    assert!(kling["unavailableReason"].as_str().unwrap().contains("access_key"), "{kling}");
+    let duration = kling["options"].as_array().unwrap().iter().find(|o| o["name"] == "duration").unwrap();
+    assert_eq!(duration["allowedValues"], json!([5, 10]), "{duration}");
+}
