@@ -72,9 +72,15 @@ async fn mounted_under_a_prefix_and_resumed_after_shutdown() {
     server.await.unwrap();
     gateway.shutdown().await;
 
-    // The next start on the same data resumes it.
+    // The next start on the same data resumes it (configured with the
+    // builder this time: the same settings).
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-    let gateway = Gateway::start(config(dir.path(), port)).await.unwrap();
+    let gateway = Gateway::builder()
+        .data_dir(dir.path())
+        .public_url(format!("http://127.0.0.1:{port}/ai"))
+        .start()
+        .await
+        .unwrap();
     assert!(gateway.first_run_key.is_none());
     let (stop, server) = serve(listener, app(&gateway));
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -101,9 +107,28 @@ async fn mounted_under_a_prefix_and_resumed_after_shutdown() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/png");
 
-    // Typed calls without HTTP.
-    let job = gateway.jobs().store().job(&id).await.unwrap().unwrap();
-    assert_eq!(job.status(), doitong_host::store::JobStatus::Completed);
+    // Typed calls without HTTP: admin, generate, status, catalogue.
+    let admin = gateway.admin();
+    let account = admin.create_account("embedded", "pro", 10).await.unwrap();
+    let (live_key, _) = admin.create_key(&account.id, false).await.unwrap();
+    assert!(live_key.starts_with("dt_live_"));
+    let caller = doitong_host::jobs::Caller { account_id: account.id.clone(), test_mode: false };
+    let request = doitong_host::jobs::GenerateRequest {
+        kind: MediaKind::Image,
+        provider: Some("placeholder".into()),
+        input: doitong_host::jobs::RawInput { text: Some("typed".into()), ..Default::default() },
+        options: None,
+        priority: doitong_host::routing::Priority::Balanced,
+        webhook_url: None,
+        idempotency: None,
+    };
+    let accepted = gateway.jobs().generate(&caller, request).await.unwrap();
+    let done = gateway.jobs().wait(&accepted.id, Duration::from_secs(30)).await.unwrap().unwrap();
+    assert_eq!(done.status(), doitong_host::store::JobStatus::Completed);
+    assert_eq!(admin.find_account("embedded").await.unwrap().credits, 9, "the placeholder billed 1 credit");
+    let job = gateway.jobs().get(&caller, &id).await.unwrap();
+    assert!(job.is_none(), "another account's generation is not visible");
+    assert!(gateway.jobs().offerings(Some(MediaKind::Video)).iter().any(|(_, o)| o.id == "kling"));
     stop.send(()).unwrap();
     server.await.unwrap();
     gateway.shutdown().await;
