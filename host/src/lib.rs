@@ -13,6 +13,8 @@
 //! - [`plugins`]: the wasmtime sandbox, the contract, loading and calling
 //!   plugins; usable on its own ([`plugins::PluginRuntime`]).
 //! - [`artifacts`]: stored outputs and signed URLs.
+//! - [`webhooks`]: signed event deliveries from the durable outbox the job
+//!   transactions write, retries, the delivery log.
 //! - [`store`]: SQLite/PostgreSQL persistence, including the credits ledger.
 //! - [`error`]: the one mapping from internal errors to public codes.
 //! - [`config`], [`net`]: configuration and shared outbound HTTP.
@@ -30,6 +32,7 @@ pub mod net;
 pub mod plugins;
 pub mod routing;
 pub mod store;
+pub mod webhooks;
 
 pub use config::Config;
 pub use gateway::Gateway;
