@@ -9,3 +9,4 @@ mod limits;
 mod resume;
 mod sandbox;
 mod seed;
+mod webhooks;
