@@ -64,7 +64,8 @@ async fn run(max_in_flight: usize) -> (f64, usize) {
         secret: account.webhook_secret.clone(),
     });
     let shared = state.clone();
-    let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| receive(shared.clone(), headers, body));
+    let app =
+        axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| receive(shared.clone(), headers, body));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -77,8 +78,9 @@ async fn run(max_in_flight: usize) -> (f64, usize) {
         "sizeBytes": 123456, "resolution": "1024x1024", "duration": null }, "creditCost": 1, "estimatedTime": 1,
         "error": null, "errorCode": null, "testMode": true, "createdAt": "2026-01-01T00:00:00.000Z",
         "completedAt": "2026-01-01T00:00:01.000Z", "padding": "p".repeat(400) });
-    let payload = serde_json::json!({ "type": "generation.completed", "timestamp": "2026-01-01T00:00:01.000Z", "data": data })
-        .to_string();
+    let payload =
+        serde_json::json!({ "type": "generation.completed", "timestamp": "2026-01-01T00:00:01.000Z", "data": data })
+            .to_string();
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await.unwrap();
     let mut tx = pool.begin().await.unwrap();
     let now = doitong_host::store::now_ms();

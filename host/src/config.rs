@@ -565,14 +565,14 @@ mod tests {
 
     #[test]
     fn retry_schedule_is_checked_at_load() {
-        let c = Config::load(None, env(&[("DOITONG_WEBHOOKS_RETRY_SCHEDULE", "200ms, 1s")]), toml::Table::new())
-            .unwrap();
+        let c =
+            Config::load(None, env(&[("DOITONG_WEBHOOKS_RETRY_SCHEDULE", "200ms, 1s")]), toml::Table::new()).unwrap();
         assert_eq!(c.webhooks.schedule().unwrap(), vec![Duration::from_millis(200), Duration::from_secs(1)]);
         let default = Config::load(None, vec![], toml::Table::new()).unwrap().webhooks.schedule().unwrap();
         let secs: Vec<u64> = default.iter().map(Duration::as_secs).collect();
         assert_eq!(secs, vec![5, 300, 1800, 7200, 18_000, 36_000, 36_000]);
-        let err = Config::load(None, env(&[("DOITONG_WEBHOOKS_RETRY_SCHEDULE", "5s,soon")]), toml::Table::new())
-            .unwrap_err();
+        let err =
+            Config::load(None, env(&[("DOITONG_WEBHOOKS_RETRY_SCHEDULE", "5s,soon")]), toml::Table::new()).unwrap_err();
         assert!(err.to_string().contains("\"soon\""), "{err}");
         let err = Config::load(None, env(&[("DOITONG_WEBHOOKS_TIMEOUT_SECS", "0")]), toml::Table::new()).unwrap_err();
         assert!(err.to_string().contains("timeout_secs"), "{err}");

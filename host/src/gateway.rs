@@ -127,8 +127,7 @@ impl Gateway {
         } else {
             Counters::redis(&config.redis_url, "doitong:rl:").await?
         });
-        let schema =
-            crate::graphql::build_schema(jobs.clone(), counters.clone(), manager.clone(), webhooks.clone());
+        let schema = crate::graphql::build_schema(jobs.clone(), counters.clone(), manager.clone(), webhooks.clone());
         let router = crate::graphql::router(schema, jobs.clone(), counters);
         Ok(Gateway {
             config,

@@ -309,7 +309,9 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Plugins { command } => plugins(&cli, command).await,
-        Command::Webhooks { command: WebhooksCommand::Verify { secret, id, timestamp, signature, ignore_timestamp } } => {
+        Command::Webhooks {
+            command: WebhooksCommand::Verify { secret, id, timestamp, signature, ignore_timestamp },
+        } => {
             use std::io::Read as _;
             let mut body = Vec::new();
             std::io::stdin().read_to_end(&mut body).context("reading the body from standard input")?;

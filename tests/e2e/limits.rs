@@ -56,7 +56,8 @@ async fn idempotency_on(backend: Backend) {
     let responses =
         join_all((0..50).map(|_| server.post(Some(&key), GENERATE, body.clone(), &[("Idempotency-Key", "order-42")])))
             .await;
-    let first = responses.iter().find(|(status, headers, _)| *status == 200 && !headers.contains_key("idempotent-replayed"));
+    let first =
+        responses.iter().find(|(status, headers, _)| *status == 200 && !headers.contains_key("idempotent-replayed"));
     let first = first.map(|(_, _, b)| b.clone()).expect("one response ran the request");
     let mut ids = std::collections::HashSet::new();
     for (status, _, b) in &responses {

@@ -126,11 +126,8 @@ impl Receiver {
     /// Wait for `n` requests of event `event` about generation `id` on `path`.
     async fn wait_events(&self, path: &str, id: &str, event: &str, n: usize) -> Vec<Received> {
         self.wait_for(&format!("{n} × {event} of {id} on {path}"), Duration::from_secs(20), |got| {
-            let found: Vec<Received> = got
-                .iter()
-                .filter(|r| r.path == path && r.generation() == id && r.event() == event)
-                .cloned()
-                .collect();
+            let found: Vec<Received> =
+                got.iter().filter(|r| r.path == path && r.generation() == id && r.event() == event).cloned().collect();
             (found.len() >= n).then_some(found)
         })
         .await
@@ -297,7 +294,8 @@ async fn wait_deliveries(
 async fn terminal_events_carry_the_generation_and_respect_filters() {
     let (server, key) = start_server(Backend::Sqlite, webhook_env("200ms")).await;
     let receiver = Receiver::start(&[&secret(&server, &key).await]).await;
-    let create = "mutation($u: String!, $e: [String!]) { createWebhookEndpoint(url: $u, events: $e) { id url events enabled } }";
+    let create =
+        "mutation($u: String!, $e: [String!]) { createWebhookEndpoint(url: $u, events: $e) { id url events enabled } }";
     let all = gql(&server, &key, create, json!({ "u": receiver.url("/all"), "e": null })).await;
     assert_eq!(all["createWebhookEndpoint"]["events"], json!(["*"]));
     gql(&server, &key, create, json!({ "u": receiver.url("/completed"), "e": ["generation.completed"] })).await;
@@ -370,7 +368,10 @@ async fn terminal_events_carry_the_generation_and_respect_filters() {
         assert_eq!(e["extensions"]["field"], "url");
     }
     let e = gql_error(&server, &key, create, json!({ "u": receiver.url("/x"), "e": ["generation.finished"] })).await;
-    assert_eq!((e["extensions"]["code"].as_str(), e["extensions"]["field"].as_str()), (Some("INVALID_INPUT"), Some("events")));
+    assert_eq!(
+        (e["extensions"]["code"].as_str(), e["extensions"]["field"].as_str()),
+        (Some("INVALID_INPUT"), Some("events"))
+    );
 }
 
 #[tokio::test]
@@ -512,14 +513,16 @@ async fn gone_disables_the_endpoint_and_stops_its_deliveries() {
     let (server, key) = start_server(Backend::Sqlite, webhook_env("200ms,200ms")).await;
     let receiver = Receiver::start(&[&secret(&server, &key).await]).await;
     let create = "mutation($u: String!) { createWebhookEndpoint(url: $u) { id } }";
-    let endpoint = gql(&server, &key, create, json!({ "u": receiver.url("/gone") })).await["createWebhookEndpoint"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let endpoint =
+        gql(&server, &key, create, json!({ "u": receiver.url("/gone") })).await["createWebhookEndpoint"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
     receiver.script(&[Answer::Status(410)]);
     let id = generate(&server, &key, image("gone", None)).await;
     receiver.wait_events("/gone", &id, "generation.completed", 1).await;
-    let log = wait_deliveries(&server, &key, &id, "failed on 410", |d| d.len() == 1 && d[0]["status"] == "FAILED").await;
+    let log =
+        wait_deliveries(&server, &key, &id, "failed on 410", |d| d.len() == 1 && d[0]["status"] == "FAILED").await;
     assert_eq!(log[0]["endpointId"], endpoint.as_str());
     assert_eq!(log[0]["attempts"].as_array().unwrap().len(), 1, "no retry after 410");
     assert_eq!(log[0]["attempts"][0]["httpStatus"], 410);
@@ -538,8 +541,9 @@ async fn gone_disables_the_endpoint_and_stops_its_deliveries() {
         gql(&server, &key, "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }", json!({ "id": endpoint })).await;
     assert_eq!(removed["deleteWebhookEndpoint"], true);
     assert_eq!(gql(&server, &key, "{ webhookEndpoints { id } }", json!({})).await["webhookEndpoints"], json!([]));
-    let e = gql_error(&server, &key, "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }", json!({ "id": endpoint }))
-        .await;
+    let e =
+        gql_error(&server, &key, "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }", json!({ "id": endpoint }))
+            .await;
     assert_eq!(e["extensions"]["code"], "NOT_FOUND");
 }
 
@@ -602,7 +606,8 @@ async fn sigkill_between_attempts_on(backend: Backend) {
         assert_verified(&got);
         assert!(got.iter().all(|r| r.id == got[0].id), "same webhook-id across the restart");
         message_ids.push(got[0].id.clone());
-        let log = wait_deliveries(&server, &key, id, "delivered", |d| d.len() == 1 && d[0]["status"] == "DELIVERED").await;
+        let log =
+            wait_deliveries(&server, &key, id, "delivered", |d| d.len() == 1 && d[0]["status"] == "DELIVERED").await;
         assert!(log[0]["attempts"].as_array().unwrap().len() >= 2);
     }
     assert!(receiver.got().len() > before);

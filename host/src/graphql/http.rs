@@ -238,9 +238,19 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             // Accepted: recorded by its transaction. Refused: store the answer.
             (false, true) if result.errors.is_empty() => Ok(()),
             (false, true) => {
-                store.record_idempotent_response(&caller.account_id, &idem.key, &idem.hash, (200, &response_body), idem.ttl_ms).await
+                store
+                    .record_idempotent_response(
+                        &caller.account_id,
+                        &idem.key,
+                        &idem.hash,
+                        (200, &response_body),
+                        idem.ttl_ms,
+                    )
+                    .await
             }
-            (false, false) => store.complete_idempotency(&caller.account_id, &idem.key, status.as_u16(), &response_body).await,
+            (false, false) => {
+                store.complete_idempotency(&caller.account_id, &idem.key, status.as_u16(), &response_body).await
+            }
         };
         if let Err(e) = stored {
             tracing::error!("storing the idempotent response failed: {e}");
@@ -303,9 +313,13 @@ fn classify(request: &async_graphql::Request) -> Operation {
     let Some(operation) = operation.filter(|op| op.node.ty == OperationType::Mutation) else {
         return Operation::Read;
     };
-    let mut roots = operation.node.selection_set.node.items.iter().filter(|item| {
-        !matches!(&item.node, Selection::Field(f) if f.node.name.node == "__typename")
-    });
+    let mut roots = operation
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .filter(|item| !matches!(&item.node, Selection::Field(f) if f.node.name.node == "__typename"));
     match (roots.next().map(|item| &item.node), roots.next()) {
         (Some(Selection::Field(f)), None) if ["generate", "videoCreate"].contains(&f.node.name.node.as_str()) => {
             Operation::StartsOneGeneration

@@ -11,12 +11,12 @@ use super::types::{
     GenerationStatus, GenerationType, PageInfo, Provider, VideoCreatePayload, WebhookDelivery,
     WebhookDeliveryConnection, WebhookDeliveryStatus, WebhookEndpoint,
 };
-use crate::webhooks::Webhooks;
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, GenerateRequest, Jobs, RawInput};
 use crate::plugins::{ManageError, PluginManager};
 use crate::routing::Priority;
 use crate::store::jobs::IdempotencyTake;
+use crate::webhooks::Webhooks;
 
 /// The schema type.
 pub type DoitongSchema = Schema<Query, Mutation, SubscriptionRoot>;
@@ -454,7 +454,11 @@ impl Mutation {
     /// secret keeps signing deliveries (a second signature in
     /// `webhook-signature`) for `graceHours` (0..=720), so receivers can
     /// switch without missing any.
-    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, #[graphql(default = 24)] grace_hours: i32) -> Result<String> {
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 24)] grace_hours: i32,
+    ) -> Result<String> {
         let caller = caller(ctx)?;
         ctx.data_unchecked::<Webhooks>().rotate_secret(&caller.account_id, grace_hours).await.map_err(gql)
     }

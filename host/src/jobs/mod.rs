@@ -41,8 +41,8 @@ use crate::store::Account;
 use crate::store::ArtifactRow;
 use crate::store::jobs::{IdempotencyTake, JobRow, JobStatus, NewJob, Refusal};
 use crate::store::webhooks::Event;
-use crate::webhooks::event::EventType;
 use crate::store::{Store, accounts::new_id, now_ms};
+use crate::webhooks::event::EventType;
 
 pub use validate::RawInput;
 pub use worker::WorkerHandle;

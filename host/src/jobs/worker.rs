@@ -22,8 +22,8 @@ use crate::plugins::{Artifact, Failure, InputField, JobRequest, LoadedPlugin, Pr
 use crate::store::artifacts::NewArtifact;
 use crate::store::jobs::{JobRow, JobStatus};
 use crate::store::webhooks::Event;
-use crate::webhooks::event::EventType;
 use crate::store::{accounts::new_id, now_ms};
+use crate::webhooks::event::EventType;
 
 /// Longest the loop sleeps without looking for due jobs.
 const IDLE_RECHECK: Duration = Duration::from_secs(1);

@@ -116,7 +116,12 @@ impl Store {
 
     /// What a request with `key` and `hash` is told by the record another
     /// request took: `None` if there is no live record (retry).
-    pub async fn idempotency_answer(&self, account_id: &str, key: &str, hash: &str) -> Result<Option<Claim>, StoreError> {
+    pub async fn idempotency_answer(
+        &self,
+        account_id: &str,
+        key: &str,
+        hash: &str,
+    ) -> Result<Option<Claim>, StoreError> {
         let record = self.idempotency_record(account_id, key).await?;
         Ok(record.filter(|r| r.expires_at >= now_ms()).map(|r| r.answer(hash)))
     }

@@ -173,7 +173,12 @@ pub(super) trait Outbox {
     /// Insert one pending delivery per target (the job's `webhookUrl` and
     /// each enabled endpoint of the account whose filter matches), all
     /// with one new `msg_…` id. Returns how many.
-    async fn enqueue(&mut self, job: &JobRow, artifacts: &[ArtifactRow], event: &Event<'_>) -> Result<usize, sqlx::Error>;
+    async fn enqueue(
+        &mut self,
+        job: &JobRow,
+        artifacts: &[ArtifactRow],
+        event: &Event<'_>,
+    ) -> Result<usize, sqlx::Error>;
 }
 
 const MATCHING_ENDPOINTS: &str = "SELECT id, url FROM webhook_endpoints WHERE account_id = $1 AND enabled \
@@ -270,7 +275,12 @@ const ATTEMPT_COLUMNS: &str = "id, delivery_id, attempted_at, http_status, laten
 
 impl Store {
     /// Add an endpoint (URL and filter already checked by the caller).
-    pub async fn create_endpoint(&self, account_id: &str, url: &str, events: &[String]) -> Result<EndpointRow, StoreError> {
+    pub async fn create_endpoint(
+        &self,
+        account_id: &str,
+        url: &str,
+        events: &[String],
+    ) -> Result<EndpointRow, StoreError> {
         let sql = format!(
             "INSERT INTO webhook_endpoints (id, account_id, url, events, enabled, created_at) \
              VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING {ENDPOINT_COLUMNS}"
@@ -282,7 +292,8 @@ impl Store {
 
     /// An account's endpoints, oldest first.
     pub async fn endpoints_of(&self, account_id: &str) -> Result<Vec<EndpointRow>, StoreError> {
-        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = $1 ORDER BY created_at, id");
+        let sql =
+            format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE account_id = $1 ORDER BY created_at, id");
         Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(account_id).fetch_all(pool).await?))
     }
 
@@ -403,7 +414,9 @@ impl Store {
     /// A delivery of the account.
     pub async fn delivery_of(&self, account_id: &str, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1 AND account_id = $2");
-        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(pool).await?))
+        Ok(
+            on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(pool).await?),
+        )
     }
 
     /// A delivery's attempts, oldest first.
@@ -421,7 +434,9 @@ impl Store {
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, lease_until = NULL, updated_at = $3 \
              WHERE id = $1 AND account_id = $2 RETURNING {DELIVERY_COLUMNS}"
         );
-        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).bind(now).fetch_optional(pool).await?))
+        Ok(
+            on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).bind(now).fetch_optional(pool).await?),
+        )
     }
 
     /// Make `new_secret` the account's webhook secret; the current one keeps

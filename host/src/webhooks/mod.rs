@@ -115,12 +115,10 @@ impl Webhooks {
             return Err(ApiError::invalid("events", "events must list at least one event type, or `*`"));
         }
         if let Some(bad) = events.iter().find(|e| !event::EventType::is_filter_name(e)) {
-            let allowed = ["*", "generation.completed", "generation.failed", "generation.cancelled", "generation.progress"];
-            return Err(ApiError::invalid(
-                "events",
-                format!("unknown event type {bad:?}; use {}", allowed.join(", ")),
-            )
-            .with("allowedValues", allowed.to_vec()));
+            let allowed =
+                ["*", "generation.completed", "generation.failed", "generation.cancelled", "generation.progress"];
+            return Err(ApiError::invalid("events", format!("unknown event type {bad:?}; use {}", allowed.join(", ")))
+                .with("allowedValues", allowed.to_vec()));
         }
         events.sort();
         events.dedup();
@@ -162,12 +160,10 @@ impl Webhooks {
     /// `webhook-id` and payload. It counts toward the retry schedule: a
     /// delivery whose retries were exhausted gets this one attempt.
     pub async fn redeliver(&self, account_id: &str, id: &str) -> Result<DeliveryRow, ApiError> {
-        let row = self
-            .inner
-            .store
-            .redeliver(account_id, id)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no webhook delivery `{id}`")).with("id", id))?;
+        let row =
+            self.inner.store.redeliver(account_id, id).await?.ok_or_else(|| {
+                ApiError::new(ErrorCode::NotFound, format!("no webhook delivery `{id}`")).with("id", id)
+            })?;
         self.inner.wake.notify_one();
         Ok(row)
     }

@@ -169,9 +169,15 @@ mod tests {
             (ok(VECTOR_ID, &ts, VECTOR_SIGNATURE, r#"{"test": 2432232315}"#, None), VerifyError::Mismatch),
             (ok("msg_other", &ts, VECTOR_SIGNATURE, VECTOR_BODY, None), VerifyError::Mismatch),
             (ok(VECTOR_ID, "1614265331", VECTOR_SIGNATURE, VECTOR_BODY, None), VerifyError::Mismatch),
-            (ok(VECTOR_ID, &ts, "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", VECTOR_BODY, None), VerifyError::NoSignature),
+            (
+                ok(VECTOR_ID, &ts, "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", VECTOR_BODY, None),
+                VerifyError::NoSignature,
+            ),
             (ok(VECTOR_ID, &ts, "", VECTOR_BODY, None), VerifyError::NoSignature),
-            (ok(VECTOR_ID, "yesterday", VECTOR_SIGNATURE, VECTOR_BODY, None), VerifyError::BadTimestamp("yesterday".into())),
+            (
+                ok(VECTOR_ID, "yesterday", VECTOR_SIGNATURE, VECTOR_BODY, None),
+                VerifyError::BadTimestamp("yesterday".into()),
+            ),
             (ok(VECTOR_ID, &ts, VECTOR_SIGNATURE, VECTOR_BODY, Some(VECTOR_TS + 301)), VerifyError::Stale(301)),
             (ok(VECTOR_ID, &ts, VECTOR_SIGNATURE, VECTOR_BODY, Some(VECTOR_TS - 301)), VerifyError::Stale(-301)),
         ];

@@ -112,10 +112,18 @@ mod tests {
             ("http://169.254.169.254/", metadata("169.254.169.254"), metadata("169.254.169.254")),
             ("http://169.254.169.254/latest/meta-data/", metadata("169.254.169.254"), metadata("169.254.169.254")),
             ("http://[fd00:ec2::254]/", metadata("fd00:ec2::254"), metadata("fd00:ec2::254")),
-            ("http://[::ffff:169.254.169.254]/", metadata("::ffff:169.254.169.254"), metadata("::ffff:169.254.169.254")),
+            (
+                "http://[::ffff:169.254.169.254]/",
+                metadata("::ffff:169.254.169.254"),
+                metadata("::ffff:169.254.169.254"),
+            ),
             ("http://0xa9fea9fe/", metadata("169.254.169.254"), metadata("169.254.169.254")),
             ("http://169.254.170.2/v2/credentials", metadata("169.254.170.2"), metadata("169.254.170.2")),
-            ("http://metadata.google.internal/", metadata("metadata.google.internal"), metadata("metadata.google.internal")),
+            (
+                "http://metadata.google.internal/",
+                metadata("metadata.google.internal"),
+                metadata("metadata.google.internal"),
+            ),
             // Shape.
             ("ftp://example.com/", Err(R::Scheme), Err(R::Scheme)),
             ("file:///etc/passwd", Err(R::Scheme), Err(R::Scheme)),

@@ -130,10 +130,9 @@ async fn attempt(hooks: &Webhooks, delivery: DeliveryRow, timeout: Duration) {
         Sent::Answered { status, body } => {
             let next = match status {
                 200..=299 => NextStep::Delivered,
-                410 => NextStep::Gone(format!(
-                    "the receiver answered 410 Gone at {}",
-                    super::event::rfc3339(attempted_at)
-                )),
+                410 => {
+                    NextStep::Gone(format!("the receiver answered 410 Gone at {}", super::event::rfc3339(attempted_at)))
+                }
                 _ => retry(),
             };
             let error = (!(200..=299).contains(&status)).then(|| format!("HTTP {status}"));
