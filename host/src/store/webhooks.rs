@@ -426,8 +426,8 @@ impl Store {
     }
 
     /// Make a delivery of the account due now again, whatever its state
-    /// (same `msg_…` id). A delivery that had finished gets one more
-    /// attempt, without automatic retries if that one fails too.
+    /// (same `msg_…` id and payload). The attempt counts toward the retry
+    /// schedule: a delivery whose retries were exhausted gets this one.
     pub async fn redeliver(&self, account_id: &str, id: &str) -> Result<Option<DeliveryRow>, StoreError> {
         let now = now_ms();
         let sql = format!(

@@ -106,6 +106,8 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
                 if matches!(received, Err(broadcast::error::RecvError::Closed)) {
                     events_open = false;
                 }
+                // A burst of job changes makes one look at the outbox, not one each.
+                while job_events.try_recv().is_ok() {}
             }
             _ = tokio::time::sleep(sleep) => {}
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
