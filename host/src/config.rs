@@ -106,8 +106,15 @@ impl Default for Config {
 pub struct WebhooksConfig {
     /// Allow targets on private/loopback addresses. Default false.
     pub allow_private: bool,
-    /// Delays between attempts, e.g. `["5s", "5m"]`.
+    /// Delays before each retry, e.g. `["5s", "5m"]`: a delivery gets one
+    /// attempt plus one per step, then is marked failed. Default 5s, 5m,
+    /// 30m, 2h, 5h, 10h, 10h (8 attempts over about 28 hours).
     pub retry_schedule: Vec<String>,
+    /// Time allowed for one attempt (connect, send, answer), seconds. Default 15.
+    pub timeout_secs: u64,
+    /// Deliveries in flight at once on this node; one slow receiver holds
+    /// one slot only. Default 16.
+    pub max_in_flight: usize,
 }
 
 impl Default for WebhooksConfig {
@@ -115,7 +122,26 @@ impl Default for WebhooksConfig {
         WebhooksConfig {
             allow_private: false,
             retry_schedule: ["5s", "5m", "30m", "2h", "5h", "10h", "10h"].map(String::from).to_vec(),
+            timeout_secs: 15,
+            max_in_flight: 16,
         }
+    }
+}
+
+impl WebhooksConfig {
+    /// The retry schedule as durations; an entry that is not a duration
+    /// (`250ms`, `5s`, `5m`, `2h`, `1d`) is an error naming it.
+    pub fn schedule(&self) -> Result<Vec<Duration>, ConfigError> {
+        self.retry_schedule
+            .iter()
+            .map(|step| {
+                parse_duration(step).ok_or_else(|| {
+                    ConfigError::Invalid(format!(
+                        "webhooks.retry_schedule: {step:?} is not a duration (use e.g. \"250ms\", \"5s\", \"5m\", \"2h\")"
+                    ))
+                })
+            })
+            .collect()
     }
 }
 
@@ -317,6 +343,10 @@ impl Config {
             toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
         config.env_secrets = env_secrets;
         config.fill_defaults();
+        config.webhooks.schedule()?;
+        if config.webhooks.timeout_secs == 0 {
+            return Err(ConfigError::Invalid("webhooks.timeout_secs must be at least 1".into()));
+        }
         Ok(config)
     }
 
@@ -533,5 +563,20 @@ mod tests {
         assert_eq!(parse_duration("10h"), Some(Duration::from_secs(36_000)));
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration("s"), None);
+    }
+
+    #[test]
+    fn retry_schedule_is_checked_at_load() {
+        let c =
+            Config::load(None, env(&[("DOITONG_WEBHOOKS_RETRY_SCHEDULE", "200ms, 1s")]), toml::Table::new()).unwrap();
+        assert_eq!(c.webhooks.schedule().unwrap(), vec![Duration::from_millis(200), Duration::from_secs(1)]);
+        let default = Config::load(None, vec![], toml::Table::new()).unwrap().webhooks.schedule().unwrap();
+        let secs: Vec<u64> = default.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs, vec![5, 300, 1800, 7200, 18_000, 36_000, 36_000]);
+        let err =
+            Config::load(None, env(&[("DOITONG_WEBHOOKS_RETRY_SCHEDULE", "5s,soon")]), toml::Table::new()).unwrap_err();
+        assert!(err.to_string().contains("\"soon\""), "{err}");
+        let err = Config::load(None, env(&[("DOITONG_WEBHOOKS_TIMEOUT_SECS", "0")]), toml::Table::new()).unwrap_err();
+        assert!(err.to_string().contains("timeout_secs"), "{err}");
     }
 }

@@ -151,6 +151,12 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// `INVALID_INPUT` for a webhook target the SSRF rules refuse, naming the
+/// field (`webhookUrl`, `url`).
+pub fn webhook_target(field: &str, refused: &crate::webhooks::target::TargetRefused) -> ApiError {
+    ApiError::invalid(field, format!("{field} {refused}"))
+}
+
 /// The public code for a plugin-reported failure (ARCHITECTURE §5, issue
 /// rules): unauthorized, rate-limited and unavailable vendors are
 /// `PROVIDER_UNAVAILABLE`; moderation and vendor failures `GENERATION_FAILED`.

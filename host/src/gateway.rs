@@ -1,5 +1,6 @@
 //! Assembling a running gateway from a [`Config`]: store, plugin runtime and
-//! registry, artifact store, job service and worker, and the HTTP router.
+//! registry, artifact store, job service and worker, webhook service and
+//! delivery worker, and the HTTP router.
 //!
 //! [`Gateway::start`] is what `doitong serve` calls and what an embedding
 //! application calls; [`Gateway::router`] can be served alone or nested
@@ -19,6 +20,7 @@ use crate::limits::Counters;
 use crate::plugins::watcher::{self, PluginWatcher, SharedSettings, WatchError};
 use crate::plugins::{PluginInfo, PluginManager, PluginRuntime, Registry, runtime::RuntimeInitError};
 use crate::store::{Store, StoreError};
+use crate::webhooks::Webhooks;
 
 /// The plugins compiled into this binary.
 pub mod bundled {
@@ -66,6 +68,8 @@ pub struct Gateway {
     runtime: PluginRuntime,
     manager: PluginManager,
     worker: Option<WorkerHandle>,
+    webhooks: Webhooks,
+    webhook_worker: Option<crate::webhooks::WorkerHandle>,
     _watcher: PluginWatcher,
     router: Router,
     /// The key created for the `default` account on a brand-new database.
@@ -85,6 +89,10 @@ impl Gateway {
             let released = store.release_all_leases().await?;
             if released > 0 {
                 tracing::info!(released, "resuming jobs left leased by a previous run");
+            }
+            let released = store.release_delivery_leases().await?;
+            if released > 0 {
+                tracing::info!(released, "re-sending webhook deliveries cut off by a previous run");
             }
         }
         let first_run_key = if store.has_accounts().await? {
@@ -108,16 +116,31 @@ impl Gateway {
             Duration::from_secs(config.artifacts.url_ttl_secs),
             config.artifacts.max_mib << 20,
         );
+        let webhooks = Webhooks::new(store.clone(), runtime.net().clone(), config.clone())?;
         let jobs = Jobs::new(store, registry, artifacts, runtime.net().clone(), config.clone());
         let worker = (config.jobs.workers > 0).then(|| jobs.spawn_worker());
+        // Nodes that run jobs deliver webhooks; an API-only node leaves its
+        // events in the shared outbox for them (see `crate::webhooks`).
+        let webhook_worker = (config.jobs.workers > 0).then(|| webhooks.spawn_worker(jobs.subscribe()));
         let counters = Arc::new(if config.redis_url.is_empty() {
             Counters::memory()
         } else {
             Counters::redis(&config.redis_url, "doitong:rl:").await?
         });
-        let schema = crate::graphql::build_schema(jobs.clone(), counters.clone(), manager.clone());
+        let schema = crate::graphql::build_schema(jobs.clone(), counters.clone(), manager.clone(), webhooks.clone());
         let router = crate::graphql::router(schema, jobs.clone(), counters);
-        Ok(Gateway { config, jobs, runtime, manager, worker, _watcher: watcher, router, first_run_key })
+        Ok(Gateway {
+            config,
+            jobs,
+            webhooks,
+            runtime,
+            manager,
+            worker,
+            webhook_worker,
+            _watcher: watcher,
+            router,
+            first_run_key,
+        })
     }
 
     /// Configure a gateway step by step (the same settings as [`Config`]).
@@ -138,6 +161,11 @@ impl Gateway {
     /// Operator actions on accounts, credits, plans and keys.
     pub fn admin(&self) -> Admin {
         Admin::new(self.jobs.store().clone())
+    }
+
+    /// The webhook service.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
     }
 
     /// The plugin runtime.
@@ -166,10 +194,14 @@ impl Gateway {
         Ok(manager.list())
     }
 
-    /// Stop the worker after its steps in flight; jobs still running at the
-    /// vendor resume on the next start.
+    /// Stop the workers after their steps and attempts in flight; jobs
+    /// still running at the vendor resume on the next start, and pending
+    /// webhook deliveries are sent then.
     pub async fn shutdown(mut self) {
         if let Some(worker) = self.worker.take() {
+            worker.shutdown().await;
+        }
+        if let Some(worker) = self.webhook_worker.take() {
             worker.shutdown().await;
         }
         self.jobs.store().close().await;

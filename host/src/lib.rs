@@ -13,6 +13,8 @@
 //! - [`plugins`]: the wasmtime sandbox, the contract, loading and calling
 //!   plugins; usable on its own ([`plugins::PluginRuntime`]).
 //! - [`artifacts`]: stored outputs and signed URLs.
+//! - [`webhooks`]: signed event deliveries from the durable outbox the job
+//!   transactions write, retries, the delivery log.
 //! - [`store`]: SQLite/PostgreSQL persistence, including the credits ledger.
 //! - [`admin`]: operator actions on accounts, credits, plans and keys.
 //! - [`builder`]: [`GatewayBuilder`], configuring a gateway in code.
@@ -113,6 +115,7 @@ pub mod net;
 pub mod plugins;
 pub mod routing;
 pub mod store;
+pub mod webhooks;
 
 pub use builder::GatewayBuilder;
 pub use config::Config;

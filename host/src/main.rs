@@ -54,6 +54,34 @@ enum Command {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+    /// Webhook tools for receivers.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Check a delivery's signature the way a receiver must: reads the raw
+    /// body on standard input; prints `valid` (exit 0) or `invalid: <why>` (exit 1).
+    Verify {
+        /// The account's signing secret (`whsec_…`, from `account { webhookSecret }`).
+        #[arg(long)]
+        secret: String,
+        /// The `webhook-id` header.
+        #[arg(long)]
+        id: String,
+        /// The `webhook-timestamp` header (Unix seconds).
+        #[arg(long)]
+        timestamp: String,
+        /// The `webhook-signature` header (one or more `v1,<base64>`, space-separated).
+        #[arg(long, allow_hyphen_values = true)]
+        signature: String,
+        /// Accept a timestamp more than 5 minutes from now (a replayed or saved delivery).
+        #[arg(long)]
+        ignore_timestamp: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -269,6 +297,24 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Plugins { command } => plugins(&cli, command).await,
+        Command::Webhooks {
+            command: WebhooksCommand::Verify { secret, id, timestamp, signature, ignore_timestamp },
+        } => {
+            use std::io::Read as _;
+            let mut body = Vec::new();
+            std::io::stdin().read_to_end(&mut body).context("reading the body from standard input")?;
+            let now = (!ignore_timestamp).then(|| doitong_host::store::now_ms() / 1000);
+            match doitong_host::webhooks::signing::verify(secret, id, timestamp, signature, &body, now) {
+                Ok(()) => {
+                    println!("valid");
+                    Ok(())
+                }
+                Err(why) => {
+                    println!("invalid: {why}");
+                    std::process::exit(1);
+                }
+            }
+        }
     }
 }
 

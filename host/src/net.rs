@@ -1,10 +1,13 @@
 //! Outbound HTTP clients shared by plugins, artifact downloads and webhooks.
 //!
-//! Two `reqwest` clients, built once: one whose DNS resolver drops every
+//! Three `reqwest` clients, built once: one whose DNS resolver drops every
 //! non-public address (so a hostname cannot resolve its way to loopback or
 //! cloud metadata after the URL was checked), one with the normal resolver
-//! for targets the operator explicitly allowed to be private. Neither
-//! follows redirects: a redirect would bypass the allow-lists.
+//! for targets the operator explicitly allowed to be private, and one for
+//! webhooks the operator allowed to be private, whose resolver still drops
+//! cloud-metadata addresses (webhook URLs come from users, and
+//! `allow_private` must not open `169.254.169.254` to them). None follows
+//! redirects: a redirect would bypass the allow-lists.
 //!
 //! This module owns no policy of its own beyond that resolver; callers
 //! check URLs with [`crate::plugins::policy`] first.
@@ -16,7 +19,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::plugins::policy::is_public_ip;
+use crate::plugins::policy::{is_metadata_ip, is_public_ip};
 
 /// Time allowed to establish a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,6 +29,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct NetClients {
     public_only: reqwest::Client,
     any: reqwest::Client,
+    no_metadata: reqwest::Client,
 }
 
 /// A resolver that refuses names whose addresses are all non-public and
@@ -51,8 +55,26 @@ impl Resolve for PublicOnlyResolver {
     }
 }
 
+/// A resolver that drops cloud-metadata addresses (and refuses a name that
+/// has nothing else) but keeps private and loopback ones.
+struct NoMetadataResolver;
+
+impl Resolve for NoMetadataResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = found.into_iter().filter(|a| !is_metadata_ip(a.ip())).collect();
+            if allowed.is_empty() {
+                return Err(Box::new(PrivateNameRefused(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as Addrs)
+        })
+    }
+}
+
 impl NetClients {
-    /// Build both clients.
+    /// Build the clients.
     pub fn new() -> Result<NetClients, reqwest::Error> {
         let builder = || {
             reqwest::Client::builder()
@@ -63,12 +85,19 @@ impl NetClients {
         Ok(NetClients {
             public_only: builder().dns_resolver(Arc::new(PublicOnlyResolver)).build()?,
             any: builder().build()?,
+            no_metadata: builder().dns_resolver(Arc::new(NoMetadataResolver)).build()?,
         })
     }
 
     /// The client for a target; `allow_private` picks the unfiltered one.
     pub fn client(&self, allow_private: bool) -> &reqwest::Client {
         if allow_private { &self.any } else { &self.public_only }
+    }
+
+    /// The client for webhook deliveries: public-only unless the operator
+    /// allows private targets, and never cloud metadata either way.
+    pub fn webhook_client(&self, allow_private: bool) -> &reqwest::Client {
+        if allow_private { &self.no_metadata } else { &self.public_only }
     }
 }
 

@@ -10,3 +10,4 @@ mod resume;
 mod sandbox;
 mod seed;
 mod vendors;
+mod webhooks;

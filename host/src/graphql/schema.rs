@@ -8,7 +8,8 @@ use futures::Stream;
 use super::bare_selection::BareSelectionExpansion;
 use super::types::{
     AccountView, CreditTransaction, CreditTransactionConnection, Generation, GenerationConnection, GenerationEdge,
-    GenerationStatus, GenerationType, PageInfo, Provider, VideoCreatePayload,
+    GenerationStatus, GenerationType, PageInfo, Provider, VideoCreatePayload, WebhookDelivery,
+    WebhookDeliveryConnection, WebhookDeliveryStatus, WebhookEndpoint,
 };
 use crate::admin::LimitOverrides;
 use crate::error::{ApiError, ErrorCode};
@@ -16,6 +17,7 @@ use crate::jobs::{Caller, GenerateRequest, Jobs, RawInput};
 use crate::plugins::{ManageError, PluginManager};
 use crate::routing::Priority;
 use crate::store::jobs::IdempotencyTake;
+use crate::webhooks::Webhooks;
 
 /// The schema type.
 pub type DoitongSchema = Schema<Query, Mutation, SubscriptionRoot>;
@@ -25,11 +27,13 @@ pub fn build_schema(
     jobs: Jobs,
     counters: std::sync::Arc<crate::limits::Counters>,
     plugins: crate::plugins::PluginManager,
+    webhooks: Webhooks,
 ) -> DoitongSchema {
     Schema::build(Query, Mutation, SubscriptionRoot)
         .data(jobs)
         .data(counters)
         .data(plugins)
+        .data(webhooks)
         .extension(BareSelectionExpansion)
         .finish()
 }
@@ -104,8 +108,12 @@ pub struct GenerateInput {
     /// What automatic selection optimises.
     #[graphql(default)]
     pub priority: Priority,
-    /// URL notified when the generation finishes.
+    /// URL notified when the generation finishes (signed Standard Webhooks
+    /// `generation.completed|failed|cancelled` events).
     pub webhook_url: Option<String>,
+    /// Also send `generation.progress` events to `webhookUrl`. Default false.
+    #[graphql(default)]
+    pub webhook_progress: bool,
 }
 
 /// The seed's Apollo `videoCreate` input.
@@ -249,6 +257,52 @@ impl Query {
         Ok(accounts.into_iter().map(|a| AccountView::new(a, false)).collect())
     }
 
+    /// Your webhook endpoints.
+    async fn webhook_endpoints(&self, ctx: &Context<'_>) -> Result<Vec<WebhookEndpoint>> {
+        let caller = caller(ctx)?;
+        let rows = ctx.data_unchecked::<Webhooks>().endpoints(&caller.account_id).await.map_err(gql)?;
+        Ok(rows.into_iter().map(WebhookEndpoint).collect())
+    }
+
+    /// Your webhook deliveries with every attempt, newest first; filter by
+    /// generation and status.
+    async fn webhook_deliveries(
+        &self,
+        ctx: &Context<'_>,
+        generation_id: Option<ID>,
+        status: Option<WebhookDeliveryStatus>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<WebhookDeliveryConnection> {
+        let caller = caller(ctx)?;
+        if !(1..=100).contains(&first) {
+            return Err(gql(ApiError::invalid("first", "first must be between 1 and 100")));
+        }
+        let cursor = match after {
+            Some(c) => Some(
+                decode_cursor(&c)
+                    .ok_or_else(|| gql(ApiError::invalid("after", "after is not a cursor from this API")))?,
+            ),
+            None => None,
+        };
+        let hooks = ctx.data_unchecked::<Webhooks>();
+        let mut rows = hooks
+            .deliveries(
+                &caller.account_id,
+                generation_id.as_ref().map(|id| id.as_str()),
+                status.map(Into::into),
+                cursor,
+                i64::from(first) + 1,
+            )
+            .await
+            .map_err(gql)?;
+        let has_next_page = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        let end_cursor = rows.last().map(|r| encode_cursor(r.created_at, &r.id));
+        let nodes = rows.into_iter().map(WebhookDelivery).collect();
+        Ok(WebhookDeliveryConnection { nodes, page_info: PageInfo { has_next_page, end_cursor } })
+    }
+
     /// Your account.
     async fn account(&self, ctx: &Context<'_>) -> Result<AccountView> {
         let jobs = ctx.data_unchecked::<Jobs>();
@@ -274,6 +328,7 @@ impl Mutation {
             options: input.options.map(|j| j.0),
             priority: input.priority,
             webhook_url: input.webhook_url,
+            webhook_progress: input.webhook_progress,
             idempotency: None,
         };
         start(ctx, request).await
@@ -368,6 +423,45 @@ impl Mutation {
         admin(ctx)?.revoke_key(&key_id).await.map_err(gql)
     }
 
+    /// Replace your webhook signing secret; returns the new one. The old
+    /// secret keeps signing deliveries (a second signature in
+    /// `webhook-signature`) for `graceHours` (0..=720), so receivers can
+    /// switch without missing any.
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 24)] grace_hours: i32,
+    ) -> Result<String> {
+        let caller = caller(ctx)?;
+        ctx.data_unchecked::<Webhooks>().rotate_secret(&caller.account_id, grace_hours).await.map_err(gql)
+    }
+
+    /// Add a webhook endpoint to your account. `events` lists event types
+    /// (`generation.completed`, `generation.failed`, `generation.cancelled`,
+    /// `generation.progress`) or `*` for the three terminal ones (default).
+    async fn create_webhook_endpoint(
+        &self,
+        ctx: &Context<'_>,
+        url: String,
+        events: Option<Vec<String>>,
+    ) -> Result<WebhookEndpoint> {
+        let caller = caller(ctx)?;
+        let hooks = ctx.data_unchecked::<Webhooks>();
+        Ok(WebhookEndpoint(hooks.create_endpoint(&caller.account_id, &url, events).await.map_err(gql)?))
+    }
+
+    /// Remove one of your webhook endpoints; its pending deliveries fail.
+    async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let caller = caller(ctx)?;
+        ctx.data_unchecked::<Webhooks>().delete_endpoint(&caller.account_id, &id).await.map_err(gql)
+    }
+
+    /// Send a delivery again now, with the same `webhook-id` and payload.
+    async fn redeliver_webhook(&self, ctx: &Context<'_>, id: ID) -> Result<WebhookDelivery> {
+        let caller = caller(ctx)?;
+        Ok(WebhookDelivery(ctx.data_unchecked::<Webhooks>().redeliver(&caller.account_id, &id).await.map_err(gql)?))
+    }
+
     /// Start a video generation (the portal's Apollo example).
     async fn video_create(&self, ctx: &Context<'_>, input: VideoCreateInput) -> Result<VideoCreatePayload> {
         let mut options = serde_json::Map::new();
@@ -387,6 +481,7 @@ impl Mutation {
             options: Some(serde_json::Value::Object(options)),
             priority: Priority::Balanced,
             webhook_url: input.webhook_url,
+            webhook_progress: false,
             idempotency: None,
         };
         let generation = start(ctx, request).await?;

@@ -9,7 +9,9 @@ use crate::error::ErrorCode;
 use crate::jobs::Jobs;
 use crate::plugins::{LoadedPlugin, MediaKind, Offering};
 use crate::store::jobs::{JobRow, JobStatus};
+use crate::store::webhooks::{AttemptRow, DeliveryRow, DeliveryStatus, EndpointRow};
 use crate::store::{Account, ArtifactRow};
+use crate::webhooks::Webhooks;
 
 /// `VIDEO IMAGE AUDIO AVATAR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -103,9 +105,8 @@ impl async_graphql::ScalarType for DateTime {
     }
 
     fn to_value(&self) -> async_graphql::Value {
-        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        async_graphql::Value::String(t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default())
+        // The same text as in webhook payloads.
+        async_graphql::Value::String(crate::webhooks::event::rfc3339(self.0))
     }
 }
 
@@ -198,14 +199,18 @@ impl Generation {
     /// Facts about the first output, once completed.
     async fn metadata(&self, ctx: &Context<'_>) -> Result<Option<GenerationMetadata>> {
         let artifacts = self.artifacts(ctx).await?;
-        Ok(artifacts.first().map(|a| GenerationMetadata {
-            width: a.width.map(|w| w as i32),
-            height: a.height.map(|h| h as i32),
-            duration: a.duration_ms.map(|d| d as f64 / 1000.0),
-            format: Some(crate::artifacts::format_for(&a.mime)),
-            resolution: a.width.zip(a.height).map(|(w, h)| format!("{w}x{h}")),
-            size_bytes: Some(a.size_bytes),
-            mime_type: Some(a.mime.clone()),
+        // Computed by the code that renders webhook payloads, so both agree.
+        Ok(artifacts.first().map(|a| {
+            let m = crate::webhooks::event::Metadata::of(a);
+            GenerationMetadata {
+                width: m.width,
+                height: m.height,
+                duration: m.duration,
+                format: m.format,
+                resolution: m.resolution,
+                size_bytes: m.size_bytes,
+                mime_type: m.mime_type,
+            }
         }))
     }
 
@@ -535,4 +540,173 @@ impl VideoCreatePayload {
     async fn generation(&self) -> &Generation {
         &self.generation
     }
+}
+
+/// `PENDING DELIVERED FAILED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum WebhookDeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// A 2xx answer was received.
+    Delivered,
+    /// Retries exhausted, 410 Gone, or the target refused.
+    Failed,
+}
+
+impl From<DeliveryStatus> for WebhookDeliveryStatus {
+    fn from(s: DeliveryStatus) -> Self {
+        match s {
+            DeliveryStatus::Pending => WebhookDeliveryStatus::Pending,
+            DeliveryStatus::Delivered => WebhookDeliveryStatus::Delivered,
+            DeliveryStatus::Failed => WebhookDeliveryStatus::Failed,
+        }
+    }
+}
+
+impl From<WebhookDeliveryStatus> for DeliveryStatus {
+    fn from(s: WebhookDeliveryStatus) -> Self {
+        match s {
+            WebhookDeliveryStatus::Pending => DeliveryStatus::Pending,
+            WebhookDeliveryStatus::Delivered => DeliveryStatus::Delivered,
+            WebhookDeliveryStatus::Failed => DeliveryStatus::Failed,
+        }
+    }
+}
+
+/// An account-level webhook target.
+#[derive(Clone)]
+pub struct WebhookEndpoint(pub(crate) EndpointRow);
+
+#[Object]
+impl WebhookEndpoint {
+    /// `whe_…`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// Target URL.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// Event types it receives; `*` is the three terminal events.
+    async fn events(&self) -> Vec<String> {
+        self.0.event_list()
+    }
+
+    /// False once the receiver answered 410 Gone; nothing is sent to it then.
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+
+    /// Why it was disabled.
+    async fn disabled_reason(&self) -> Option<&str> {
+        self.0.disabled_reason.as_deref()
+    }
+
+    /// When it was added.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+}
+
+/// One attempt at a delivery.
+#[derive(SimpleObject, Clone)]
+pub struct WebhookAttempt {
+    /// When it started.
+    pub at: DateTime,
+    /// The receiver's HTTP status; null when it did not answer (timeout, connection error).
+    pub http_status: Option<i32>,
+    /// Time to the answer or the failure.
+    pub latency_ms: i64,
+    /// What went wrong (at most 300 characters).
+    pub error: Option<String>,
+    /// The start of the receiver's answer (at most 300 characters).
+    pub response: Option<String>,
+}
+
+impl From<AttemptRow> for WebhookAttempt {
+    fn from(a: AttemptRow) -> Self {
+        WebhookAttempt {
+            at: DateTime(a.attempted_at),
+            http_status: a.http_status.map(|s| s as i32),
+            latency_ms: a.latency_ms,
+            error: a.error,
+            response: a.response,
+        }
+    }
+}
+
+/// One event sent (or being sent) to one target.
+#[derive(Clone)]
+pub struct WebhookDelivery(pub(crate) DeliveryRow);
+
+#[Object]
+impl WebhookDelivery {
+    /// `whd_…`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// The `webhook-id` header: shared by every target of one event, the
+    /// same on every retry and redelivery.
+    async fn message_id(&self) -> &str {
+        &self.0.message_id
+    }
+
+    /// `generation.completed`, `generation.failed`, `generation.cancelled` or `generation.progress`.
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+
+    /// The generation the event is about.
+    async fn generation_id(&self) -> ID {
+        ID(self.0.job_id.clone())
+    }
+
+    /// The account endpoint; null for the request's `webhookUrl`.
+    async fn endpoint_id(&self) -> Option<ID> {
+        self.0.endpoint_id.clone().map(ID)
+    }
+
+    /// Target URL.
+    async fn url(&self) -> &str {
+        &self.0.url
+    }
+
+    /// State.
+    async fn status(&self) -> WebhookDeliveryStatus {
+        self.0.status().into()
+    }
+
+    /// The JSON body sent (the same bytes on every attempt).
+    async fn payload(&self) -> &str {
+        &self.0.payload
+    }
+
+    /// Attempts so far, oldest first.
+    async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<WebhookAttempt>> {
+        let hooks = ctx.data_unchecked::<Webhooks>();
+        let rows = hooks.store().attempts_of(&self.0.id).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
+        Ok(rows.into_iter().map(WebhookAttempt::from).collect())
+    }
+
+    /// When the next attempt is due, while pending.
+    async fn next_attempt_at(&self) -> Option<DateTime> {
+        (self.0.status() == DeliveryStatus::Pending).then_some(DateTime(self.0.next_attempt_at))
+    }
+
+    /// When the event was enqueued.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+}
+
+/// A page of deliveries, newest first.
+#[derive(SimpleObject)]
+pub struct WebhookDeliveryConnection {
+    /// The deliveries.
+    pub nodes: Vec<WebhookDelivery>,
+    /// Paging.
+    pub page_info: PageInfo,
 }

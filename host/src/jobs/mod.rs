@@ -13,7 +13,9 @@
 //!   live key, but executes on the `placeholder` plugin and moves no credits.
 //!
 //! Every status change is announced on a broadcast channel carrying the job
-//! id; subscriptions and `Prefer: wait` listen to it instead of polling.
+//! id; subscriptions, `Prefer: wait` and the webhook worker listen to it
+//! instead of polling. The transactions that end a job (and, opted in,
+//! record progress) also enqueue its webhook event (`crate::webhooks`).
 //!
 //! This module must never speak GraphQL or HTTP to clients; it returns
 //! [`ApiError`]s and rows.
@@ -36,8 +38,11 @@ use crate::net::NetClients;
 use crate::plugins::{LoadedPlugin, MediaKind, Offering, Registry};
 use crate::routing::{self, PLACEHOLDER, Priority};
 use crate::store::Account;
+use crate::store::ArtifactRow;
 use crate::store::jobs::{IdempotencyTake, JobRow, JobStatus, NewJob, Refusal};
+use crate::store::webhooks::Event;
 use crate::store::{Store, accounts::new_id, now_ms};
+use crate::webhooks::event::EventType;
 
 pub use validate::RawInput;
 pub use worker::WorkerHandle;
@@ -66,6 +71,8 @@ pub struct GenerateRequest {
     pub priority: Priority,
     /// Per-request webhook target.
     pub webhook_url: Option<String>,
+    /// Also send `generation.progress` events to `webhook_url`.
+    pub webhook_progress: bool,
     /// The Idempotency-Key to take in the accepting transaction.
     pub idempotency: Option<IdempotencyTake>,
 }
@@ -227,7 +234,8 @@ impl Jobs {
         };
 
         if let Some(url) = &request.webhook_url {
-            check_webhook_url(url)?;
+            crate::webhooks::target::check(url, self.inner.config.webhooks.allow_private)
+                .map_err(|e| crate::error::webhook_target("webhookUrl", &e))?;
         }
 
         let mut quote = match plugin.quote(&job_request).await {
@@ -283,6 +291,7 @@ impl Jobs {
             estimated_seconds: i64::from(quote.estimated_seconds),
             deadline_at: now_ms() + (self.inner.config.jobs.deadline_secs as i64) * 1000,
             webhook_url: request.webhook_url.clone(),
+            webhook_progress: request.webhook_progress && request.webhook_url.is_some(),
             daily_limit: limits.daily.map(i64::from),
             day_start,
             queue_limit: limits
@@ -380,7 +389,9 @@ impl Jobs {
                 }
             }
         };
-        let ended = self.inner.store.end_job(&job, JobStatus::Cancelled, None, refund).await?;
+        let render = self.render(EventType::Cancelled);
+        let event = Event { event_type: EventType::Cancelled.as_str(), to_request_url: true, render: &render };
+        let ended = self.inner.store.end_job(&job, JobStatus::Cancelled, None, refund, &event).await?;
         if ended {
             tracing::info!(job = %job.id, refund_percent = refund, "generation cancelled");
             self.announce(&job.id);
@@ -418,18 +429,14 @@ impl Jobs {
         })
     }
 
+    /// Renders the payload of an `event` about a job, for the transaction
+    /// that enqueues it.
+    fn render(&self, event: EventType) -> impl Fn(&JobRow, &[ArtifactRow]) -> String + Sync + '_ {
+        move |row, artifacts| crate::webhooks::event::payload(event, row, artifacts, &self.inner.artifacts)
+    }
+
     /// The declared offering a job was validated against, if still loaded.
     fn offering_for(&self, job: &JobRow) -> Option<Offering> {
         self.inner.registry.snapshot().offering(&job.provider).map(|(_, o)| o)
     }
-}
-
-/// Per-request webhook URLs must be absolute http(s) URLs.
-fn check_webhook_url(url: &str) -> Result<(), ApiError> {
-    let parsed = url::Url::parse(url)
-        .map_err(|e| ApiError::invalid("webhookUrl", format!("webhookUrl is not a valid URL: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(ApiError::invalid("webhookUrl", "webhookUrl must be an http:// or https:// URL"));
-    }
-    Ok(())
 }

@@ -21,7 +21,9 @@ use crate::error::{ErrorCode, code_for_failure, code_for_plugin_error};
 use crate::plugins::{Artifact, Failure, InputField, JobRequest, LoadedPlugin, Progress, Running, Submitted};
 use crate::store::artifacts::NewArtifact;
 use crate::store::jobs::{JobRow, JobStatus};
+use crate::store::webhooks::Event;
 use crate::store::{accounts::new_id, now_ms};
+use crate::webhooks::event::EventType;
 
 /// Longest the loop sleeps without looking for due jobs.
 const IDLE_RECHECK: Duration = Duration::from_secs(1);
@@ -214,7 +216,9 @@ async fn poll(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, handle: &str) ->
         }
         Ok(Progress::Failed(failure)) => fail_with(jobs, job, &failure).await,
         Ok(Progress::Cancelled) => {
-            if jobs.inner.store.end_job(job, JobStatus::Cancelled, None, 100).await? {
+            let render = jobs.render(EventType::Cancelled);
+            let event = Event { event_type: EventType::Cancelled.as_str(), to_request_url: true, render: &render };
+            if jobs.inner.store.end_job(job, JobStatus::Cancelled, None, 100, &event).await? {
                 jobs.announce(&job.id);
             }
             Ok(())
@@ -227,7 +231,12 @@ async fn record_running(jobs: &Jobs, job: &JobRow, running: &Running) -> Result<
     let config = &jobs.inner.config.jobs;
     let wait = u64::from(running.poll_after_ms).clamp(config.min_poll_interval_ms, config.max_poll_interval_ms);
     let progress = i64::from(running.percent.unwrap_or(0).min(99)).max(job.progress);
-    if jobs.inner.store.mark_running(&job.id, &running.handle, progress, now_ms() + wait as i64).await? {
+    // A progress event only when the progress changed.
+    let render = jobs.render(EventType::Progress);
+    let event =
+        Event { event_type: EventType::Progress.as_str(), to_request_url: job.webhook_progress, render: &render };
+    let changed = (progress != job.progress).then_some(&event);
+    if jobs.inner.store.mark_running(&job.id, &running.handle, progress, now_ms() + wait as i64, changed).await? {
         jobs.announce(&job.id);
     }
     Ok(())
@@ -303,7 +312,9 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
             duration_ms: info.duration_ms.map(i64::from),
         });
     }
-    if jobs.inner.store.complete_job(job, &records).await? {
+    let render = jobs.render(EventType::Completed);
+    let event = Event { event_type: EventType::Completed.as_str(), to_request_url: true, render: &render };
+    if jobs.inner.store.complete_job(job, &records, &event).await? {
         tracing::info!(job = %job.id, outputs = records.len(), "generation completed");
         jobs.announce(&job.id);
     }
@@ -316,7 +327,9 @@ async fn fail_with(jobs: &Jobs, job: &JobRow, failure: &Failure) -> Result<(), S
 }
 
 async fn fail(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str) -> Result<(), StepError> {
-    if jobs.inner.store.end_job(job, JobStatus::Failed, Some((code.as_str(), message)), 100).await? {
+    let render = jobs.render(EventType::Failed);
+    let event = Event { event_type: EventType::Failed.as_str(), to_request_url: true, render: &render };
+    if jobs.inner.store.end_job(job, JobStatus::Failed, Some((code.as_str(), message)), 100, &event).await? {
         tracing::warn!(job = %job.id, code = code.as_str(), "generation failed: {message}");
         jobs.announce(&job.id);
     }

@@ -222,6 +222,23 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
     }
 }
 
+/// Cloud instance-metadata addresses (AWS, GCP, Azure, OCI: 169.254.169.254;
+/// AWS ECS task metadata 169.254.170.2; Alibaba 100.100.100.200; AWS IMDS
+/// over IPv6 fd00:ec2::254), also when written IPv4-mapped. Webhook targets
+/// may never reach these, whatever the operator allows for private ones.
+pub fn is_metadata_ip(ip: IpAddr) -> bool {
+    const V4: [Ipv4Addr; 3] =
+        [Ipv4Addr::new(169, 254, 169, 254), Ipv4Addr::new(169, 254, 170, 2), Ipv4Addr::new(100, 100, 100, 200)];
+    const V6: [Ipv6Addr; 1] = [Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254)];
+    match ip {
+        IpAddr::V4(v4) => V4.contains(&v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => V4.contains(&v4),
+            None => V6.contains(&v6),
+        },
+    }
+}
+
 fn is_public_v4(ip: Ipv4Addr) -> bool {
     let [a, b, c, _] = ip.octets();
     !(ip.is_loopback()

@@ -28,6 +28,11 @@ pub struct Account {
     pub daily_limit: Option<i64>,
     /// `whsec_…` signing secret for webhooks.
     pub webhook_secret: String,
+    /// The secret before the last rotation, still signing until
+    /// `webhook_secret_previous_until`.
+    pub webhook_secret_previous: Option<String>,
+    /// End of the previous secret's grace (Unix ms).
+    pub webhook_secret_previous_until: Option<i64>,
     /// Unix ms.
     pub created_at: i64,
 }
@@ -63,17 +68,26 @@ fn random_token(len: usize) -> String {
     rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
-const ACCOUNT_COLUMNS: &str =
-    "id, name, plan, credits, rpm_limit, concurrent_limit, daily_limit, webhook_secret, created_at";
+const ACCOUNT_COLUMNS: &str = "id, name, plan, credits, rpm_limit, concurrent_limit, daily_limit, webhook_secret, \
+    webhook_secret_previous, webhook_secret_previous_until, created_at";
+
+impl Account {
+    /// The secrets that sign a delivery at `now` (Unix ms): the current one,
+    /// then the previous one while its grace lasts.
+    pub fn webhook_secrets(&self, now: i64) -> Vec<&str> {
+        let previous = match (&self.webhook_secret_previous, self.webhook_secret_previous_until) {
+            (Some(secret), Some(until)) if until > now => Some(secret.as_str()),
+            _ => None,
+        };
+        std::iter::once(self.webhook_secret.as_str()).chain(previous).collect()
+    }
+}
 
 impl Store {
     /// Create an account with an initial grant of `credits`.
     pub async fn create_account(&self, name: &str, plan: &str, credits: i64) -> Result<Account, StoreError> {
         let id = new_id("acc");
-        let secret = format!("whsec_{}", {
-            use base64::Engine as _;
-            base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 24]>())
-        });
+        let secret = crate::webhooks::signing::new_secret();
         let now = now_ms();
         on_db!(self, pool => {
             let mut tx = pool.begin().await?;

@@ -10,9 +10,14 @@
 //!   so it is captured or refunded exactly once, whichever of worker,
 //!   cancel or deadline gets there first (the others see zero rows);
 //! - the ledger has at most one reserve, capture and refund per job
-//!   (unique index), a second line for the same job fails the transaction.
+//!   (unique index), a second line for the same job fails the transaction;
+//! - the webhook event of a status change is enqueued in the transaction
+//!   that makes it (`complete_job`, `end_job`, and `mark_running` for
+//!   progress), so no committed change lacks its event and no event
+//!   exists for a change that rolled back.
 
-use super::artifacts::NewArtifact;
+use super::artifacts::{ArtifactRow, NewArtifact};
+use super::webhooks::{Event, Outbox};
 use super::{Store, StoreError, now_ms, on_db};
 
 /// Lifecycle of a generation.
@@ -105,6 +110,8 @@ pub struct JobRow {
     pub error_message: Option<String>,
     /// Per-request webhook target.
     pub webhook_url: Option<String>,
+    /// The per-request target also receives `generation.progress`.
+    pub webhook_progress: bool,
     /// Unix ms.
     pub created_at: i64,
     /// Unix ms, first submit.
@@ -168,6 +175,8 @@ pub struct NewJob {
     pub deadline_at: i64,
     /// Per-request webhook.
     pub webhook_url: Option<String>,
+    /// Send `generation.progress` to `webhook_url` too.
+    pub webhook_progress: bool,
     /// Generations allowed per UTC day, if capped.
     pub daily_limit: Option<i64>,
     /// Start of the current UTC day (Unix ms).
@@ -220,7 +229,7 @@ pub enum Refusal {
 
 const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
     credit_cost, estimated_seconds, progress, handle, attempts, poll_at, lease_owner, lease_until, deadline_at, \
-    error_code, error_message, webhook_url, created_at, started_at, completed_at, updated_at";
+    error_code, error_message, webhook_url, webhook_progress, created_at, started_at, completed_at, updated_at";
 
 /// Take the account's row lock (PostgreSQL) or the write lock (SQLite).
 ///
@@ -308,12 +317,13 @@ impl Store {
             if refused.is_none() {
                 let row: JobRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                     "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
-                     credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $11, $11) RETURNING {JOB_COLUMNS}",
+                     credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, webhook_progress, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $14, $11, $11) RETURNING {JOB_COLUMNS}",
                 )))
                 .bind(&job.id).bind(&job.account_id).bind(job.test_mode).bind(&job.kind).bind(&job.provider)
                 .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
                 .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
+                .bind(job.webhook_progress)
                 .fetch_one(&mut *tx).await?;
                 inserted = Some(row);
                 if let Some(balance) = balance_after {
@@ -477,18 +487,39 @@ impl Store {
     }
 
     /// Record a submitted or polled running task; returns false if the job
-    /// is no longer active (cancelled meanwhile).
-    pub async fn mark_running(&self, id: &str, handle: &str, progress: i64, poll_at: i64) -> Result<bool, StoreError> {
+    /// is no longer active (cancelled meanwhile). With `progress_event`
+    /// (the caller passes it when the progress changed), its
+    /// `generation.progress` deliveries are enqueued in the same transaction.
+    pub async fn mark_running(
+        &self,
+        id: &str,
+        handle: &str,
+        progress: i64,
+        poll_at: i64,
+        progress_event: Option<&Event<'_>>,
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
         let sql = format!(
             "UPDATE jobs SET status = 'processing', handle = $2, progress = $3, poll_at = $4, \
              started_at = COALESCE(started_at, $5), lease_owner = NULL, lease_until = NULL, updated_at = $5 \
-             WHERE id = $1 AND {ACTIVE}"
+             WHERE id = $1 AND {ACTIVE} RETURNING {JOB_COLUMNS}"
         );
-        let n = on_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id).bind(handle).bind(progress).bind(poll_at).bind(now)
-            .execute(pool).await?.rows_affected());
-        Ok(n == 1)
+        Ok(on_db!(self, pool => match progress_event {
+            None => sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id).bind(handle).bind(progress).bind(poll_at).bind(now)
+                .execute(pool).await?.rows_affected() == 1,
+            Some(event) => {
+                let mut tx = pool.begin().await?;
+                let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(id).bind(handle).bind(progress).bind(poll_at).bind(now)
+                    .fetch_optional(&mut *tx).await?;
+                if let Some(row) = &row {
+                    tx.enqueue(row, &[], event).await?;
+                }
+                tx.commit().await?;
+                row.is_some()
+            }
+        }))
     }
 
     /// Try again later (a retryable failure); counts a submit attempt when
@@ -504,19 +535,42 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Move an active job to `completed` with its artifacts and capture its
-    /// reservation. False if it was no longer active.
-    pub async fn complete_job(&self, job: &JobRow, artifacts: &[NewArtifact]) -> Result<bool, StoreError> {
+    /// Move an active job to `completed` with its artifacts, capture its
+    /// reservation and enqueue `event`'s deliveries. False if it was no
+    /// longer active.
+    pub async fn complete_job(
+        &self,
+        job: &JobRow,
+        artifacts: &[NewArtifact],
+        event: &Event<'_>,
+    ) -> Result<bool, StoreError> {
         let now = now_ms();
         let sql = format!(
             "UPDATE jobs SET status = 'completed', progress = 100, completed_at = $2, updated_at = $2, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE}"
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE} RETURNING {JOB_COLUMNS}"
         );
+        let rows: Vec<ArtifactRow> = artifacts
+            .iter()
+            .map(|a| ArtifactRow {
+                id: a.id.clone(),
+                job_id: job.id.clone(),
+                position: a.position,
+                path: a.path.clone(),
+                mime: a.mime.clone(),
+                size_bytes: a.size_bytes,
+                width: a.width,
+                height: a.height,
+                duration_ms: a.duration_ms,
+                created_at: now,
+            })
+            .collect();
         Ok(on_db!(self, pool => {
             let mut tx = pool.begin().await?;
             lock_account(&mut tx, &job.account_id).await?;
-            let n = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&job.id).bind(now).execute(&mut *tx).await?.rows_affected();
-            if n == 1 {
+            let updated: Option<JobRow> =
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&job.id).bind(now).fetch_optional(&mut *tx).await?;
+            let n = u64::from(updated.is_some());
+            if let Some(updated) = &updated {
                 sqlx::query(RELEASE_ACTIVE).bind(&job.account_id).execute(&mut *tx).await?;
                 for a in artifacts {
                     sqlx::query(
@@ -536,6 +590,7 @@ impl Store {
                     .bind(&job.account_id).bind(&job.id).bind(balance).bind(now)
                     .execute(&mut *tx).await?;
                 }
+                tx.enqueue(updated, &rows, event).await?;
             }
             tx.commit().await?;
             n == 1
@@ -543,30 +598,34 @@ impl Store {
     }
 
     /// Move an active job to `failed` or `cancelled`, refunding
-    /// `refund_percent` of its reservation. False if it was no longer active.
+    /// `refund_percent` of its reservation and enqueueing `event`'s
+    /// deliveries. False if it was no longer active.
     pub async fn end_job(
         &self,
         job: &JobRow,
         status: JobStatus,
         error: Option<(&str, &str)>,
         refund_percent: u8,
+        event: &Event<'_>,
     ) -> Result<bool, StoreError> {
         debug_assert!(matches!(status, JobStatus::Failed | JobStatus::Cancelled));
         let now = now_ms();
         let refund = job.credit_cost * i64::from(refund_percent.min(100)) / 100;
         let sql = format!(
             "UPDATE jobs SET status = $2, error_code = $3, error_message = $4, completed_at = $5, updated_at = $5, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE}"
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE} RETURNING {JOB_COLUMNS}"
         );
         let (code, message) = error.unzip();
         Ok(on_db!(self, pool => {
             let mut tx = pool.begin().await?;
             lock_account(&mut tx, &job.account_id).await?;
-            let n = sqlx::query(sqlx::AssertSqlSafe(sql))
+            let updated: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(&job.id).bind(status.as_str()).bind(code).bind(message).bind(now)
-                .execute(&mut *tx).await?.rows_affected();
-            if n == 1 {
+                .fetch_optional(&mut *tx).await?;
+            let n = u64::from(updated.is_some());
+            if let Some(updated) = &updated {
                 sqlx::query(RELEASE_ACTIVE).bind(&job.account_id).execute(&mut *tx).await?;
+                tx.enqueue(updated, &[], event).await?;
             }
             if n == 1 && !job.test_mode && refund > 0 {
                 let (balance,): (i64,) = sqlx::query_as(

@@ -7,7 +7,9 @@
 //! Unix milliseconds and JSON as text, which both engines handle alike.
 //!
 //! Repositories are grouped by table: `accounts` (accounts and API keys),
-//! `jobs` (generations, their reservations and settlement), `artifacts`.
+//! `jobs` (generations, their reservations and settlement), `artifacts`,
+//! `webhooks` (endpoints and the delivery outbox, written inside the job
+//! transactions).
 //! Money moves only inside the job transactions here, so a balance change
 //! and the state change that causes it commit together or not at all.
 //!
@@ -23,6 +25,7 @@ pub mod accounts;
 pub mod artifacts;
 pub mod idempotency;
 pub mod jobs;
+pub mod webhooks;
 
 pub use accounts::{Account, ApiKey};
 pub use artifacts::ArtifactRow;
