@@ -24,7 +24,7 @@ fn main() {
     let root = manifest_dir.parent().expect("host/ lives in the workspace").to_path_buf();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
 
-    for watched in ["wit", "plugin-sdk", "plugins", "tests/plugins", "Cargo.lock"] {
+    for watched in ["wit", "plugin-sdk", "plugins", "tests/plugins", "Cargo.lock", "host/migrations"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=DOITONG_GUEST_TARGET_DIR");

@@ -120,6 +120,7 @@ async fn mounted_under_a_prefix_and_resumed_after_shutdown() {
         options: None,
         priority: doitong_host::routing::Priority::Balanced,
         webhook_url: None,
+        webhook_progress: false,
         idempotency: None,
     };
     let accepted = gateway.jobs().generate(&caller, request).await.unwrap();
