@@ -2,7 +2,7 @@
 //! nodes), with the same SQL text on both.
 //!
 //! Two typed pools rather than `sqlx::Any` (which cannot carry our types,
-//! ARCHITECTURE §11); [`on_db!`] runs one block of code against whichever
+//! ARCHITECTURE §11); `on_db!` runs one block of code against whichever
 //! pool is configured, so every query is written once. Times are stored as
 //! Unix milliseconds and JSON as text, which both engines handle alike.
 //!

@@ -1,6 +1,6 @@
 //! The webhook outbox: account endpoints, deliveries and their attempts.
 //!
-//! Deliveries are written by [`Outbox::enqueue`] inside the transactions of
+//! Deliveries are written by `Outbox::enqueue` inside the transactions of
 //! `store::jobs` that change a job's status (`complete_job`, `end_job`) or
 //! progress (`mark_running`), so an event exists exactly when its cause
 //! committed. The delivery worker (`crate::webhooks`) claims due rows with
