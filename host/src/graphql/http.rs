@@ -181,7 +181,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             extra = Some(IdempotentGeneration::Take(IdempotencyTake {
                 key: idem.key.clone(),
                 request_hash: idem.hash.clone(),
-                expires_at: crate::store::now_ms() + idem.ttl_ms,
+                ttl_ms: idem.ttl_ms,
             }));
         }
         Some(idem) => {
@@ -221,7 +221,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         let store = state.jobs.store();
         if in_transaction && has_code(&result, ErrorCode::IdempotencyInProgress) {
             // Another request with this key was accepted first: answer as it was.
-            let answer = store.idempotency_answer(&caller.account_id, &idem.key, &idem.hash).await;
+            let answer = store.idempotency_answer(&caller.account_id, &idem.key, &idem.hash, idem.ttl_ms).await;
             let mut response = match answer {
                 Ok(answer) => answer_from_record(&state, &caller, &body, answer.unwrap_or(Claim::InProgress)).await,
                 Err(e) => refusal(e.into()),

@@ -77,7 +77,8 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
                     tracing::info!(dropped, "drained plugin versions released");
                 }
             }
-            match jobs.inner.store.purge_idempotency().await {
+            let ttl_ms = i64::from(jobs.inner.config.limits.idempotency_hours) * 3_600_000;
+            match jobs.inner.store.purge_idempotency(ttl_ms).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(purged = n, "expired Idempotency-Key records deleted"),
                 Err(e) => tracing::warn!("purging Idempotency-Key records failed: {e}"),

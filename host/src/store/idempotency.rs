@@ -1,17 +1,21 @@
 //! Idempotency-Key records: claim, complete, release, purge.
 //!
 //! Two ways to take a key:
-//! - a request that starts one generation takes it inside the transaction
-//!   that accepts the generation ([`Store::insert_job`], state `accepted`,
-//!   the record names the generation): no statement of its own, which is
-//!   what keeps Idempotency-Key nearly free on the hot path. Its replay is
-//!   that generation as accepted, rendered for the same request;
+//! - a request that starts one generation takes it with the generation's
+//!   own INSERT ([`Store::insert_job`]): the key and request hash are
+//!   columns of the job, unique per account (migration 0007), so the key
+//!   costs the hot path no statement of its own. Its replay is that
+//!   generation as accepted, rendered for the same request. (Records of
+//!   state `accepted` in `idempotency_keys`, written by 0.x hosts before
+//!   migration 0007, are still answered until they expire.);
 //! - any other mutation claims it before running ([`Store::claim_idempotency`],
 //!   one `INSERT … ON CONFLICT DO NOTHING`, state `in_progress`) and stores
 //!   its response after ([`Store::complete_idempotency`], state `done`).
 //!
-//! Exactly one of any number of concurrent requests with the same key
-//! takes it; the others read the record and are told to replay, wait (in
+//! A key lives in one of the two places, never both: each insert checks
+//! the other place for a live key in the same statement, and a lookup reads
+//! the job first. Exactly one of any number of concurrent requests with the
+//! same key takes it; the others read the record and are told to replay, wait (in
 //! progress) or stop (same key, different request). A record whose holder
 //! died is taken over once its lock lapses; an expired record is replaced.
 
@@ -46,10 +50,10 @@ const REPLACE_EXPIRED: &str = "ON CONFLICT (account_id, key) DO UPDATE SET reque
     job_id = excluded.job_id, locked_until = excluded.locked_until, created_at = excluded.created_at, \
     expires_at = excluded.expires_at WHERE idempotency_keys.expires_at < excluded.created_at";
 
-/// The insert that takes a key for a generation, inside its transaction.
-pub(super) const TAKE_FOR_GENERATION: &str = "INSERT INTO idempotency_keys \
-    (account_id, key, request_hash, state, status_code, response_body, job_id, locked_until, created_at, expires_at) \
-    VALUES ($1, $2, $3, 'accepted', NULL, NULL, $4, $5, $5, $6) ";
+/// No generation of the account holds the key ($2) within its retention
+/// (created at or after $4).
+const NO_LIVE_JOB: &str =
+    "NOT EXISTS (SELECT 1 FROM jobs WHERE account_id = $1 AND idempotency_key = $2 AND created_at >= $4)";
 
 #[derive(sqlx::FromRow)]
 struct Record {
@@ -75,16 +79,17 @@ impl Store {
         ttl_ms: i64,
     ) -> Result<Claim, StoreError> {
         let now = now_ms();
-        let inserted = on_db!(self, pool => sqlx::query(
+        let sql = format!(
             "INSERT INTO idempotency_keys (account_id, key, request_hash, state, locked_until, created_at, expires_at) \
-             VALUES ($1, $2, $3, 'in_progress', $4, $5, $6) ON CONFLICT (account_id, key) DO NOTHING",
-        )
-        .bind(account_id).bind(key).bind(hash).bind(now + lock_ms).bind(now).bind(now + ttl_ms)
+             SELECT $1, $2, $3, 'in_progress', $5, $6, $7 WHERE {NO_LIVE_JOB} ON CONFLICT (account_id, key) DO NOTHING"
+        );
+        let inserted = on_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(account_id).bind(key).bind(hash).bind(now - ttl_ms).bind(now + lock_ms).bind(now).bind(now + ttl_ms)
         .execute(pool).await?.rows_affected());
         if inserted == 1 {
             return Ok(Claim::Acquired);
         }
-        let record = self.idempotency_record(account_id, key).await?;
+        let record = self.idempotency_record(account_id, key, ttl_ms).await?;
         let Some(record) = record else {
             // Purged between our insert and read: try once more.
             return Box::pin(self.claim_idempotency(account_id, key, hash, lock_ms, ttl_ms)).await;
@@ -106,7 +111,23 @@ impl Store {
         Ok(record.answer(hash))
     }
 
-    async fn idempotency_record(&self, account_id: &str, key: &str) -> Result<Option<Record>, StoreError> {
+    /// The live holder of `key`: a generation within `ttl_ms`, else a record.
+    async fn idempotency_record(&self, account_id: &str, key: &str, ttl_ms: i64) -> Result<Option<Record>, StoreError> {
+        let job: Option<(String, Option<String>, i64)> = on_db!(self, pool => sqlx::query_as(
+            "SELECT id, idempotency_hash, created_at FROM jobs WHERE account_id = $1 AND idempotency_key = $2 AND created_at >= $3",
+        )
+        .bind(account_id).bind(key).bind(now_ms() - ttl_ms).fetch_optional(pool).await?);
+        if let Some((job_id, request_hash, created_at)) = job {
+            return Ok(Some(Record {
+                request_hash: request_hash.unwrap_or_default(),
+                state: "accepted".into(),
+                status_code: None,
+                response_body: None,
+                locked_until: 0,
+                expires_at: created_at + ttl_ms,
+                job_id: Some(job_id),
+            }));
+        }
         Ok(on_db!(self, pool => sqlx::query_as(
             "SELECT request_hash, state, status_code, response_body, locked_until, expires_at, job_id FROM idempotency_keys \
              WHERE account_id = $1 AND key = $2",
@@ -121,14 +142,15 @@ impl Store {
         account_id: &str,
         key: &str,
         hash: &str,
+        ttl_ms: i64,
     ) -> Result<Option<Claim>, StoreError> {
-        let record = self.idempotency_record(account_id, key).await?;
+        let record = self.idempotency_record(account_id, key, ttl_ms).await?;
         Ok(record.filter(|r| r.expires_at >= now_ms()).map(|r| r.answer(hash)))
     }
 
     /// Store a response for a key nobody holds (a generation request that was
     /// refused, e.g. `INSUFFICIENT_CREDITS`), so its replays answer alike.
-    /// A live record already there wins.
+    /// A live record already there, or a generation holding the key, wins.
     pub async fn record_idempotent_response(
         &self,
         account_id: &str,
@@ -141,10 +163,11 @@ impl Store {
         let sql = format!(
             "INSERT INTO idempotency_keys \
              (account_id, key, request_hash, state, status_code, response_body, job_id, locked_until, created_at, expires_at) \
-             VALUES ($1, $2, $3, 'done', $4, $5, NULL, $6, $6, $7) {REPLACE_EXPIRED}"
+             SELECT $1, $2, $3, 'done', $5, $6, NULL, $7, $7, $8 WHERE {NO_LIVE_JOB} {REPLACE_EXPIRED}"
         );
         on_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(account_id).bind(key).bind(hash).bind(i64::from(response.0)).bind(response.1).bind(now).bind(now + ttl_ms)
+            .bind(account_id).bind(key).bind(hash).bind(now - ttl_ms).bind(i64::from(response.0)).bind(response.1)
+            .bind(now).bind(now + ttl_ms)
             .execute(pool).await?.rows_affected());
         Ok(())
     }
@@ -172,16 +195,28 @@ impl Store {
         Ok(())
     }
 
-    /// Delete expired records; returns how many.
-    pub async fn purge_idempotency(&self) -> Result<u64, StoreError> {
-        Ok(on_db!(self, pool => sqlx::query("DELETE FROM idempotency_keys WHERE expires_at < $1")
-            .bind(now_ms()).execute(pool).await?.rows_affected()))
+    /// Delete expired records and release keys of generations older than
+    /// `ttl_ms`; returns how many.
+    pub async fn purge_idempotency(&self, ttl_ms: i64) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let records = on_db!(self, pool => sqlx::query("DELETE FROM idempotency_keys WHERE expires_at < $1")
+            .bind(now).execute(pool).await?.rows_affected());
+        let jobs = on_db!(self, pool => sqlx::query(
+            "UPDATE jobs SET idempotency_key = NULL, idempotency_hash = NULL \
+             WHERE idempotency_key IS NOT NULL AND created_at < $1",
+        )
+        .bind(now - ttl_ms).execute(pool).await?.rows_affected());
+        Ok(records + jobs)
     }
 
-    /// Number of stored records of an account (for tests and admin views).
+    /// Number of keys an account holds, as records or on generations (for
+    /// tests and admin views).
     pub async fn idempotency_records(&self, account_id: &str) -> Result<i64, StoreError> {
-        let (n,): (i64,) = on_db!(self, pool => sqlx::query_as("SELECT COUNT(*) FROM idempotency_keys WHERE account_id = $1")
-            .bind(account_id).fetch_one(pool).await?);
+        let (n,): (i64,) = on_db!(self, pool => sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM idempotency_keys WHERE account_id = $1) \
+             + (SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND idempotency_key IS NOT NULL)",
+        )
+        .bind(account_id).fetch_one(pool).await?);
         Ok(n)
     }
 }
@@ -197,11 +232,6 @@ impl Record {
             _ => Claim::InProgress,
         }
     }
-}
-
-/// The full statement taking a key for a generation (replacing an expired record).
-pub(super) fn take_for_generation_sql() -> String {
-    format!("{TAKE_FOR_GENERATION}{REPLACE_EXPIRED}")
 }
 
 #[cfg(test)]
@@ -243,7 +273,76 @@ mod tests {
         assert_eq!(store.claim_idempotency(&account, "e", "h", 60_000, -1).await.unwrap(), Claim::Acquired);
         store.complete_idempotency(&account, "e", 200, "{}").await.unwrap();
         assert_eq!(store.claim_idempotency(&account, "e", "other", 60_000, -1).await.unwrap(), Claim::Acquired);
-        assert_eq!(store.purge_idempotency().await.unwrap(), 1);
+        assert_eq!(store.purge_idempotency(60_000).await.unwrap(), 1);
         assert_eq!(store.idempotency_records(&account).await.unwrap(), 3);
+    }
+
+    fn generation(account: &str, key: &str, hash: &str, ttl_ms: i64) -> crate::store::jobs::NewJob {
+        crate::store::jobs::NewJob {
+            id: format!("gen_{}", uuid::Uuid::new_v4().simple()),
+            account_id: account.into(),
+            test_mode: true,
+            kind: "video".into(),
+            provider: "placeholder".into(),
+            plugin_id: "placeholder".into(),
+            plugin_sha256: "00".into(),
+            request: "{}".into(),
+            credit_cost: 1,
+            estimated_seconds: 1,
+            deadline_at: now_ms() + 60_000,
+            webhook_url: None,
+            webhook_progress: false,
+            daily_limit: None,
+            day_start: 0,
+            queue_limit: None,
+            idempotency: Some(crate::store::jobs::IdempotencyTake {
+                key: key.into(),
+                request_hash: hash.into(),
+                ttl_ms,
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_generation_holds_its_key() {
+        use crate::store::jobs::Refusal;
+        const TTL: i64 = 60_000;
+        let (_dir, store, account) = store().await;
+        let first = store.insert_job(&generation(&account, "k", "h", TTL)).await.unwrap().unwrap();
+        assert_eq!(
+            store.insert_job(&generation(&account, "k", "h", TTL)).await.unwrap().unwrap_err(),
+            Refusal::IdempotencyKeyTaken
+        );
+        let accepted = Claim::Accepted { job_id: first.id.clone() };
+        assert_eq!(store.idempotency_answer(&account, "k", "h", TTL).await.unwrap(), Some(accepted.clone()));
+        assert_eq!(store.idempotency_answer(&account, "k", "other", TTL).await.unwrap(), Some(Claim::Mismatch));
+        // Other mutations with the key (or the same one with `Prefer: wait`)
+        // are answered from the generation, and a refusal does not replace it.
+        assert_eq!(store.claim_idempotency(&account, "k", "h", 60_000, TTL).await.unwrap(), accepted);
+        store.record_idempotent_response(&account, "k", "h", (200, "{}"), TTL).await.unwrap();
+        assert_eq!(store.idempotency_answer(&account, "k", "h", TTL).await.unwrap(), Some(accepted));
+        assert_eq!(store.idempotency_records(&account).await.unwrap(), 1);
+
+        // A stored refusal holds its key against a generation.
+        store.record_idempotent_response(&account, "r", "h", (200, "{\"errors\":[]}"), TTL).await.unwrap();
+        assert_eq!(
+            store.insert_job(&generation(&account, "r", "h", TTL)).await.unwrap().unwrap_err(),
+            Refusal::IdempotencyKeyTaken
+        );
+        assert_eq!(
+            store.idempotency_answer(&account, "r", "h", TTL).await.unwrap(),
+            Some(Claim::Replay { status: 200, body: "{\"errors\":[]}".into() })
+        );
+
+        // Past its retention the key is free again, before the purge clears it…
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        let second = store.insert_job(&generation(&account, "k", "h", 1)).await.unwrap().unwrap();
+        assert_ne!(second.id, first.id);
+        assert_eq!(store.job(&first.id).await.unwrap().unwrap().id, first.id, "the old generation stays");
+        // …and after.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert_eq!(store.purge_idempotency(1).await.unwrap(), 1);
+        assert_eq!(store.idempotency_answer(&account, "k", "h", 1).await.unwrap(), None);
+        assert!(store.insert_job(&generation(&account, "k", "h", TTL)).await.unwrap().is_ok());
     }
 }

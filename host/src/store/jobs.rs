@@ -194,8 +194,9 @@ pub struct IdempotencyTake {
     pub key: String,
     /// Canonical hash of the request.
     pub request_hash: String,
-    /// When the record may be purged (Unix ms).
-    pub expires_at: i64,
+    /// How long the key is kept (ms): a generation older than this no
+    /// longer holds it.
+    pub ttl_ms: i64,
 }
 
 /// Why a job could not be inserted.
@@ -272,6 +273,32 @@ impl Store {
     pub async fn insert_job(&self, job: &NewJob) -> Result<Result<JobRow, Refusal>, StoreError> {
         let now = now_ms();
         let charge = !job.test_mode && job.credit_cost > 0;
+        // The job's INSERT, which also takes its Idempotency-Key: no row when
+        // the account already has a generation with this key, or a live
+        // record of it from another request (a stored refusal, a claim).
+        let sql = format!(
+            "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
+             credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, webhook_progress, created_at, updated_at, \
+             idempotency_key, idempotency_hash) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16 \
+             WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE account_id = $2 AND key = $15 AND expires_at >= $11) \
+             ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let (key, hash) = match &job.idempotency {
+            Some(take) => (Some(take.key.as_str()), Some(take.request_hash.as_str())),
+            None => (None, None),
+        };
+        macro_rules! insert_row {
+            ($tx:ident) => {
+                sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(&job.id).bind(&job.account_id).bind(job.test_mode).bind(&job.kind).bind(&job.provider)
+                    .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
+                    .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
+                    .bind(job.webhook_progress).bind(key).bind(hash)
+                    .fetch_optional(&mut *$tx).await?
+            };
+        }
         let outcome: Result<JobRow, Refusal> = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
             // Lock the account row and read its counters in one statement.
@@ -280,17 +307,26 @@ impl Store {
             )
             .bind(&job.account_id).fetch_one(&mut *tx).await?;
             let today = if day_start == job.day_start { day_count } else { 0 };
-            let mut refused = None;
-            if let Some(take) = &job.idempotency {
-                // Under the account lock: of concurrent requests with this
-                // key, exactly one inserts; the others answer from its record.
-                let taken = sqlx::query(sqlx::AssertSqlSafe(super::idempotency::take_for_generation_sql()))
-                .bind(&job.account_id).bind(&take.key).bind(&take.request_hash).bind(&job.id).bind(now).bind(take.expires_at)
+            // The job goes in first: with an Idempotency-Key its INSERT is
+            // what takes the key (unique per account), before any limit is
+            // looked at, so a replay finds the generation even once the
+            // balance or the day's cap would refuse a new one. A refusal
+            // below rolls the row back.
+            let mut inserted = insert_row!(tx);
+            if inserted.is_none() && let Some(take) = &job.idempotency {
+                // A key past its retention that the purge has not cleared
+                // yet does not count: clear it and insert again.
+                let cleared = sqlx::query(
+                    "UPDATE jobs SET idempotency_key = NULL, idempotency_hash = NULL \
+                     WHERE account_id = $1 AND idempotency_key = $2 AND created_at < $3",
+                )
+                .bind(&job.account_id).bind(&take.key).bind(now - take.ttl_ms)
                 .execute(&mut *tx).await?.rows_affected();
-                if taken == 0 {
-                    refused = Some(Refusal::IdempotencyKeyTaken);
+                if cleared > 0 {
+                    inserted = insert_row!(tx);
                 }
             }
+            let mut refused = inserted.is_none().then_some(Refusal::IdempotencyKeyTaken);
             if let (None, Some(limit)) = (&refused, job.daily_limit.filter(|limit| today >= *limit)) {
                 refused = Some(Refusal::Daily { limit, count: today });
             }
@@ -313,19 +349,7 @@ impl Store {
                     }
                 }
             }
-            let mut inserted = None;
             if refused.is_none() {
-                let row: JobRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                    "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
-                     credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, webhook_progress, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $14, $11, $11) RETURNING {JOB_COLUMNS}",
-                )))
-                .bind(&job.id).bind(&job.account_id).bind(job.test_mode).bind(&job.kind).bind(&job.provider)
-                .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
-                .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
-                .bind(job.webhook_progress)
-                .fetch_one(&mut *tx).await?;
-                inserted = Some(row);
                 if let Some(balance) = balance_after {
                     sqlx::query(
                         "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'reserve', $3, $4, $5)",
