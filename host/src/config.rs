@@ -7,7 +7,8 @@
 //!
 //! Environment mapping:
 //! - `DOITONG_LISTEN`, `DOITONG_DATA_DIR`, `DOITONG_DATABASE_URL`, … — top-level keys;
-//! - `DOITONG_WEBHOOKS_ALLOW_PRIVATE`, `DOITONG_WEBHOOKS_RETRY_SCHEDULE="5s,5m"` — `[webhooks]`;
+//! - `DOITONG_WEBHOOKS_ALLOW_PRIVATE`, `DOITONG_WEBHOOKS_RETRY_SCHEDULE="5s,5m"` — `[webhooks]`
+//!   (and alike for `[sandbox]`, `[jobs]`, `[artifacts]`, `[limits]`, `[metrics]`);
 //! - `DOITONG_PLANS_FREE_RPM=20` — `[plans.free] rpm`;
 //! - `DOITONG_PLUGINS_KLING_BASE_URL=…` — `[plugins.kling] base_url` (an id's
 //!   `-` is written `_`: `DOITONG_PLUGINS_GOOGLE_TTS_ENABLED`);
@@ -59,6 +60,10 @@ pub struct Config {
     pub public_url: String,
     /// Load the plugins compiled into the binary. Default true.
     pub bundled_plugins: bool,
+    /// Compiled-plugin cache. Default `<data_dir>/cache`. Several servers
+    /// may share one (entries are named by the plugin's SHA-256 and the
+    /// engine, written atomically and checked on read).
+    pub cache_dir: String,
     /// Webhook delivery.
     pub webhooks: WebhooksConfig,
     /// Plan limit overrides by plan name.
@@ -73,6 +78,8 @@ pub struct Config {
     pub artifacts: ArtifactsConfig,
     /// Rate limits beyond the plans.
     pub limits: LimitsConfig,
+    /// `GET /metrics`.
+    pub metrics: MetricsConfig,
     /// Secrets from `DOITONG_SECRET_*`, matched to plugins by id prefix.
     #[serde(skip)]
     env_secrets: BTreeMap<String, String>,
@@ -88,6 +95,7 @@ impl Default for Config {
             admin_token: String::new(),
             public_url: String::new(),
             bundled_plugins: true,
+            cache_dir: String::new(),
             webhooks: WebhooksConfig::default(),
             plans: BTreeMap::new(),
             plugins: BTreeMap::new(),
@@ -95,6 +103,7 @@ impl Default for Config {
             jobs: JobsConfig::default(),
             artifacts: ArtifactsConfig::default(),
             limits: LimitsConfig::default(),
+            metrics: MetricsConfig::default(),
             env_secrets: BTreeMap::new(),
         }
     }
@@ -304,9 +313,26 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `GET /metrics`. Default true.
+    pub enabled: bool,
+    /// Bearer token a scraper must send; empty: no token (fine on the
+    /// default loopback listener; set one when the port is reachable).
+    pub token: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { enabled: true, token: String::new() }
+    }
+}
+
 /// Top-level keys settable from the environment as `DOITONG_<KEY>`.
 const TOP_LEVEL_KEYS: &[&str] =
-    &["listen", "data_dir", "database_url", "redis_url", "admin_token", "public_url", "bundled_plugins"];
+    &["listen", "data_dir", "database_url", "redis_url", "admin_token", "public_url", "bundled_plugins", "cache_dir"];
 /// Keys of `[plugins.<id>]`, longest first so `allow_private` wins over a shorter match.
 const PLUGIN_KEYS: &[&str] = &["allowed_hosts", "allow_private", "base_url", "enabled"];
 /// Keys whose environment form is a comma-separated list.
@@ -369,7 +395,7 @@ impl Config {
 
     /// Where compiled plugins are cached.
     pub fn compile_cache_dir(&self) -> PathBuf {
-        self.data_dir.join("cache")
+        if self.cache_dir.is_empty() { self.data_dir.join("cache") } else { PathBuf::from(&self.cache_dir) }
     }
 
     /// Operator settings for plugin `id`, including `DOITONG_SECRET_*` values.
@@ -425,6 +451,8 @@ fn apply_env(table: &mut toml::Table, name: &str, key: &str, value: &str) -> Res
         (vec!["artifacts".into()], rest.to_string())
     } else if let Some(rest) = key.strip_prefix("limits_") {
         (vec!["limits".into()], rest.to_string())
+    } else if let Some(rest) = key.strip_prefix("metrics_") {
+        (vec!["metrics".into()], rest.to_string())
     } else if let Some(rest) = key.strip_prefix("plans_") {
         let (plan, limit) = rest.rsplit_once('_').ok_or_else(unknown)?;
         (vec!["plans".into(), plan.to_string()], limit.to_string())

@@ -20,6 +20,7 @@ use crate::limits::Counters;
 use crate::plugins::watcher::{self, PluginWatcher, SharedSettings, WatchError};
 use crate::plugins::{PluginInfo, PluginManager, PluginRuntime, Registry, runtime::RuntimeInitError};
 use crate::store::{Store, StoreError};
+use crate::metrics::Metrics;
 use crate::webhooks::Webhooks;
 
 /// The plugins compiled into this binary.
@@ -116,8 +117,9 @@ impl Gateway {
             Duration::from_secs(config.artifacts.url_ttl_secs),
             config.artifacts.max_mib << 20,
         );
-        let webhooks = Webhooks::new(store.clone(), runtime.net().clone(), config.clone())?;
-        let jobs = Jobs::new(store, registry, artifacts, runtime.net().clone(), config.clone());
+        let metrics = Metrics::new(runtime.call_metrics());
+        let webhooks = Webhooks::new(store.clone(), runtime.net().clone(), config.clone(), metrics.clone())?;
+        let jobs = Jobs::new(store, registry, artifacts, runtime.net().clone(), config.clone(), metrics);
         let worker = (config.jobs.workers > 0).then(|| jobs.spawn_worker());
         // Nodes that run jobs deliver webhooks; an API-only node leaves its
         // events in the shared outbox for them (see `crate::webhooks`).
@@ -148,7 +150,8 @@ impl Gateway {
         GatewayBuilder::new()
     }
 
-    /// The HTTP routes (`/graphql`, `/graphql/ws`, `/files/…`, `/healthz`, `/readyz`).
+    /// The HTTP routes (`/graphql`, `/graphql/ws`, `/files/…`, `/healthz`,
+    /// `/readyz`, `/metrics`), with request ids and request metrics.
     pub fn router(&self) -> Router {
         self.router.clone()
     }

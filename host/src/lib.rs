@@ -10,6 +10,7 @@
 //!   submit, poll, finish, cancel, resume.
 //! - [`routing`]: choosing a provider when the request names none.
 //! - [`limits`]: plans and rate-limit counters (in process or Redis).
+//! - [`metrics`]: Prometheus metrics for `GET /metrics`.
 //! - [`plugins`]: the wasmtime sandbox, the contract, loading and calling
 //!   plugins; usable on its own ([`plugins::PluginRuntime`]).
 //! - [`artifacts`]: stored outputs and signed URLs.
@@ -111,6 +112,7 @@ pub mod gateway;
 pub mod graphql;
 pub mod jobs;
 pub mod limits;
+pub mod metrics;
 pub mod net;
 pub mod plugins;
 pub mod routing;

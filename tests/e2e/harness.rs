@@ -177,6 +177,10 @@ impl Server {
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("DOITONG_")) {
             cmd.env_remove(k);
         }
+        // One compile cache for every test server (safe to share: see
+        // `Config::cache_dir`): a server then starts without compiling the
+        // bundled plugins again. A test may pass its own.
+        cmd.env("DOITONG_CACHE_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
         for (k, v) in &self.options.env {
             cmd.env(k, v);
         }

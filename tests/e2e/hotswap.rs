@@ -336,8 +336,14 @@ async fn admin_api_and_cli_install_disable_enable_remove() {
 
 #[tokio::test]
 async fn a_corrupt_compile_cache_entry_is_rebuilt() {
-    let mut server = Server::start().await;
-    let cache = server.data_dir.join("cache");
+    // A cache of its own: the shared one serves the other tests.
+    let own = tempfile::tempdir().unwrap();
+    let cache = own.path().join("cache");
+    let mut server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_CACHE_DIR".into(), cache.display().to_string())],
+        ..Default::default()
+    })
+    .await;
     let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(!entries.is_empty(), "compiled plugins are cached");
     for entry in &entries {

@@ -6,6 +6,7 @@ mod embed;
 mod harness;
 mod hotswap;
 mod limits;
+mod metrics;
 mod resume;
 mod sandbox;
 mod seed;

@@ -1,5 +1,7 @@
 //! HTTP wiring: authentication, the GraphQL endpoints, artifact downloads,
-//! health checks.
+//! health checks, `/metrics`; request ids (`X-Request-Id`, taken from the
+//! client or made, echoed, and on every log line of the request) and the
+//! request metrics.
 //!
 //! Authentication happens before GraphQL runs: a missing or unknown key is
 //! HTTP 401 with a GraphQL-shaped body (`extensions.code: UNAUTHENTICATED`),
@@ -10,19 +12,24 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::WebSocketUpgrade;
-use axum::extract::{Path, Query, State};
+use axum::extract::{MatchedPath, Path, Query, State};
+use axum::middleware;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 use super::schema::{DoitongSchema, IdempotentGeneration, PreferWait};
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, Jobs};
 use crate::limits::{Counters, Decision};
+use crate::metrics::{Metrics, Operation};
 use crate::store::jobs::IdempotencyTake;
 use crate::store::{Account, Claim};
 
@@ -45,14 +52,83 @@ struct AppState {
 
 /// The gateway's routes, to serve alone or nest under a prefix.
 pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Router {
+    let metrics = jobs.metrics().clone();
     let state = AppState { schema, jobs, counters };
+    let span = |request: &axum::extract::Request| {
+        let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+    };
     Router::new()
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/files/{id}", get(download))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(metrics, record_request))
         .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(span))
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
+}
+
+/// Count and time every routed request, labelled with its route and the
+/// [`Operation`] the handler reported.
+async fn record_request(
+    State(metrics): State<Metrics>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| route_label(p.as_str()));
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let operation = response.extensions().get::<Operation>().copied().unwrap_or(Operation::Other);
+    metrics.request(route, operation, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// A bounded label for a matched route (the router may be nested under a
+/// prefix, so match the end).
+fn route_label(path: &str) -> &'static str {
+    const ROUTES: [(&str, &str); 6] = [
+        ("/graphql/ws", "graphql_ws"),
+        ("/graphql", "graphql"),
+        ("/files/{id}", "files"),
+        ("/healthz", "healthz"),
+        ("/readyz", "readyz"),
+        ("/metrics", "metrics"),
+    ];
+    ROUTES.iter().find(|(route, _)| path.ends_with(route)).map_or("other", |(_, label)| label)
+}
+
+fn loaded_plugins(jobs: &Jobs) -> usize {
+    let snapshot = jobs.registry().snapshot();
+    snapshot.plugins.values().filter(|r| r.state == crate::plugins::PluginState::Loaded).count()
+}
+
+/// `GET /metrics`: OpenMetrics text, with the generations waiting and
+/// running read from the database now.
+async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let config = &state.jobs.config().metrics;
+    if !config.enabled {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    if !config.token.is_empty()
+        && !bearer(&headers).is_some_and(|t| constant_time_eq(t.as_bytes(), config.token.as_bytes()))
+    {
+        let mut response = (StatusCode::UNAUTHORIZED, "metrics need `Authorization: Bearer <metrics.token>`").into_response();
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    let metrics = state.jobs.metrics();
+    match state.jobs.store().active_job_counts().await {
+        Ok(counts) => metrics.set_current(counts, loaded_plugins(&state.jobs)),
+        Err(e) => tracing::warn!("metrics: counting active generations failed: {e}"),
+    }
+    ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], metrics.render()).into_response()
 }
 
 async fn graphiql() -> Html<String> {
@@ -102,22 +178,33 @@ fn prefer_wait(headers: &HeaderMap) -> Option<u64> {
 }
 
 async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut operation = Operation::Query;
+    let mut response = answer(&state, &headers, &body, &mut operation).await;
+    response.extensions_mut().insert(operation);
+    response
+}
+
+/// Answer a `POST /graphql`; `operation` is set as soon as it is known.
+async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: &mut Operation) -> Response {
+    let body = body.as_ref();
     let admin_token = &state.jobs.config().admin_token;
     if !admin_token.is_empty()
-        && bearer(&headers).is_some_and(|t| constant_time_eq(t.as_bytes(), admin_token.as_bytes()))
+        && bearer(headers).is_some_and(|t| constant_time_eq(t.as_bytes(), admin_token.as_bytes()))
     {
-        return admin_request(&state, &body).await;
+        *operation = Operation::Admin;
+        return admin_request(state, body).await;
     }
-    let (caller, account) = match authenticate_account(&state.jobs, bearer(&headers)).await {
+    let (caller, account) = match authenticate_account(&state.jobs, bearer(headers)).await {
         Ok(found) => found,
         Err(e) => return refusal(e),
     };
-    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+    let request: async_graphql::Request = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}"))),
     };
-    let operation = classify(&request);
-    let write = operation != Operation::Read;
+    *operation = classify(&request);
+    let operation = *operation;
+    let write = operation != Operation::Query;
 
     // Plan limits: writes against the plan's RPM, reads against `limits.read_rpm`.
     let plan = state.jobs.limits_for(&account);
@@ -139,6 +226,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         None => None,
     };
     if let Some(d) = decision.filter(|d| !d.allowed) {
+        state.jobs.metrics().rate_limited(if write { "rpm" } else { "read_rpm" });
         let retry = d.reset.as_secs().max(1);
         let error = ApiError::new(
             ErrorCode::RateLimit,
@@ -166,15 +254,15 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     }
     .filter(|_| write);
     // `Prefer: wait` applies to starting generations (mutations) only.
-    let wait = prefer_wait(&headers).filter(|_| write).map(|w| w.min(MAX_PREFER_WAIT_SECS));
+    let wait = prefer_wait(headers).filter(|_| write).map(|w| w.min(MAX_PREFER_WAIT_SECS));
     let idempotency = idempotency_key.map(|key| {
         let ttl_ms = i64::from(state.jobs.config().limits.idempotency_hours) * 3_600_000;
-        Idempotency { hash: request_hash(&body), key, ttl_ms }
+        Idempotency { hash: request_hash(body), key, ttl_ms }
     });
     // A request that starts one generation (and does not wait for it) takes
     // its key inside the generation's own transaction: no extra statement.
     // Anything else claims the key first and stores its response after.
-    let in_transaction = operation == Operation::StartsOneGeneration && wait.is_none();
+    let in_transaction = operation == Operation::Generate && wait.is_none();
     let mut extra = None;
     match &idempotency {
         Some(idem) if in_transaction => {
@@ -194,7 +282,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
                 Err(e) => return refusal(e.into()),
                 Ok(Claim::Acquired) => {}
                 Ok(answer) => {
-                    let mut response = answer_from_record(&state, &caller, &body, answer).await;
+                    let mut response = answer_from_record(state, &caller, body, answer).await;
                     if let Some(d) = &decision {
                         rate_headers(response.headers_mut(), d, policy);
                     }
@@ -223,7 +311,7 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             // Another request with this key was accepted first: answer as it was.
             let answer = store.idempotency_answer(&caller.account_id, &idem.key, &idem.hash, idem.ttl_ms).await;
             let mut response = match answer {
-                Ok(answer) => answer_from_record(&state, &caller, &body, answer.unwrap_or(Claim::InProgress)).await,
+                Ok(answer) => answer_from_record(state, &caller, body, answer.unwrap_or(Claim::InProgress)).await,
                 Err(e) => refusal(e.into()),
             };
             if let Some(d) = &decision {
@@ -288,22 +376,12 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Whether the operation to run is a mutation (writes count against the
-/// plan's RPM). Unparseable documents count as reads; execution reports them.
-/// What a request does, as far as limits and idempotency care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Operation {
-    /// A query (or anything that is not a mutation).
-    Read,
-    /// A mutation.
-    Write,
-    /// A mutation whose only root field is `generate` or `videoCreate`.
-    StartsOneGeneration,
-}
-
+/// What a request does, as far as limits, idempotency and metrics care: a
+/// query (or a document that does not parse: execution reports it), a
+/// mutation, or a mutation whose only root field starts one generation.
 fn classify(request: &async_graphql::Request) -> Operation {
     use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return Operation::Read };
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return Operation::Query };
     let operation = match (&doc.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
@@ -311,7 +389,7 @@ fn classify(request: &async_graphql::Request) -> Operation {
         _ => None,
     };
     let Some(operation) = operation.filter(|op| op.node.ty == OperationType::Mutation) else {
-        return Operation::Read;
+        return Operation::Query;
     };
     let mut roots = operation
         .node
@@ -322,9 +400,9 @@ fn classify(request: &async_graphql::Request) -> Operation {
         .filter(|item| !matches!(&item.node, Selection::Field(f) if f.node.name.node == "__typename"));
     match (roots.next().map(|item| &item.node), roots.next()) {
         (Some(Selection::Field(f)), None) if ["generate", "videoCreate"].contains(&f.node.name.node.as_str()) => {
-            Operation::StartsOneGeneration
+            Operation::Generate
         }
-        _ => Operation::Write,
+        _ => Operation::Mutation,
     }
 }
 

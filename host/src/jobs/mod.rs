@@ -34,6 +34,7 @@ use crate::artifacts::ArtifactStore;
 use crate::config::Config;
 use crate::error::{ApiError, ErrorCode, code_for_failure, code_for_plugin_error};
 use crate::limits::PlanLimits;
+use crate::metrics::Metrics;
 use crate::net::NetClients;
 use crate::plugins::{LoadedPlugin, MediaKind, Offering, Registry};
 use crate::routing::{self, PLACEHOLDER, Priority};
@@ -85,6 +86,7 @@ struct Inner {
     config: Arc<Config>,
     events: broadcast::Sender<String>,
     wake: Notify,
+    metrics: Metrics,
 }
 
 /// The lifecycle service. Cheap to clone.
@@ -109,9 +111,31 @@ impl Jobs {
         artifacts: ArtifactStore,
         net: NetClients,
         config: Arc<Config>,
+        metrics: Metrics,
     ) -> Jobs {
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
-        Jobs { inner: Arc::new(Inner { store, registry, artifacts, net, config, events, wake: Notify::new() }) }
+        let wake = Notify::new();
+        Jobs { inner: Arc::new(Inner { store, registry, artifacts, net, config, events, wake, metrics }) }
+    }
+
+    /// The gateway's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Record that `job` ended with `status` (and public `code`) and what
+    /// its ledger did: captured on completion, `refund_percent` refunded
+    /// otherwise.
+    fn record_end(&self, job: &JobRow, status: JobStatus, code: Option<ErrorCode>, refund_percent: u8) {
+        let elapsed = Duration::from_millis((now_ms() - job.created_at).max(0) as u64);
+        let metrics = &self.inner.metrics;
+        metrics.finished(&job.kind, &job.provider, status.as_str(), code.map(ErrorCode::as_str), elapsed);
+        if !job.test_mode {
+            match status {
+                JobStatus::Completed => metrics.credits("captured", job.credit_cost),
+                _ => metrics.credits("refunded", crate::store::jobs::refund_amount(job.credit_cost, refund_percent)),
+            }
+        }
     }
 
     /// The store.
@@ -302,6 +326,8 @@ impl Jobs {
         match self.inner.store.insert_job(&new).await? {
             Ok(row) => {
                 tracing::info!(job = %row.id, provider = %row.provider, test_mode = row.test_mode, credits = row.credit_cost, "generation accepted");
+                let reserved = if row.test_mode { 0 } else { row.credit_cost };
+                self.inner.metrics.accepted(&row.kind, &row.provider, row.test_mode, reserved);
                 self.announce(&row.id);
                 self.inner.wake.notify_one();
                 Ok(row)
@@ -315,6 +341,7 @@ impl Jobs {
             .with("cost", cost)
             .with("balance", balance)),
             Err(Refusal::Daily { limit, .. }) => {
+                self.inner.metrics.rate_limited("daily");
                 let retry_after = (day_start + DAY_MS - now_ms()).max(1000) / 1000;
                 Err(ApiError::new(
                     ErrorCode::RateLimit,
@@ -323,12 +350,17 @@ impl Jobs {
                 .with("limit", "daily")
                 .with("retryAfter", retry_after))
             }
-            Err(Refusal::Queue { limit, .. }) => Err(ApiError::new(
-                ErrorCode::RateLimit,
-                format!("{limit} generations are already waiting or running for this account; wait for some to finish"),
-            )
-            .with("limit", "queue")
-            .with("retryAfter", QUEUE_RETRY_AFTER_SECS)),
+            Err(Refusal::Queue { limit, .. }) => {
+                self.inner.metrics.rate_limited("queue");
+                Err(ApiError::new(
+                    ErrorCode::RateLimit,
+                    format!(
+                        "{limit} generations are already waiting or running for this account; wait for some to finish"
+                    ),
+                )
+                .with("limit", "queue")
+                .with("retryAfter", QUEUE_RETRY_AFTER_SECS))
+            }
             Err(Refusal::IdempotencyKeyTaken) => Err(ApiError::new(
                 ErrorCode::IdempotencyInProgress,
                 "another request with this Idempotency-Key was accepted first",
@@ -394,6 +426,7 @@ impl Jobs {
         let ended = self.inner.store.end_job(&job, JobStatus::Cancelled, None, refund, &event).await?;
         if ended {
             tracing::info!(job = %job.id, refund_percent = refund, "generation cancelled");
+            self.record_end(&job, JobStatus::Cancelled, None, refund);
             self.announce(&job.id);
         }
         Ok(ended)

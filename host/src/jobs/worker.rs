@@ -220,6 +220,7 @@ async fn poll(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, handle: &str) ->
             let render = jobs.render(EventType::Cancelled);
             let event = Event { event_type: EventType::Cancelled.as_str(), to_request_url: true, render: &render };
             if jobs.inner.store.end_job(job, JobStatus::Cancelled, None, 100, &event).await? {
+                jobs.record_end(job, JobStatus::Cancelled, None, 100);
                 jobs.announce(&job.id);
             }
             Ok(())
@@ -317,6 +318,7 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
     let event = Event { event_type: EventType::Completed.as_str(), to_request_url: true, render: &render };
     if jobs.inner.store.complete_job(job, &records, &event).await? {
         tracing::info!(job = %job.id, outputs = records.len(), "generation completed");
+        jobs.record_end(job, JobStatus::Completed, None, 0);
         jobs.announce(&job.id);
     }
     Ok(())
@@ -332,6 +334,7 @@ async fn fail(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str) -> Resu
     let event = Event { event_type: EventType::Failed.as_str(), to_request_url: true, render: &render };
     if jobs.inner.store.end_job(job, JobStatus::Failed, Some((code.as_str(), message)), 100, &event).await? {
         tracing::warn!(job = %job.id, code = code.as_str(), "generation failed: {message}");
+        jobs.record_end(job, JobStatus::Failed, Some(code), 100);
         jobs.announce(&job.id);
     }
     Ok(())

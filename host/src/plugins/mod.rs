@@ -14,6 +14,7 @@
 
 mod bindings;
 mod cache;
+mod call_metrics;
 mod convert_v1;
 mod cpu_meter;
 pub mod engine;
@@ -28,6 +29,7 @@ pub mod watcher;
 use std::fmt;
 use std::time::Duration;
 
+pub use call_metrics::CallMetrics;
 pub use manager::{ManageError, PluginInfo, PluginManager};
 pub use manifest::*;
 pub use registry::{PluginRecord, PluginSource, PluginState, Registry};

@@ -28,6 +28,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::bindings::{Plugin, PluginPre};
 use super::cache::{CacheOutcome, CompileCache};
+use super::call_metrics::CallMetrics;
 use super::cpu_meter::{CpuMeter, Metered};
 use super::engine::{self, EngineHandle};
 use super::host_imports::{CallMeter, CallState, PluginContext};
@@ -66,6 +67,8 @@ struct RuntimeInner {
     cache: Option<CompileCache>,
     /// One permit per pooled instance slot.
     slots: Semaphore,
+    /// Every call, counted and timed.
+    calls: CallMetrics,
 }
 
 /// The sandbox: load plugins and call them. Cheap to clone.
@@ -91,7 +94,8 @@ impl PluginRuntime {
         let cache = cache_dir.map(|dir| CompileCache::new(dir, &engine.engine));
         let net = NetClients::new().map_err(|e| err(&e))?;
         let slots = Semaphore::new(limits.max_concurrent_calls.max(1) as usize);
-        Ok(PluginRuntime { inner: Arc::new(RuntimeInner { engine, linker, net, limits, cache, slots }) })
+        let calls = CallMetrics::default();
+        Ok(PluginRuntime { inner: Arc::new(RuntimeInner { engine, linker, net, limits, cache, slots, calls }) })
     }
 
     /// The limits every call runs under.
@@ -107,6 +111,12 @@ impl PluginRuntime {
     /// The shared outbound HTTP clients (also used for artifact downloads).
     pub fn net(&self) -> &NetClients {
         &self.inner.net
+    }
+
+    /// Counts and latencies of every plugin call, to register in a
+    /// Prometheus registry ([`CallMetrics::register`]).
+    pub fn call_metrics(&self) -> &CallMetrics {
+        &self.inner.calls
     }
 
     /// Load a plugin from its `.wasm` bytes. `origin` names it in errors
@@ -387,6 +397,22 @@ impl LoadedPlugin {
 
     /// Run one export in a fresh store under every limit.
     async fn call<R: Send>(
+        &self,
+        call: &'static str,
+        f: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a Plugin) -> CallFuture<'a, R> + Send,
+    ) -> Result<R, PluginError> {
+        let started = std::time::Instant::now();
+        let result = self.call_sandboxed(call, f).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(PluginError::LimitExceeded { .. }) => "limit",
+            Err(_) => "trap",
+        };
+        self.inner.runtime.calls.record(&self.inner.context.id, call, outcome, started.elapsed());
+        result
+    }
+
+    async fn call_sandboxed<R: Send>(
         &self,
         call: &'static str,
         f: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a Plugin) -> CallFuture<'a, R> + Send,

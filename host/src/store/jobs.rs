@@ -11,6 +11,10 @@
 //!   cancel or deadline gets there first (the others see zero rows);
 //! - the ledger has at most one reserve, capture and refund per job
 //!   (unique index), a second line for the same job fails the transaction;
+//! - an Idempotency-Key is held by at most one generation of an account
+//!   (partial unique index, migration 0007): the job's own INSERT takes
+//!   it, before any limit is checked, so a replay finds the generation
+//!   even when a new one would now be refused;
 //! - the webhook event of a status change is enqueued in the transaction
 //!   that makes it (`complete_job`, `end_job`, and `mark_running` for
 //!   progress), so no committed change lacks its event and no event
@@ -469,6 +473,15 @@ impl Store {
         Ok(n)
     }
 
+    /// Jobs of every account `(queued, processing)`, for the metrics.
+    pub async fn active_job_counts(&self) -> Result<(i64, i64), StoreError> {
+        let sql = format!("SELECT status, COUNT(*) FROM jobs WHERE {ACTIVE} GROUP BY status");
+        let rows: Vec<(String, i64)> =
+            on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?);
+        let count = |status: JobStatus| rows.iter().find(|(s, _)| s == status.as_str()).map_or(0, |(_, n)| *n);
+        Ok((count(JobStatus::Queued), count(JobStatus::Processing)))
+    }
+
     /// Active jobs of an account (queued or processing).
     pub async fn active_jobs_of(&self, account_id: &str) -> Result<i64, StoreError> {
         let sql = format!("SELECT COUNT(*) FROM jobs WHERE account_id = $1 AND {ACTIVE}");
@@ -634,7 +647,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         debug_assert!(matches!(status, JobStatus::Failed | JobStatus::Cancelled));
         let now = now_ms();
-        let refund = job.credit_cost * i64::from(refund_percent.min(100)) / 100;
+        let refund = refund_amount(job.credit_cost, refund_percent);
         let sql = format!(
             "UPDATE jobs SET status = $2, error_code = $3, error_message = $4, completed_at = $5, updated_at = $5, \
              lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE} RETURNING {JOB_COLUMNS}"
@@ -666,4 +679,10 @@ impl Store {
             n == 1
         }))
     }
+}
+
+/// Credits refunded when a job of `cost` ends with `refund_percent`
+/// refunded (rounded down: the vendor's share is never refunded twice).
+pub fn refund_amount(cost: i64, refund_percent: u8) -> i64 {
+    cost * i64::from(refund_percent.min(100)) / 100
 }

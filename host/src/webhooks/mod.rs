@@ -48,6 +48,7 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 
 use crate::config::{Config, ConfigError};
+use crate::metrics::Metrics;
 use crate::error::{ApiError, ErrorCode};
 use crate::net::NetClients;
 use crate::store::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow};
@@ -69,6 +70,7 @@ struct Inner {
     config: Arc<Config>,
     schedule: Vec<Duration>,
     wake: Notify,
+    metrics: Metrics,
 }
 
 /// The webhook service. Cheap to clone.
@@ -80,9 +82,9 @@ pub struct Webhooks {
 impl Webhooks {
     /// The service over the store and the outbound clients; fails on an
     /// invalid `webhooks.retry_schedule`.
-    pub fn new(store: Store, net: NetClients, config: Arc<Config>) -> Result<Webhooks, ConfigError> {
+    pub fn new(store: Store, net: NetClients, config: Arc<Config>, metrics: Metrics) -> Result<Webhooks, ConfigError> {
         let schedule = config.webhooks.schedule()?;
-        Ok(Webhooks { inner: Arc::new(Inner { store, net, config, schedule, wake: Notify::new() }) })
+        Ok(Webhooks { inner: Arc::new(Inner { store, net, config, schedule, wake: Notify::new(), metrics }) })
     }
 
     /// Start the delivery worker; `job_events` (from `Jobs::subscribe`)

@@ -22,6 +22,7 @@ use tokio::sync::{Semaphore, broadcast, watch};
 use tokio::task::JoinSet;
 
 use super::{LEASE_MARGIN, USER_AGENT, Webhooks, signing, target};
+use crate::metrics::WebhookOutcome;
 use crate::store::now_ms;
 use crate::store::webhooks::{AttemptOutcome, DeliveryRow, EXCERPT_CHARS, NextStep, excerpt};
 
@@ -144,6 +145,13 @@ async fn attempt(hooks: &Webhooks, delivery: DeliveryRow, timeout: Duration) {
         Sent::Refused(message) => (None, Some(excerpt(&message)), None, NextStep::Failed),
     };
     let outcome = AttemptOutcome { attempted_at, http_status, latency_ms, error, response, next };
+    let measured = match &outcome.next {
+        NextStep::Delivered => WebhookOutcome::Delivered,
+        NextStep::RetryAt(_) => WebhookOutcome::Retry,
+        NextStep::Failed => WebhookOutcome::Failed,
+        NextStep::Gone(_) => WebhookOutcome::Gone,
+    };
+    hooks.inner.metrics.webhook_attempt(measured, started.elapsed());
     match &outcome.next {
         NextStep::Delivered => {
             tracing::debug!(delivery = %delivery.id, msg = %delivery.message_id, latency_ms, "webhook delivered")
