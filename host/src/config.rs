@@ -208,6 +208,11 @@ pub struct SandboxConfig {
     pub cpu_ms: u64,
     /// Wall-clock cap per call in seconds. Default 120.
     pub call_timeout_secs: u64,
+    /// Longest outbound HTTP request of a plugin (connect to last body
+    /// byte), seconds; a plugin may ask for less, never more. At most
+    /// `call_timeout_secs`. Default 60 (raise it for vendors that answer
+    /// synchronously after a long render, e.g. high-quality images).
+    pub http_timeout_secs: u64,
     /// Largest HTTP response a plugin may read, MiB. Default 32.
     pub http_response_mib: u64,
     /// Concurrent plugin calls (instance pool size). Default 64.
@@ -221,6 +226,7 @@ impl Default for SandboxConfig {
             memory_mib: (d.memory_bytes >> 20) as u32,
             cpu_ms: d.cpu_time.as_millis() as u64,
             call_timeout_secs: d.call_timeout.as_secs(),
+            http_timeout_secs: d.http_timeout.as_secs(),
             http_response_mib: d.http_response_bytes >> 20,
             max_concurrent_calls: d.max_concurrent_calls,
         }
@@ -234,6 +240,7 @@ impl SandboxConfig {
             memory_bytes: (self.memory_mib as usize) << 20,
             cpu_time: Duration::from_millis(self.cpu_ms),
             call_timeout: Duration::from_secs(self.call_timeout_secs),
+            http_timeout: Duration::from_secs(self.http_timeout_secs),
             http_response_bytes: self.http_response_mib << 20,
             max_concurrent_calls: self.max_concurrent_calls,
             ..RuntimeLimits::default()
@@ -370,6 +377,12 @@ impl Config {
         config.env_secrets = env_secrets;
         config.fill_defaults();
         config.webhooks.schedule()?;
+        if config.sandbox.http_timeout_secs == 0 || config.sandbox.http_timeout_secs > config.sandbox.call_timeout_secs {
+            return Err(ConfigError::Invalid(format!(
+                "sandbox.http_timeout_secs must be from 1 to sandbox.call_timeout_secs ({})",
+                config.sandbox.call_timeout_secs
+            )));
+        }
         if config.webhooks.timeout_secs == 0 {
             return Err(ConfigError::Invalid("webhooks.timeout_secs must be at least 1".into()));
         }
@@ -604,6 +617,11 @@ mod tests {
         let err =
             Config::load(None, env(&[("DOITONG_WEBHOOKS_RETRY_SCHEDULE", "5s,soon")]), toml::Table::new()).unwrap_err();
         assert!(err.to_string().contains("\"soon\""), "{err}");
+        let c = Config::load(None, env(&[("DOITONG_SANDBOX_HTTP_TIMEOUT_SECS", "110")]), toml::Table::new()).unwrap();
+        assert_eq!(c.sandbox.limits().http_timeout, Duration::from_secs(110));
+        let err =
+            Config::load(None, env(&[("DOITONG_SANDBOX_HTTP_TIMEOUT_SECS", "121")]), toml::Table::new()).unwrap_err();
+        assert!(err.to_string().contains("sandbox.http_timeout_secs"), "{err}");
         let err = Config::load(None, env(&[("DOITONG_WEBHOOKS_TIMEOUT_SECS", "0")]), toml::Table::new()).unwrap_err();
         assert!(err.to_string().contains("timeout_secs"), "{err}");
     }
