@@ -210,7 +210,11 @@ pub fn extension_for(mime: &str) -> &'static str {
         "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
         "audio/mpeg" => "mp3",
         "audio/ogg" => "ogg",
-        "audio/flac" => "flac",
+        "audio/flac" | "audio/x-flac" => "flac",
+        "audio/aac" => "aac",
+        "audio/mp4" => "m4a",
+        "audio/opus" => "opus",
+        "audio/basic" => "au",
         "text/plain" => "txt",
         _ => "bin",
     }
