@@ -377,7 +377,8 @@ impl Config {
         config.env_secrets = env_secrets;
         config.fill_defaults();
         config.webhooks.schedule()?;
-        if config.sandbox.http_timeout_secs == 0 || config.sandbox.http_timeout_secs > config.sandbox.call_timeout_secs {
+        if config.sandbox.http_timeout_secs == 0 || config.sandbox.http_timeout_secs > config.sandbox.call_timeout_secs
+        {
             return Err(ConfigError::Invalid(format!(
                 "sandbox.http_timeout_secs must be from 1 to sandbox.call_timeout_secs ({})",
                 config.sandbox.call_timeout_secs

@@ -17,10 +17,10 @@ use crate::builder::GatewayBuilder;
 use crate::config::{Config, ConfigError};
 use crate::jobs::{Jobs, WorkerHandle};
 use crate::limits::Counters;
+use crate::metrics::Metrics;
 use crate::plugins::watcher::{self, PluginWatcher, SharedSettings, WatchError};
 use crate::plugins::{PluginInfo, PluginManager, PluginRuntime, Registry, runtime::RuntimeInitError};
 use crate::store::{Store, StoreError};
-use crate::metrics::Metrics;
 use crate::webhooks::Webhooks;
 
 /// The plugins compiled into this binary.

@@ -244,7 +244,14 @@ impl Metrics {
 
     /// A generation ended with `status` (and the public error `code`, if
     /// any) `elapsed` after it was accepted.
-    pub fn finished(&self, kind: &str, provider: &str, status: &'static str, code: Option<&'static str>, elapsed: Duration) {
+    pub fn finished(
+        &self,
+        kind: &str,
+        provider: &str,
+        status: &'static str,
+        code: Option<&'static str>,
+        elapsed: Duration,
+    ) {
         let labels =
             FinishedLabels { kind: kind.to_string(), provider: provider.to_string(), status, code: code.unwrap_or("") };
         self.inner.finished.get_or_create(&labels).inc();

@@ -28,6 +28,12 @@
 //!   mapped to [`Failure`]s the way every adapter needs.
 //! - [`failure`]: constructors for [`Failure`].
 //! - [`handle`]: serialising adapter state into the opaque task handle.
+//! - [`media`]: base64 and `data:` URIs for vendors that take inline media.
+//! - [`multipart`]: `multipart/form-data` bodies for vendors that take
+//!   uploads or forms.
+//! - [`image`]: an image file's format and pixel size, from its headers.
+//! - [`audio`]: an audio file's format and length, from its bytes, and the
+//!   estimated length of a script read aloud.
 //!
 //! The SDK never keeps state between calls: the host gives every call a
 //! fresh instance, so anything a later `poll` needs goes into the handle.
@@ -47,10 +53,13 @@ pub mod bindings {
     });
 }
 
+pub mod audio;
 pub mod failure;
 pub mod handle;
 pub mod http;
+pub mod image;
 pub mod media;
+pub mod multipart;
 pub mod options;
 pub mod spec;
 

@@ -43,8 +43,9 @@ async fn metrics_count_requests_generations_credits_and_plugin_calls() {
     assert_eq!((status, &done["data"]["generate"]["status"]), (200, &json!("COMPLETED")), "{done}");
     let (_, _, slow) = server.post(Some(&live), &generate(30_000), json!({}), &[]).await;
     let slow_id = slow["data"]["generate"]["id"].as_str().unwrap().to_string();
-    let (_, _, cancelled) =
-        server.post(Some(&live), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": slow_id }), &[]).await;
+    let (_, _, cancelled) = server
+        .post(Some(&live), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": slow_id }), &[])
+        .await;
     assert_eq!(cancelled["data"]["cancelGeneration"], true, "{cancelled}");
     server.wait_terminal(&live, &slow_id, Duration::from_secs(20)).await;
     let (_, _, read) = server.post(Some(&live), "{ account { credits } }", json!({}), &[]).await;
@@ -74,7 +75,10 @@ async fn metrics_count_requests_generations_credits_and_plugin_calls() {
     expect("doitong_generations_active{status=\"processing\"}", 0.0);
     assert!(sample(&text, "doitong_plugins_loaded").unwrap() >= 1.0, "{text}");
     for call in ["quote", "submit", "poll"] {
-        let calls = sample(&text, &format!("doitong_plugin_calls_total{{plugin=\"placeholder\",call=\"{call}\",outcome=\"ok\"}}"));
+        let calls = sample(
+            &text,
+            &format!("doitong_plugin_calls_total{{plugin=\"placeholder\",call=\"{call}\",outcome=\"ok\"}}"),
+        );
         assert!(calls.is_some_and(|n| n >= 1.0), "{call} in\n{text}");
     }
     assert!(text.contains("doitong_http_request_duration_seconds_bucket{"), "{text}");

@@ -13,8 +13,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::WebSocketUpgrade;
 use axum::extract::{MatchedPath, Path, Query, State};
-use axum::middleware;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
@@ -119,7 +119,8 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
     if !config.token.is_empty()
         && !bearer(&headers).is_some_and(|t| constant_time_eq(t.as_bytes(), config.token.as_bytes()))
     {
-        let mut response = (StatusCode::UNAUTHORIZED, "metrics need `Authorization: Bearer <metrics.token>`").into_response();
+        let mut response =
+            (StatusCode::UNAUTHORIZED, "metrics need `Authorization: Bearer <metrics.token>`").into_response();
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return response;
     }

@@ -40,10 +40,7 @@ pub struct CallMetrics {
 
 impl Default for CallMetrics {
     fn default() -> Self {
-        CallMetrics {
-            calls: Family::default(),
-            seconds: Family::new_with_constructor(call_buckets as fn() -> _),
-        }
+        CallMetrics { calls: Family::default(), seconds: Family::new_with_constructor(call_buckets as fn() -> _) }
     }
 }
 

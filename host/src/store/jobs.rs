@@ -296,11 +296,24 @@ impl Store {
         macro_rules! insert_row {
             ($tx:ident) => {
                 sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
-                    .bind(&job.id).bind(&job.account_id).bind(job.test_mode).bind(&job.kind).bind(&job.provider)
-                    .bind(&job.plugin_id).bind(&job.plugin_sha256).bind(&job.request).bind(job.credit_cost)
-                    .bind(job.estimated_seconds).bind(now).bind(job.deadline_at).bind(&job.webhook_url)
-                    .bind(job.webhook_progress).bind(key).bind(hash)
-                    .fetch_optional(&mut *$tx).await?
+                    .bind(&job.id)
+                    .bind(&job.account_id)
+                    .bind(job.test_mode)
+                    .bind(&job.kind)
+                    .bind(&job.provider)
+                    .bind(&job.plugin_id)
+                    .bind(&job.plugin_sha256)
+                    .bind(&job.request)
+                    .bind(job.credit_cost)
+                    .bind(job.estimated_seconds)
+                    .bind(now)
+                    .bind(job.deadline_at)
+                    .bind(&job.webhook_url)
+                    .bind(job.webhook_progress)
+                    .bind(key)
+                    .bind(hash)
+                    .fetch_optional(&mut *$tx)
+                    .await?
             };
         }
         let outcome: Result<JobRow, Refusal> = on_db!(self, pool => {

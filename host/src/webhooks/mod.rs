@@ -48,8 +48,8 @@ use std::time::Duration;
 use tokio::sync::{Notify, broadcast};
 
 use crate::config::{Config, ConfigError};
-use crate::metrics::Metrics;
 use crate::error::{ApiError, ErrorCode};
+use crate::metrics::Metrics;
 use crate::net::NetClients;
 use crate::store::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow};
 use crate::store::{Store, now_ms};

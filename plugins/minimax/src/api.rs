@@ -245,8 +245,9 @@ pub fn download_url(key: &str, file_id: &str) -> Result<String, Failure> {
 }
 
 /// Send a request and decode its answer. A non-2xx answer fails by its
-/// `base_resp` code when it has one, else by its HTTP status.
-fn exchange<T: DeserializeOwned>(request: http::Request) -> Result<T, Failure> {
+/// `base_resp` code when it has one, else by its HTTP status. Shared with
+/// the image offering ([`crate::image::api`]).
+pub(crate) fn exchange<T: DeserializeOwned>(request: http::Request) -> Result<T, Failure> {
     let response = request.timeout_ms(REQUEST_TIMEOUT_MS).send_with(|response| {
         match base_resp_of(&response.body).filter(|b| b.status_code != 0) {
             Some(base) => request_failure(&base),

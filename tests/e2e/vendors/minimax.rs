@@ -27,8 +27,9 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::{
-    GENERATION_FIELDS, MockVendor, Recorded, Recorder, assert_completed, assert_failed, assert_rehosted_mp4,
-    cancel_to_end, credits, generate, generate_to_end, live_server, mp4_file, sample_mp4,
+    GENERATION_FIELDS, MockVendor, Recorded, Recorder, assert_completed, assert_failed, assert_job_count,
+    assert_not_configured, assert_rehosted_mp4, cancel_to_end, credits, generate, generate_to_end, listed_provider,
+    live_server, mp4_file, option_names, sample_mp4, the_one,
 };
 use crate::harness::Server;
 
@@ -79,9 +80,7 @@ impl Mock {
 
     /// The one submit whose prompt contains `marker`.
     fn submit(&self, marker: &str) -> Recorded {
-        let mut found = self.submits(marker);
-        assert_eq!(found.len(), 1, "one submit for {marker:?}: {found:?}");
-        found.remove(0)
+        the_one(self.submits(marker), format_args!("one submit for {marker:?}"))
     }
 }
 
@@ -420,12 +419,7 @@ async fn minimax_failures_reach_the_right_public_codes() {
         assert_eq!(error["message"], message, "{options}");
     }
     assert!(mock.submits("[refused]").is_empty(), "nothing refused reached MiniMax");
-    let (_, _, listed) = server.post(Some(&key), "{ generations(first: 50) { nodes { id } } }", json!({}), &[]).await;
-    assert_eq!(
-        listed["data"]["generations"]["nodes"].as_array().map(Vec::len),
-        Some(5),
-        "no job for refusals: {listed}"
-    );
+    assert_job_count(&server, &key, 5).await;
 
     // Every failure was refunded; only the flaky one was charged.
     assert_eq!(credits(&server, &key).await, 100_000 - 28);
@@ -462,22 +456,14 @@ async fn minimax_needs_its_key_and_refuses_a_wrong_one() {
     let (wrong, wrong_key) = live_server("minimax", &vendor, &[("api_key", "mm-revoked")]).await;
 
     // No secret: listed as unavailable, live keys refused, test keys served.
-    let query = "{ providers(type: VIDEO) { id available unavailableReason pricing { creditCost estimatedTime } \
-                 options { name allowedValues default } } }";
-    let data = unconfigured.gql(query, json!({})).await;
-    let minimax = data["providers"].as_array().unwrap().iter().find(|p| p["id"] == "minimax").expect("listed").clone();
+    let minimax = listed_provider(&unconfigured, "VIDEO", "minimax").await;
     assert_eq!(minimax["available"], false);
     assert_eq!(minimax["unavailableReason"], "missing secret(s): api_key");
     assert_eq!(minimax["pricing"], json!({ "creditCost": 28, "estimatedTime": 180 }));
-    let options: Vec<&str> =
-        minimax["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let options = option_names(&minimax);
     assert_eq!(options, ["model", "duration", "resolution", "promptOptimizer", "fastPretreatment", "watermark"]);
-    let error = generate(&unconfigured, &live, "minimax", json!({ "text": "a fox" }), json!({})).await.unwrap_err();
-    assert_eq!(error["extensions"]["code"], "PROVIDER_UNAVAILABLE");
-    assert_eq!(
-        error["message"],
-        "provider `minimax` is not configured: missing secret(s) api_key (set DOITONG_SECRET_MINIMAX_API_KEY)"
-    );
+    assert_not_configured(&unconfigured, &live, "VIDEO", "minimax", json!({ "text": "a fox" }), json!({}), "minimax")
+        .await;
     let test_mode = run(&unconfigured, &unconfigured.key, "a fox [test mode]", json!({ "duration": 10 })).await;
     assert_eq!(test_mode["status"], "COMPLETED", "{test_mode}");
     assert_eq!(test_mode["creditCost"], 56);

@@ -30,8 +30,9 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::{
-    MockVendor, Recorded, Recorder, assert_completed, assert_failed, assert_rehosted_mp4, cancel_to_end, credits,
-    generate, generate_to_end, live_server, mp4_file, sample_mp4,
+    MockVendor, Recorded, Recorder, assert_completed, assert_failed, assert_job_count, assert_not_configured,
+    assert_rehosted_mp4, cancel_to_end, credits, generate, generate_to_end, listed_provider, live_server, mp4_file,
+    sample_mp4, the_one,
 };
 use crate::harness::Server;
 
@@ -98,9 +99,7 @@ impl Mock {
 
     /// The one create whose prompt contains `marker`.
     fn create(&self, marker: &str) -> Recorded {
-        let mut found = self.creates(marker);
-        assert_eq!(found.len(), 1, "one create for {marker:?}: {found:?}");
-        found.remove(0)
+        the_one(self.creates(marker), format_args!("one create for {marker:?}"))
     }
 
     /// The id of the task whose prompt contains `marker`.
@@ -498,12 +497,7 @@ async fn seedance_failures_reach_the_right_public_codes() {
         assert_eq!(error["message"], message, "{options}");
     }
     assert!(mock.creates("[refused]").is_empty(), "nothing refused reached ModelArk");
-    let (_, _, listed) = server.post(Some(&key), "{ generations(first: 50) { nodes { id } } }", json!({}), &[]).await;
-    assert_eq!(
-        listed["data"]["generations"]["nodes"].as_array().map(Vec::len),
-        Some(6),
-        "no job for refusals: {listed}"
-    );
+    assert_job_count(&server, &key, 6).await;
 
     // Every failure was refunded; only the flaky one was charged.
     assert_eq!(credits(&server, &key).await, 100_000 - 26);
@@ -549,11 +543,7 @@ async fn seedance_needs_its_key_and_refuses_a_wrong_one() {
     let (wrong, wrong_key) = live_server("seedance", &vendor, &[("api_key", "ark-revoked")]).await;
 
     // No secret: listed as unavailable, live keys refused, test keys served.
-    let query = "{ providers(type: VIDEO) { id available unavailableReason pricing { creditCost estimatedTime } \
-                 options { name allowedValues default minimum maximum } } }";
-    let data = unconfigured.gql(query, json!({})).await;
-    let seedance =
-        data["providers"].as_array().unwrap().iter().find(|p| p["id"] == "seedance").expect("listed").clone();
+    let seedance = listed_provider(&unconfigured, "VIDEO", "seedance").await;
     assert_eq!(seedance["available"], false);
     assert_eq!(seedance["unavailableReason"], "missing secret(s): api_key");
     assert_eq!(seedance["pricing"], json!({ "creditCost": 62, "estimatedTime": 60 }));
@@ -568,12 +558,8 @@ async fn seedance_needs_its_key_and_refuses_a_wrong_one() {
         json!(["seedance-1-0-pro", "seedance-1-0-pro-fast", "seedance-1-0-lite", "seedance-1-5-pro"])
     );
     assert_eq!((options[1]["minimum"].as_f64(), options[1]["maximum"].as_f64()), (Some(2.0), Some(12.0)));
-    let error = generate(&unconfigured, &live, "seedance", json!({ "text": "a fox" }), json!({})).await.unwrap_err();
-    assert_eq!(error["extensions"]["code"], "PROVIDER_UNAVAILABLE");
-    assert_eq!(
-        error["message"],
-        "provider `seedance` is not configured: missing secret(s) api_key (set DOITONG_SECRET_SEEDANCE_API_KEY)"
-    );
+    assert_not_configured(&unconfigured, &live, "VIDEO", "seedance", json!({ "text": "a fox" }), json!({}), "seedance")
+        .await;
     let test_mode = run(&unconfigured, &unconfigured.key, "a fox [test mode]", json!({ "resolution": "720p" })).await;
     assert_eq!(test_mode["status"], "COMPLETED", "{test_mode}");
     assert_eq!(test_mode["creditCost"], 29);

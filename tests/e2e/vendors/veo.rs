@@ -28,8 +28,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::{
-    MockVendor, Recorded, Recorder, assert_failed, assert_rehosted_mp4, cancel_to_end, credits, generate,
-    generate_to_end, live_server, metadata, mp4_file, sample_mp4,
+    MockVendor, Recorded, Recorder, assert_failed, assert_job_count, assert_rehosted_mp4, cancel_to_end, credits,
+    generate, generate_to_end, live_server, metadata, mp4_file, sample_mp4,
 };
 use crate::harness::{Server, ServerOptions};
 
@@ -404,8 +404,7 @@ async fn vendor_failures_reach_the_right_public_codes() {
     let image = generate(&server, &key, "veo", json!({ "text": "x", "image": gif }), json!({})).await.unwrap_err();
     assert_eq!(image["extensions"]["code"], "INVALID_INPUT", "{image}");
     assert!(image["message"].as_str().unwrap().contains("image/png or image/jpeg"), "{image}");
-    let (_, _, body) = server.post(Some(&key), "{ generations(first: 50) { nodes { id } } }", json!({}), &[]).await;
-    assert_eq!(body["data"]["generations"]["nodes"].as_array().unwrap().len(), 4, "refused requests create no job");
+    assert_job_count(&server, &key, 4).await;
 }
 
 #[tokio::test]
