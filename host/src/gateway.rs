@@ -106,6 +106,8 @@ impl Gateway {
 
         let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
         let (manager, registry, plugins_dir, settings) = load_plugins(&config, &runtime).await?;
+        // Runtime disables outlive restarts.
+        let manager = manager.with_store(store.clone()).await?;
         let watcher = watcher::watch(&plugins_dir, registry.clone(), runtime.clone(), settings)?;
 
         let secret =

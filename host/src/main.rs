@@ -159,7 +159,7 @@ enum PluginsCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Stop serving a plugin on a running server (until enabled or restarted).
+    /// Stop serving a plugin on a running server (until enabled again; kept across restarts).
     Disable {
         id: String,
         #[command(flatten)]

@@ -92,6 +92,11 @@ impl std::error::Error for SizeError {}
 /// its headers. Fails for other formats and for headers cut short or
 /// corrupt.
 pub fn size(bytes: &[u8]) -> Result<(u32, u32), SizeError> {
+    // Checked here, not left to `imagesize`'s features: in a workspace
+    // build they are unified with the host's, which reads more formats.
+    if ImageFormat::sniff(bytes).is_none() {
+        return Err(SizeError("not a PNG, JPEG or WebP file".into()));
+    }
     let size = imagesize::blob_size(bytes).map_err(|e| SizeError(e.to_string()))?;
     let pixels = |n: usize| u32::try_from(n).map_err(|_| SizeError(format!("{n} pixels a side is not an image size")));
     Ok((pixels(size.width)?, pixels(size.height)?))

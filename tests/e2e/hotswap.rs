@@ -277,7 +277,7 @@ async fn bad_replacements_leave_the_old_version_serving() {
 
 #[tokio::test]
 async fn admin_api_and_cli_install_disable_enable_remove() {
-    let server = Server::start_with(ServerOptions {
+    let mut server = Server::start_with(ServerOptions {
         env: vec![("DOITONG_ADMIN_TOKEN".into(), "admin-token".into())],
         ..Default::default()
     })
@@ -286,7 +286,7 @@ async fn admin_api_and_cli_install_disable_enable_remove() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("swapper.wasm");
     std::fs::write(&file, swapper(3)).unwrap();
-    let cli = |args: &[&str]| {
+    let cli = |server: &Server, args: &[&str]| {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_doitong"))
             .args(args)
             .args(["--url", &server.url(""), "--admin-token", "admin-token"])
@@ -295,7 +295,7 @@ async fn admin_api_and_cli_install_disable_enable_remove() {
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
-    let installed = cli(&["plugins", "install", file.to_str().unwrap()]);
+    let installed = cli(&server, &["plugins", "install", file.to_str().unwrap()]);
     assert!(installed.starts_with("swapper\t1.0.0-swap-003\tLOADED"), "{installed}");
     assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-003"));
     assert!(server.data_dir.join("plugins/swapper.wasm").exists(), "saved for the next start");
@@ -304,12 +304,19 @@ async fn admin_api_and_cli_install_disable_enable_remove() {
     assert_eq!(record["offerings"], json!(["swapper"]));
     assert_eq!(record["sha256"].as_str().unwrap().len(), 64);
 
-    cli(&["plugins", "disable", "swapper"]);
+    cli(&server, &["plugins", "disable", "swapper"]);
     assert_eq!(provider_version(&server, &key, "swapper").await, None, "providers shows only enabled plugins");
     assert!(generate_swapper(&server, &key, 0).await.is_err());
-    let status = cli(&["plugins", "status"]);
+    let status = cli(&server, &["plugins", "status"]);
     assert!(status.contains("swapper\t1.0.0-swap-003\tDISABLED"), "{status}");
-    cli(&["plugins", "enable", "swapper"]);
+    // A runtime disable outlives a restart; so does enabling again.
+    server.restart().await;
+    assert_eq!(provider_version(&server, &key, "swapper").await, None, "still disabled after a restart");
+    let status = cli(&server, &["plugins", "status"]);
+    assert!(status.contains("swapper\t1.0.0-swap-003\tDISABLED"), "{status}");
+    cli(&server, &["plugins", "enable", "swapper"]);
+    assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-003"));
+    server.restart().await;
     assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-003"));
 
     // Uploading something invalid is refused with the reason; nothing changes.
@@ -326,7 +333,7 @@ async fn admin_api_and_cli_install_disable_enable_remove() {
     let (_, _, b) =
         server.post(Some("admin-token"), "mutation { removePlugin(id: \"placeholder\") }", json!({}), &[]).await;
     assert!(b["errors"][0]["message"].as_str().unwrap().contains("bundled"), "{b}");
-    cli(&["plugins", "remove", "swapper"]);
+    cli(&server, &["plugins", "remove", "swapper"]);
     assert_eq!(provider_version(&server, &key, "swapper").await, None);
     assert!(!server.data_dir.join("plugins/swapper.wasm").exists());
     // Account keys cannot manage plugins.

@@ -358,14 +358,15 @@ impl Mutation {
     /// Serve a disabled plugin's offerings again (admin token).
     async fn enable_plugin(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
         admin(ctx)?;
-        ctx.data_unchecked::<PluginManager>().set_enabled(&id, true).map_err(|e| gql(plugin_error(e)))?;
+        ctx.data_unchecked::<PluginManager>().set_enabled(&id, true).await.map_err(|e| gql(plugin_error(e)))?;
         Ok(true)
     }
 
-    /// Stop serving a plugin's offerings until enabled or restarted (admin token).
+    /// Stop serving a plugin's offerings until enabled again, also across
+    /// restarts (admin token).
     async fn disable_plugin(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
         admin(ctx)?;
-        ctx.data_unchecked::<PluginManager>().set_enabled(&id, false).map_err(|e| gql(plugin_error(e)))?;
+        ctx.data_unchecked::<PluginManager>().set_enabled(&id, false).await.map_err(|e| gql(plugin_error(e)))?;
         Ok(true)
     }
 
@@ -553,6 +554,7 @@ fn plugin_error(e: ManageError) -> ApiError {
         ManageError::Unknown(_) => ApiError::new(ErrorCode::NotFound, e.to_string()),
         ManageError::Bundled(_) => ApiError::invalid("id", e.to_string()),
         ManageError::Io { .. } => ApiError::internal(&e),
+        ManageError::Store(store) => store.into(),
     }
 }
 

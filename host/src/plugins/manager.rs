@@ -15,6 +15,7 @@ use super::registry::{PluginSource, PluginState, Registry};
 use super::runtime::{LoadedPlugin, PluginRuntime};
 use super::watcher::SharedSettings;
 use super::{PluginError, is_valid_id};
+use crate::store::{Store, StoreError};
 
 /// One line of the plugin listing.
 #[derive(Debug, Clone)]
@@ -59,6 +60,9 @@ pub enum ManageError {
         /// The error.
         source: std::io::Error,
     },
+    /// Recording the choice in the database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The operator's handle on the plugin set.
@@ -68,12 +72,23 @@ pub struct PluginManager {
     registry: Arc<Registry>,
     dir: PathBuf,
     settings: SharedSettings,
+    /// Where runtime disables are kept across restarts, if anywhere.
+    store: Option<Store>,
 }
 
 impl PluginManager {
     /// A manager over `registry`, installing into `dir`.
     pub fn new(runtime: PluginRuntime, registry: Arc<Registry>, dir: PathBuf, settings: SharedSettings) -> Self {
-        PluginManager { runtime, registry, dir, settings }
+        PluginManager { runtime, registry, dir, settings, store: None }
+    }
+
+    /// Keep runtime disables in `store`, and apply the ones it holds now.
+    pub async fn with_store(mut self, store: Store) -> Result<Self, StoreError> {
+        for id in store.disabled_plugins().await? {
+            self.registry.set_enabled(&id, false);
+        }
+        self.store = Some(store);
+        Ok(self)
     }
 
     /// Validate `wasm` and put it into service, saved as `<dir>/<id>.wasm`.
@@ -91,11 +106,16 @@ impl PluginManager {
         Ok(plugin)
     }
 
-    /// Serve or stop serving a plugin's offerings (until restart; use
-    /// `[plugins.<id>] enabled = false` to make it permanent).
-    pub fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), ManageError> {
+    /// Serve or stop serving a plugin's offerings. With a store the choice
+    /// outlives restarts (other nodes sharing the database apply it when
+    /// they start); `[plugins.<id>] enabled = false` in the config is the
+    /// operator's other, static switch.
+    pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), ManageError> {
         if !self.registry.snapshot().plugins.contains_key(id) {
             return Err(ManageError::Unknown(id.to_string()));
+        }
+        if let Some(store) = &self.store {
+            store.set_plugin_disabled(id, !enabled).await?;
         }
         self.registry.set_enabled(id, enabled);
         Ok(())
