@@ -8,7 +8,7 @@
 //! | host refused the URL     | `provider-unavailable` (config)  |
 //! | timeout, transport error | `provider-unavailable`, retryable|
 //! | 401, 403                 | `unauthorized`                   |
-//! | 429                      | `rate-limited`, retryable        |
+//! | 429                      | `rate-limited`, retryable, with the `Retry-After` seconds |
 //! | 400, 404, 409, 413, 422  | `invalid-input`                  |
 //! | 5xx, anything else       | `provider-unavailable`, retryable|
 //!
@@ -145,7 +145,21 @@ pub fn check_status(response: &Response) -> Result<(), Failure> {
 /// answers; a 2xx counts as "anything else".
 pub fn status_failure(response: &Response) -> Failure {
     let status = response.status;
-    failure_for_status(status, format!("vendor answered HTTP {status}: {}", error_text(&response.body)))
+    let failure = failure_for_status(status, format!("vendor answered HTTP {status}: {}", error_text(&response.body)));
+    with_retry_after(failure, response)
+}
+
+/// `failure` with the response's `Retry-After` (delay-seconds form) when it
+/// has one: the host holds the offering back that long.
+pub fn with_retry_after(failure: Failure, response: &Response) -> Failure {
+    let retry_after_secs = retry_after(response).or(failure.retry_after_secs);
+    Failure { retry_after_secs, ..failure }
+}
+
+/// The `Retry-After` header in seconds (the delay-seconds form; HTTP dates
+/// are ignored).
+pub fn retry_after(response: &Response) -> Option<u32> {
+    header(response, "retry-after").and_then(|v| v.trim().parse::<u32>().ok())
 }
 
 /// The failure the module table gives for `status`, with the adapter's own
@@ -240,6 +254,17 @@ mod tests {
             assert_eq!(err.retryable, retryable, "status {status}");
         }
         assert!(check_status(&response(204, "")).is_ok());
+    }
+
+    #[test]
+    fn a_429_carries_its_retry_after_seconds() {
+        let mut throttled = response(429, "{}");
+        throttled.headers.push(("Retry-After".into(), "30".into()));
+        let failure = check_status(&throttled).unwrap_err();
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(30)));
+        throttled.headers[0].1 = "Wed, 21 Oct 2026 07:28:00 GMT".into();
+        assert_eq!(check_status(&throttled).unwrap_err().retry_after_secs, None);
+        assert_eq!(check_status(&response(429, "{}")).unwrap_err().retry_after_secs, None);
     }
 
     #[test]

@@ -19,6 +19,19 @@
 //! export_plugin!(Hello);
 //! ```
 //!
+//! A plugin whose vendor has a cheap endpoint to check (a models or account
+//! listing) also implements [`Health`] and exports with
+//! `export_plugin!(Hello, health)`; the host calls it periodically and
+//! holds the plugin's offerings back while it fails. Without it the plugin
+//! exports a check that always passes (which never closes a breaker by
+//! itself: only a real job does).
+//!
+//! Contract 1.2 adds, for the call in progress, [`idempotency_token`] (the
+//! generation id, the same across retries and failover: pass it to vendors
+//! that accept an idempotency key) and [`setting`] (the operator's
+//! non-secret settings, e.g. a model id that replaces a retired one), and
+//! lets a [`Failure`] say `model-unavailable` and `retry-after-secs`.
+//!
 //! Layout:
 //! - [`bindings`]: the generated bindings of `wit/provider.wit` (the contract,
 //!   `doitong:provider@1.1.0`, world `plugin`).
@@ -40,11 +53,12 @@
 
 #![deny(missing_docs)]
 
-/// Bindings generated from `wit/provider.wit` (`doitong:provider@1.0.0`).
+/// Bindings generated from `wit/provider.wit` (`doitong:provider@1.2.0`,
+/// world `plugin-with-health`).
 #[allow(missing_docs, reason = "generated code")]
 pub mod bindings {
     wit_bindgen::generate!({
-        world: "plugin",
+        world: "plugin-with-health",
         path: "../wit",
         pub_export_macro: true,
         export_macro_name: "export_plugin_bindings",
@@ -72,22 +86,52 @@ pub use bindings::doitong::provider::types::{
     Artifact, CancelOutcome, Failure, FailureCode, InputField, JobInput, JobRequest, Manifest, Media, MediaKind,
     Offering, OptionSpec, PriceRule, Progress, Quote, Running, Submitted, Value, ValueKind,
 };
+pub use bindings::exports::doitong::provider::health::Guest as Health;
 pub use bindings::exports::doitong::provider::provider::Guest as Provider;
 
 /// The version of the contract this SDK implements.
-pub const CONTRACT_VERSION: &str = "1.1.0";
+pub const CONTRACT_VERSION: &str = "1.2.0";
 
-/// Export a type implementing [`Provider`] as the plugin's implementation.
+/// Export a type implementing [`Provider`] as the plugin's implementation;
+/// with `, health`, its [`Health`] implementation too (otherwise the health
+/// check always passes).
 ///
 /// Use it once per plugin crate, at the crate root.
 #[macro_export]
 macro_rules! export_plugin {
     ($provider:ident) => {
+        #[cfg(target_arch = "wasm32")]
+        impl $crate::Health for $provider {
+            fn check() -> Result<(), $crate::Failure> {
+                Ok(())
+            }
+        }
+        $crate::export_plugin!(@export $provider);
+    };
+    ($provider:ident, health) => {
+        $crate::export_plugin!(@export $provider);
+    };
+    (@export $provider:ident) => {
         // Exports only exist in the wasm build; native builds (unit tests of
         // a plugin crate) skip them so they link.
         #[cfg(target_arch = "wasm32")]
         $crate::bindings::export_plugin_bindings!($provider with_types_in $crate::bindings);
     };
+}
+
+/// The generation the current call serves (`submit`, `poll`, `cancel`):
+/// the same across submit retries and failover, so pass it to vendors that
+/// accept an idempotency key or client reference. `None` in `manifest`,
+/// `quote` and `check`, and on hosts older than contract 1.2.
+pub fn idempotency_token() -> Option<String> {
+    bindings::doitong::provider::context::idempotency_token()
+}
+
+/// A non-secret operator setting for this plugin
+/// (`[plugins.<id>] settings = { model = "…" }`), e.g. a vendor model id
+/// that replaces the built-in one. `None` when unset or empty.
+pub fn setting(name: &str) -> Option<String> {
+    bindings::doitong::provider::context::setting(name).filter(|v| !v.trim().is_empty())
 }
 
 impl Artifact {
@@ -130,6 +174,15 @@ pub fn require_secret(name: &str) -> Result<String, Failure> {
         .ok_or_else(|| failure::unauthorized(format!("secret `{name}` is not configured for this plugin")))
 }
 
+/// The vendor model id behind `offering`: the operator's setting
+/// `model.<offering>` when set (`[plugins.<id>] settings = { "model.veo" =
+/// "veo-3.1-generate-001" }`), else the adapter's `built_in` id. Adapters
+/// resolve every model id through this, so a vendor's next retirement or
+/// rename is a configuration change, not a rebuild.
+pub fn model_id(offering: &str, built_in: &str) -> String {
+    setting(&format!("model.{offering}")).unwrap_or_else(|| built_in.to_string())
+}
+
 /// The names most plugins need, in one import.
 pub mod prelude {
     pub use crate::failure;
@@ -139,8 +192,8 @@ pub mod prelude {
     pub use crate::options::Options;
     pub use crate::spec::{self, OfferingBuilder, OptionBuilder};
     pub use crate::{
-        Artifact, CancelOutcome, Failure, FailureCode, InputField, JobInput, JobRequest, Level, Manifest, Media,
+        Artifact, CancelOutcome, Failure, FailureCode, Health, InputField, JobInput, JobRequest, Level, Manifest, Media,
         MediaKind, Offering, OptionSpec, PriceRule, Progress, Provider, Quote, Running, Submitted, Value, ValueKind,
-        export_plugin, log, require_secret, secret,
+        export_plugin, idempotency_token, log, model_id, require_secret, secret, setting,
     };
 }
