@@ -12,7 +12,8 @@
 //! - `DOITONG_PLANS_FREE_RPM=20` — `[plans.free] rpm`;
 //! - `DOITONG_PLUGINS_KLING_BASE_URL=…` — `[plugins.kling] base_url` (an id's
 //!   `-` is written `_`: `DOITONG_PLUGINS_GOOGLE_TTS_ENABLED`);
-//! - `DOITONG_SECRET_KLING_ACCESS_KEY=…` — secret `access_key` of plugin `kling`.
+//! - `DOITONG_SECRET_KLING_ACCESS_KEY=…` — secret `access_key` of plugin `kling`;
+//! - `DOITONG_ROUTING_COOLDOWN_SECS=30`, `DOITONG_ROUTING_EXCLUDE="vidu,wan"` — `[routing]`.
 //!
 //! This module must never read anything but the file, the environment map
 //! and the flags it is given.
@@ -80,6 +81,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// `GET /metrics`.
     pub metrics: MetricsConfig,
+    /// Automatic provider selection, health and failover.
+    pub routing: RoutingConfig,
     /// Secrets from `DOITONG_SECRET_*`, matched to plugins by id prefix.
     #[serde(skip)]
     env_secrets: BTreeMap<String, String>,
@@ -104,6 +107,7 @@ impl Default for Config {
             artifacts: ArtifactsConfig::default(),
             limits: LimitsConfig::default(),
             metrics: MetricsConfig::default(),
+            routing: RoutingConfig::default(),
             env_secrets: BTreeMap::new(),
         }
     }
@@ -183,6 +187,10 @@ pub struct PluginConfig {
     /// The operator's own price in credits per offering id, replacing the
     /// plugin's quote (e.g. `credits = { placeholder = 5 }`).
     pub credits: BTreeMap<String, u32>,
+    /// Non-secret settings handed to the plugin (contract 1.2
+    /// `context.setting`), e.g. `settings = { "model.veo" = "veo-3.1-generate-001" }`
+    /// to replace a vendor model id without a rebuild.
+    pub settings: BTreeMap<String, String>,
 }
 
 impl Default for PluginConfig {
@@ -194,6 +202,7 @@ impl Default for PluginConfig {
             allow_private: false,
             secrets: BTreeMap::new(),
             credits: BTreeMap::new(),
+            settings: BTreeMap::new(),
         }
     }
 }
@@ -299,6 +308,82 @@ impl Default for ArtifactsConfig {
     }
 }
 
+/// `[routing]`: choosing a provider when a request names none, watching
+/// how the vendors behave, and failing over (see `crate::routing`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RoutingConfig {
+    /// Outcomes older than this do not count. Default 900 (15 min).
+    pub window_secs: u64,
+    /// At most this many latest outcomes count per offering. Default 50.
+    pub window_jobs: u32,
+    /// Observed numbers replace declared ones from this many samples on
+    /// (SPEED's median, BALANCED's success rate). Default 5.
+    pub min_samples: u32,
+    /// Consecutive vendor failures that open an offering's breaker. Default 3.
+    pub failure_threshold: u32,
+    /// How long an open breaker keeps an offering out before one probe job
+    /// may try it (`HALF_OPEN`). Default 60.
+    pub cooldown_secs: u64,
+    /// Providers tried per automatically routed generation, the first
+    /// included. Default 3.
+    pub max_attempts: u32,
+    /// No failover once a generation is older than this. Default 600.
+    pub failover_deadline_secs: u64,
+    /// How often each configured plugin's `health` export is called;
+    /// 0 turns the checks off. Default 60.
+    pub health_check_secs: u64,
+    /// How often a node re-reads the health every node writes to the
+    /// shared database, ms. Default 1000.
+    pub refresh_ms: u64,
+    /// Offerings never chosen automatically (still usable by name).
+    pub exclude: Vec<String>,
+    /// Offerings ranked first, in this order, when they accept the request.
+    pub prefer: Vec<String>,
+    /// Narrower rules by kind and/or priority; every matching rule applies.
+    pub rules: Vec<RoutingRule>,
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        RoutingConfig {
+            window_secs: 900,
+            window_jobs: 50,
+            min_samples: 5,
+            failure_threshold: 3,
+            cooldown_secs: 60,
+            max_attempts: 3,
+            failover_deadline_secs: 600,
+            health_check_secs: 60,
+            refresh_ms: 1000,
+            exclude: Vec::new(),
+            prefer: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+/// `[[routing.rules]]`: pin, prefer or exclude offerings for one kind
+/// (`video`, `image`, `audio`, `avatar`) and/or one priority (`balanced`,
+/// `quality`, `speed`, `cost`); a rule without either applies to all.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingRule {
+    /// Media kind the rule applies to.
+    pub kind: Option<String>,
+    /// Priority the rule applies to.
+    pub priority: Option<String>,
+    /// Only this offering is chosen automatically (failover may still use
+    /// the rule's `prefer` list).
+    pub pin: Option<String>,
+    /// Ranked first, in this order.
+    #[serde(default)]
+    pub prefer: Vec<String>,
+    /// Never chosen automatically.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
 /// `[limits]`: what plans do not say.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -343,7 +428,7 @@ const TOP_LEVEL_KEYS: &[&str] =
 /// Keys of `[plugins.<id>]`, longest first so `allow_private` wins over a shorter match.
 const PLUGIN_KEYS: &[&str] = &["allowed_hosts", "allow_private", "base_url", "enabled"];
 /// Keys whose environment form is a comma-separated list.
-const LIST_KEYS: &[&str] = &["retry_schedule", "allowed_hosts"];
+const LIST_KEYS: &[&str] = &["retry_schedule", "allowed_hosts", "exclude", "prefer"];
 
 impl Config {
     /// Merge `file` (if any), the `DOITONG_*` entries of `env`, and `flags`
@@ -427,6 +512,7 @@ impl Config {
             allowed_hosts: config.allowed_hosts,
             allow_private: config.allow_private,
             secrets,
+            settings: config.settings.into_iter().collect(),
         }
     }
 
@@ -467,6 +553,8 @@ fn apply_env(table: &mut toml::Table, name: &str, key: &str, value: &str) -> Res
         (vec!["limits".into()], rest.to_string())
     } else if let Some(rest) = key.strip_prefix("metrics_") {
         (vec!["metrics".into()], rest.to_string())
+    } else if let Some(rest) = key.strip_prefix("routing_") {
+        (vec!["routing".into()], rest.to_string())
     } else if let Some(rest) = key.strip_prefix("plans_") {
         let (plan, limit) = rest.rsplit_once('_').ok_or_else(unknown)?;
         (vec!["plans".into(), plan.to_string()], limit.to_string())

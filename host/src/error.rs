@@ -158,13 +158,16 @@ pub fn webhook_target(field: &str, refused: &crate::webhooks::target::TargetRefu
 }
 
 /// The public code for a plugin-reported failure (ARCHITECTURE §5, issue
-/// rules): unauthorized, rate-limited and unavailable vendors are
-/// `PROVIDER_UNAVAILABLE`; moderation and vendor failures `GENERATION_FAILED`.
+/// rules): unauthorized, rate-limited and unavailable vendors, and retired
+/// models, are `PROVIDER_UNAVAILABLE`; moderation and vendor failures
+/// `GENERATION_FAILED`.
 pub fn code_for_failure(code: crate::plugins::FailureCode) -> ErrorCode {
     use crate::plugins::FailureCode as F;
     match code {
         F::InvalidInput => ErrorCode::InvalidInput,
-        F::ProviderUnavailable | F::RateLimited | F::Unauthorized => ErrorCode::ProviderUnavailable,
+        F::ProviderUnavailable | F::RateLimited | F::Unauthorized | F::ModelUnavailable => {
+            ErrorCode::ProviderUnavailable
+        }
         F::GenerationFailed | F::ContentRejected => ErrorCode::GenerationFailed,
     }
 }

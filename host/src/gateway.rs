@@ -69,6 +69,7 @@ pub struct Gateway {
     runtime: PluginRuntime,
     manager: PluginManager,
     worker: Option<WorkerHandle>,
+    health_checks: Option<crate::jobs::ChecksHandle>,
     webhooks: Webhooks,
     webhook_worker: Option<crate::webhooks::WorkerHandle>,
     _watcher: PluginWatcher,
@@ -122,6 +123,11 @@ impl Gateway {
         let metrics = Metrics::new(runtime.call_metrics());
         let webhooks = Webhooks::new(store.clone(), runtime.net().clone(), config.clone(), metrics.clone())?;
         let jobs = Jobs::new(store, registry, artifacts, runtime.net().clone(), config.clone(), metrics);
+        // Read what other nodes saw before the first request is routed.
+        if let Err(e) = jobs.health().refresh().await {
+            tracing::warn!("reading offering health failed: {e}");
+        }
+        let health_checks = Some(jobs.spawn_health_checks());
         let worker = (config.jobs.workers > 0).then(|| jobs.spawn_worker());
         // Nodes that run jobs deliver webhooks; an API-only node leaves its
         // events in the shared outbox for them (see `crate::webhooks`).
@@ -140,6 +146,7 @@ impl Gateway {
             runtime,
             manager,
             worker,
+            health_checks,
             webhook_worker,
             _watcher: watcher,
             router,
@@ -208,6 +215,9 @@ impl Gateway {
         }
         if let Some(worker) = self.webhook_worker.take() {
             worker.shutdown().await;
+        }
+        if let Some(checks) = self.health_checks.take() {
+            checks.shutdown().await;
         }
         self.jobs.store().close().await;
     }

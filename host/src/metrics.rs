@@ -3,7 +3,9 @@
 //! accepted and finished by kind and provider, their durations, credits
 //! moved, plan-limit refusals, webhook attempts, plugin calls (recorded by
 //! the plugin runtime, [`crate::plugins::CallMetrics`]) and, read from the
-//! database at scrape time, the generations waiting and running.
+//! database at scrape time, the generations waiting and running; each
+//! offering's observed health (breaker state, success ratio, median time)
+//! and failovers between offerings.
 //!
 //! Owns the registry and every metric handle; the rest of the host calls
 //! the typed recording methods here, so metric names and labels live in
@@ -109,6 +111,33 @@ struct OutcomeLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OfferingLabels {
+    offering: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FailoverLabels {
+    from: String,
+    to: String,
+    code: &'static str,
+}
+
+/// One offering's health for the scrape-time gauges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferingGauge {
+    /// Offering id.
+    pub offering: String,
+    /// 0 closed, 1 half-open, 2 open.
+    pub breaker: i64,
+    /// Results over results plus vendor failures in the window.
+    pub success_ratio: Option<f64>,
+    /// Median time to a result in the window.
+    pub p50_seconds: Option<f64>,
+    /// Outcomes in the window.
+    pub samples: i64,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
     status: &'static str,
 }
@@ -145,6 +174,11 @@ struct Inner {
     webhook_seconds: Histogram,
     active: Family<StatusLabels, Gauge>,
     plugins_loaded: Gauge,
+    breaker: Family<OfferingLabels, Gauge>,
+    success_ratio: Family<OfferingLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    p50_seconds: Family<OfferingLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    samples: Family<OfferingLabels, Gauge>,
+    failovers: Family<FailoverLabels, Counter>,
 }
 
 /// 1 ms … ~4 min in ×2.5 steps: API requests, webhook attempts.
@@ -208,6 +242,33 @@ impl Metrics {
         registry.register("generations_active", "Generations queued or processing (read at scrape)", active.clone());
         let plugins_loaded = Gauge::default();
         registry.register("plugins_loaded", "Plugins loaded and serving", plugins_loaded.clone());
+        let breaker = Family::<OfferingLabels, Gauge>::default();
+        registry.register(
+            "offering_breaker_state",
+            "Each offering's circuit breaker: 0 closed, 1 half-open, 2 open (read at scrape)",
+            breaker.clone(),
+        );
+        let success_ratio = Family::<OfferingLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "offering_success_ratio",
+            "Results over results plus vendor failures in the routing window (read at scrape)",
+            success_ratio.clone(),
+        );
+        let p50_seconds = Family::<OfferingLabels, Gauge<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register_with_unit(
+            "offering_p50",
+            "Median time from submit to result in the routing window (read at scrape)",
+            Unit::Seconds,
+            p50_seconds.clone(),
+        );
+        let samples = Family::<OfferingLabels, Gauge>::default();
+        registry.register("offering_samples", "Outcomes in the routing window (read at scrape)", samples.clone());
+        let failovers = Family::<FailoverLabels, Counter>::default();
+        registry.register(
+            "failovers",
+            "Generations moved to another offering before a vendor accepted them, by from, to and code",
+            failovers.clone(),
+        );
         plugin_calls.register(&mut registry);
         Metrics {
             inner: Arc::new(Inner {
@@ -223,6 +284,11 @@ impl Metrics {
                 webhook_seconds,
                 active,
                 plugins_loaded,
+                breaker,
+                success_ratio,
+                p50_seconds,
+                samples,
+                failovers,
             }),
         }
     }
@@ -290,6 +356,27 @@ impl Metrics {
         self.inner.active.get_or_create(&StatusLabels { status: "queued" }).set(queued);
         self.inner.active.get_or_create(&StatusLabels { status: "processing" }).set(processing);
         self.inner.plugins_loaded.set(plugins_loaded as i64);
+    }
+
+    /// Set the scrape-time gauges of every offering's health.
+    pub fn set_offering_health(&self, offerings: &[OfferingGauge]) {
+        for o in offerings {
+            let labels = OfferingLabels { offering: o.offering.clone() };
+            self.inner.breaker.get_or_create(&labels).set(o.breaker);
+            self.inner.samples.get_or_create(&labels).set(o.samples);
+            if let Some(ratio) = o.success_ratio {
+                self.inner.success_ratio.get_or_create(&labels).set(ratio);
+            }
+            if let Some(p50) = o.p50_seconds {
+                self.inner.p50_seconds.get_or_create(&labels).set(p50);
+            }
+        }
+    }
+
+    /// A generation moved from offering `from` to `to` after a failure
+    /// with public `code`.
+    pub fn failover(&self, from: &str, to: &str, code: &'static str) {
+        self.inner.failovers.get_or_create(&FailoverLabels { from: from.into(), to: to.into(), code }).inc();
     }
 
     /// Everything, as OpenMetrics text.

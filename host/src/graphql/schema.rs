@@ -101,6 +101,11 @@ pub struct GenerateInput {
     pub kind: GenerationType,
     /// Provider id; absent chooses one by `priority`.
     pub provider: Option<String>,
+    /// Offerings to move to, in order, if `provider` fails before its
+    /// vendor accepts the job (same generation id; the reservation follows
+    /// the new quote). Without it a named provider never fails over.
+    #[graphql(default)]
+    pub fallbacks: Vec<String>,
     /// Inputs.
     pub input: ContentInput,
     /// Provider options (see `providers { options }`).
@@ -330,6 +335,7 @@ impl Mutation {
             webhook_url: input.webhook_url,
             webhook_progress: input.webhook_progress,
             idempotency: None,
+            fallbacks: input.fallbacks,
         };
         start(ctx, request).await
     }
@@ -484,6 +490,7 @@ impl Mutation {
             webhook_url: input.webhook_url,
             webhook_progress: false,
             idempotency: None,
+            fallbacks: Vec::new(),
         };
         let generation = start(ctx, request).await?;
         Ok(VideoCreatePayload { id: ID(generation.row.id.clone()), status: generation.row.status().into(), generation })

@@ -6,8 +6,9 @@
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
 
 use crate::error::ErrorCode;
-use crate::jobs::Jobs;
+use crate::jobs::{Jobs, RoutingRecord};
 use crate::plugins::{LoadedPlugin, MediaKind, Offering};
+use crate::routing::{BreakerState, OfferingHealth, Priority};
 use crate::store::jobs::{JobRow, JobStatus};
 use crate::store::webhooks::{AttemptRow, DeliveryRow, DeliveryStatus, EndpointRow};
 use crate::store::{Account, ArtifactRow};
@@ -249,6 +250,148 @@ impl Generation {
     async fn completed_at(&self) -> Option<DateTime> {
         self.row.completed_at.map(DateTime)
     }
+
+    /// How the provider was chosen: the priority, the offering chosen, why,
+    /// and every candidate with its score or why it was skipped (the latest
+    /// decision, after any failover). Null for generations accepted before
+    /// routing was recorded.
+    async fn routing(&self) -> Option<Routing> {
+        let record: RoutingRecord = serde_json::from_str(self.row.routing.as_deref()?).ok()?;
+        let d = record.decision;
+        Some(Routing {
+            priority: d.priority,
+            automatic: record.automatic,
+            chosen: d.chosen,
+            reason: d.reason,
+            fallbacks: record.fallbacks,
+            candidates: d
+                .candidates
+                .into_iter()
+                .map(|c| RoutingCandidate { id: c.id, score: c.score, skipped_because: c.skipped_because })
+                .collect(),
+        })
+    }
+
+    /// Every provider this generation ran on, in order: the ones it failed
+    /// over from, then the current one.
+    async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<Attempt>> {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        let earlier =
+            jobs.store().job_attempts(&self.row.id).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
+        let current_start = earlier.last().map(|a| a.ended_at).or(self.row.started_at);
+        let mut attempts: Vec<Attempt> = earlier
+            .into_iter()
+            .map(|a| Attempt {
+                provider: a.provider,
+                code: a.error_code.as_deref().and_then(ErrorCode::parse),
+                error: a.error_message,
+                credit_cost: a.credit_cost,
+                started_at: Some(DateTime(a.started_at)),
+                ended_at: Some(DateTime(a.ended_at)),
+            })
+            .collect();
+        attempts.push(Attempt {
+            provider: self.row.provider.clone(),
+            code: self.row.error_code.as_deref().and_then(ErrorCode::parse),
+            error: self.row.error_message.clone(),
+            credit_cost: self.row.credit_cost,
+            started_at: current_start.map(DateTime),
+            ended_at: self.row.completed_at.map(DateTime),
+        });
+        Ok(attempts)
+    }
+}
+
+/// `Generation.routing`.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Routing {
+    /// What the caller optimised for.
+    pub priority: Priority,
+    /// Chosen by the gateway (the request named no provider).
+    pub automatic: bool,
+    /// The offering chosen.
+    pub chosen: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// The request's explicit fallbacks.
+    pub fallbacks: Vec<String>,
+    /// Every offering considered, best first.
+    pub candidates: Vec<RoutingCandidate>,
+}
+
+/// One offering considered for a generation.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RoutingCandidate {
+    /// Offering id.
+    pub id: String,
+    /// Its score for the priority (higher is better: quality rank; minus
+    /// expected seconds; minus quoted credits; the balanced score).
+    pub score: Option<f64>,
+    /// Why it was not eligible.
+    pub skipped_because: Option<String>,
+}
+
+/// One provider a generation ran on.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Attempt {
+    /// Offering id.
+    pub provider: String,
+    /// The failure's public code (null for the current one unless failed).
+    pub code: Option<ErrorCode>,
+    /// The failure's message.
+    pub error: Option<String>,
+    /// What it quoted (the reservation while it ran).
+    pub credit_cost: i64,
+    /// When it was submitted.
+    pub started_at: Option<DateTime>,
+    /// When it ended.
+    pub ended_at: Option<DateTime>,
+}
+
+/// An offering's observed health (`Provider.health`).
+#[derive(SimpleObject, Debug, Clone)]
+pub struct ProviderHealth {
+    /// The circuit breaker: `CLOSED` serving, `OPEN` kept out,
+    /// `HALF_OPEN` one probe allowed.
+    pub state: BreakerState,
+    /// Results over results plus vendor failures in the window; null
+    /// without samples.
+    pub success_rate: Option<f64>,
+    /// Median seconds from submit to result in the window.
+    pub p50_seconds: Option<f64>,
+    /// Outcomes in the window.
+    pub sample_size: i32,
+    /// The last vendor failure.
+    pub last_error: Option<GenerationError>,
+    /// When the breaker opened (null when closed).
+    pub opened_at: Option<DateTime>,
+    /// Vendor failures in a row.
+    pub consecutive_failures: i32,
+    /// Held back until then (cool-down or the vendor's `Retry-After`).
+    pub retry_at: Option<DateTime>,
+    /// Why it is held back.
+    pub held_because: Option<String>,
+}
+
+impl ProviderHealth {
+    pub(crate) fn new(h: &OfferingHealth, now: i64) -> ProviderHealth {
+        let b = &h.breaker;
+        let state = h.state(now);
+        ProviderHealth {
+            state,
+            success_rate: h.success_rate,
+            p50_seconds: h.p50_ms.map(|ms| ms as f64 / 1000.0),
+            sample_size: h.samples as i32,
+            last_error: b.last_error_code.as_deref().and_then(ErrorCode::parse).map(|code| GenerationError {
+                code,
+                message: b.last_error_message.clone().unwrap_or_default(),
+            }),
+            opened_at: b.opened_at.filter(|_| state != BreakerState::Closed).map(DateTime),
+            consecutive_failures: b.consecutive_failures as i32,
+            retry_at: crate::routing::breaker::held_until(b, now).map(DateTime),
+            held_because: crate::routing::breaker::held_until(b, now).and(b.hold_reason.clone()),
+        }
+    }
 }
 
 /// Price of an offering with default options.
@@ -318,6 +461,14 @@ pub struct Provider {
 
 #[ComplexObject]
 impl Provider {
+    /// What the gateway observed of it (shared by every server on the
+    /// database): breaker state, success rate, median time, last error.
+    async fn health(&self, ctx: &Context<'_>) -> ProviderHealth {
+        let jobs = ctx.data_unchecked::<Jobs>();
+        let view = jobs.health().view();
+        ProviderHealth::new(&view.get(&self.id), crate::store::now_ms())
+    }
+
     /// Whether live keys can use it now (secrets configured).
     async fn available(&self) -> bool {
         self.missing_secrets.is_empty()
@@ -467,7 +618,7 @@ impl AccountView {
 pub struct CreditTransaction {
     /// Sequence number (also the cursor).
     pub id: ID,
-    /// `GRANT`, `RESERVE`, `CAPTURE` or `REFUND`.
+    /// `GRANT`, `RESERVE`, `ADJUST` (a failover to a provider with another quote), `CAPTURE` or `REFUND`.
     pub kind: String,
     /// Signed change to the balance.
     pub amount: i64,

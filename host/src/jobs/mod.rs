@@ -20,7 +20,9 @@
 //! This module must never speak GraphQL or HTTP to clients; it returns
 //! [`ApiError`]s and rows.
 
+mod checks;
 pub mod media;
+mod route;
 pub mod validate;
 mod worker;
 
@@ -36,8 +38,8 @@ use crate::error::{ApiError, ErrorCode, code_for_failure, code_for_plugin_error}
 use crate::limits::PlanLimits;
 use crate::metrics::Metrics;
 use crate::net::NetClients;
-use crate::plugins::{LoadedPlugin, MediaKind, Offering, Registry};
-use crate::routing::{self, PLACEHOLDER, Priority};
+use crate::plugins::{JobRequest, LoadedPlugin, MediaKind, Offering, Quote, Registry};
+use crate::routing::{self, Decision, Health, PLACEHOLDER, Priority};
 use crate::store::Account;
 use crate::store::ArtifactRow;
 use crate::store::jobs::{IdempotencyTake, JobRow, JobStatus, NewJob, Refusal};
@@ -45,7 +47,11 @@ use crate::store::webhooks::Event;
 use crate::store::{Store, accounts::new_id, now_ms};
 use crate::webhooks::event::EventType;
 
+pub use route::{GivenRequest, RoutingRecord};
+pub use checks::ChecksHandle;
 pub use validate::RawInput;
+
+use route::{Choice, Route};
 pub use worker::WorkerHandle;
 
 /// Who is asking.
@@ -76,6 +82,9 @@ pub struct GenerateRequest {
     pub webhook_progress: bool,
     /// The Idempotency-Key to take in the accepting transaction.
     pub idempotency: Option<IdempotencyTake>,
+    /// Offerings to fail over to, in order, after `provider` (which must
+    /// be set): without them a named provider never fails over.
+    pub fallbacks: Vec<String>,
 }
 
 struct Inner {
@@ -87,6 +96,7 @@ struct Inner {
     events: broadcast::Sender<String>,
     wake: Notify,
     metrics: Metrics,
+    health: Health,
 }
 
 /// The lifecycle service. Cheap to clone.
@@ -115,7 +125,8 @@ impl Jobs {
     ) -> Jobs {
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         let wake = Notify::new();
-        Jobs { inner: Arc::new(Inner { store, registry, artifacts, net, config, events, wake, metrics }) }
+        let health = Health::new(store.clone(), config.routing.clone());
+        Jobs { inner: Arc::new(Inner { store, registry, artifacts, net, config, events, wake, metrics, health }) }
     }
 
     /// The gateway's metrics.
@@ -136,6 +147,11 @@ impl Jobs {
                 _ => metrics.credits("refunded", crate::store::jobs::refund_amount(job.credit_cost, refund_percent)),
             }
         }
+    }
+
+    /// Observed health of every offering (routing's input).
+    pub fn health(&self) -> &Health {
+        &self.inner.health
     }
 
     /// The store.
@@ -190,6 +206,18 @@ impl Jobs {
         worker::spawn(self.clone())
     }
 
+    /// Start the task that keeps the offerings' health current (every node,
+    /// API-only ones too: they route).
+    pub fn spawn_health_checks(&self) -> ChecksHandle {
+        checks::spawn(self.clone())
+    }
+
+    /// Call every configured plugin's `health` export now (what the
+    /// background task does every `routing.health_check_secs`).
+    pub async fn check_health(&self) {
+        checks::check_all(self).await;
+    }
+
     /// Listen to job changes (each message is a job id).
     pub fn subscribe(&self) -> broadcast::Receiver<String> {
         self.inner.events.subscribe()
@@ -199,88 +227,85 @@ impl Jobs {
         let _ = self.inner.events.send(job_id.to_string());
     }
 
-    /// Accept a generation: validate, quote, reserve and queue it.
+    /// Accept a generation: route, validate, quote, reserve and queue it.
     pub async fn generate(&self, caller: &Caller, request: GenerateRequest) -> Result<JobRow, ApiError> {
         let snapshot = self.inner.registry.snapshot();
         let kind = request.kind;
-        let (plugin, offering, job_request) = match &request.provider {
-            Some(id) => {
+        let id = new_id("gen");
+        if let Some(url) = &request.webhook_url {
+            crate::webhooks::target::check(url, self.inner.config.webhooks.allow_private)
+                .map_err(|e| crate::error::webhook_target("webhookUrl", &e))?;
+        }
+        let (plugin, offering, job_request, quote, record) = match &request.provider {
+            Some(named) if request.fallbacks.is_empty() => {
                 let (plugin, offering) = snapshot
-                    .offering(id)
+                    .offering(named)
                     .filter(|(p, _)| self.plugin_enabled(p.id()))
-                    .ok_or_else(|| self.unknown_provider(id, kind))?;
+                    .ok_or_else(|| self.unknown_provider(named, kind))?;
                 if !caller.test_mode {
                     let missing = plugin.missing_secrets();
                     if !missing.is_empty() {
                         return Err(ApiError::new(
                             ErrorCode::ProviderUnavailable,
                             format!(
-                                "provider `{id}` is not configured: missing secret(s) {} (set DOITONG_SECRET_{}_{})",
+                                "provider `{named}` is not configured: missing secret(s) {} (set DOITONG_SECRET_{}_{})",
                                 missing.join(", "),
                                 plugin.id().to_uppercase().replace('-', "_"),
                                 missing[0].to_uppercase()
                             ),
                         )
-                        .with("provider", id.as_str()));
+                        .with("provider", named.as_str()));
                     }
                 }
+                self.refuse_if_held_back(named)?;
                 let job_request = validate::validate(&offering, kind, &request.input, request.options.as_ref())?;
-                (plugin, offering, job_request)
+                let quote = self.quote(&plugin, &offering, &job_request).await?;
+                let decision = Decision {
+                    priority: request.priority,
+                    chosen: Some(named.clone()),
+                    reason: "named by the request".into(),
+                    candidates: vec![routing::CandidateReport { id: named.clone(), score: None, skipped_because: None }],
+                };
+                let record = RoutingRecord { priority: request.priority, decision, ..RoutingRecord::default() };
+                (plugin, offering, job_request, quote, record)
             }
-            None => {
-                let candidates = routing::candidates(&snapshot, kind, request.priority, caller.test_mode, &|id| {
-                    self.plugin_enabled(id)
-                });
-                let mut first_error = None;
-                let mut chosen = None;
-                for (plugin, offering) in candidates {
-                    match validate::validate(&offering, kind, &request.input, request.options.as_ref()) {
-                        Ok(r) => {
-                            chosen = Some((plugin, offering, r));
-                            break;
+            listed => {
+                let list: Vec<String>;
+                let route = match listed {
+                    Some(named) => {
+                        for id in std::iter::once(named).chain(&request.fallbacks) {
+                            snapshot
+                                .offering(id)
+                                .filter(|(p, o)| self.plugin_enabled(p.id()) && o.kinds.contains(&kind))
+                                .ok_or_else(|| self.unknown_provider(id, kind))?;
                         }
-                        Err(e) => {
-                            first_error.get_or_insert(e);
-                        }
+                        list = std::iter::once(named.clone()).chain(request.fallbacks.iter().cloned()).collect();
+                        Route::Listed(&list)
                     }
-                }
-                match (chosen, first_error) {
-                    (Some(c), _) => c,
-                    (None, Some(e)) => return Err(e),
-                    (None, None) => {
-                        return Err(ApiError::new(
-                            ErrorCode::ProviderUnavailable,
-                            format!("no provider is available for {}", kind.as_str().to_uppercase()),
-                        ));
-                    }
-                }
+                    None => Route::Automatic,
+                };
+                let routed = self
+                    .choose(Choice {
+                        caller,
+                        kind,
+                        priority: request.priority,
+                        input: &request.input,
+                        options: request.options.as_ref(),
+                        route,
+                        tried: &[],
+                        job_id: &id,
+                    })
+                    .await?;
+                let record = RoutingRecord {
+                    priority: request.priority,
+                    automatic: request.provider.is_none(),
+                    fallbacks: request.fallbacks.clone(),
+                    given: Some(GivenRequest::new(&request.input, request.options.as_ref())),
+                    decision: routed.decision,
+                };
+                (routed.plugin, routed.offering, routed.request, routed.quote, record)
             }
         };
-
-        if let Some(url) = &request.webhook_url {
-            crate::webhooks::target::check(url, self.inner.config.webhooks.allow_private)
-                .map_err(|e| crate::error::webhook_target("webhookUrl", &e))?;
-        }
-
-        let mut quote = match plugin.quote(&job_request).await {
-            Ok(Ok(q)) => q,
-            Ok(Err(failure)) => {
-                return Err(ApiError::new(
-                    code_for_failure(failure.code),
-                    format!("provider `{}` refused the request: {}", offering.id, failure.message),
-                ));
-            }
-            Err(e) => {
-                return Err(ApiError::new(
-                    ErrorCode::ProviderUnavailable,
-                    format!("provider `{}` is unavailable: {e}", offering.id),
-                ));
-            }
-        };
-
-        if let Some(credits) = self.inner.config.credit_override(plugin.id(), &offering.id) {
-            quote.credits = credits;
-        }
 
         let executor = if caller.test_mode {
             snapshot.offering(PLACEHOLDER).map(|(p, _)| p).ok_or_else(|| {
@@ -302,8 +327,9 @@ impl Jobs {
         let now = now_ms();
         let day_start = now - now.rem_euclid(DAY_MS);
         let request_json = serde_json::to_string(&job_request).map_err(|e| ApiError::internal(&e))?;
+        let routing_json = serde_json::to_string(&record).map_err(|e| ApiError::internal(&e))?;
         let new = NewJob {
-            id: new_id("gen"),
+            id,
             account_id: caller.account_id.clone(),
             test_mode: caller.test_mode,
             kind: kind.as_str().to_string(),
@@ -322,6 +348,7 @@ impl Jobs {
                 .concurrent
                 .map(|c| i64::from(c) * i64::from(self.inner.config.limits.queue_factor.max(1))),
             idempotency: request.idempotency.clone(),
+            routing: Some(routing_json),
         };
         match self.inner.store.insert_job(&new).await? {
             Ok(row) => {
@@ -365,6 +392,48 @@ impl Jobs {
                 ErrorCode::IdempotencyInProgress,
                 "another request with this Idempotency-Key was accepted first",
             )),
+        }
+    }
+
+    /// Quote a validated request (the operator's price wins).
+    async fn quote(&self, plugin: &LoadedPlugin, offering: &Offering, request: &JobRequest) -> Result<Quote, ApiError> {
+        let mut quote = match plugin.quote(request).await {
+            Ok(Ok(q)) => q,
+            Ok(Err(failure)) => {
+                return Err(ApiError::new(
+                    code_for_failure(failure.code),
+                    format!("provider `{}` refused the request: {}", offering.id, failure.message),
+                ));
+            }
+            Err(e) => {
+                return Err(ApiError::new(
+                    ErrorCode::ProviderUnavailable,
+                    format!("provider `{}` is unavailable: {e}", offering.id),
+                ));
+            }
+        };
+        if let Some(credits) = self.inner.config.credit_override(plugin.id(), &offering.id) {
+            quote.credits = credits;
+        }
+        Ok(quote)
+    }
+
+    /// `PROVIDER_UNAVAILABLE` for a named offering whose circuit is open or
+    /// that its vendor asked us to hold back (a half-open one may serve as
+    /// the probe).
+    fn refuse_if_held_back(&self, id: &str) -> Result<(), ApiError> {
+        let view = self.inner.health.view();
+        let now = now_ms();
+        let Some(health) = view.peek(id) else { return Ok(()) };
+        match routing::unavailable_because(health, now) {
+            Some(reason) if !reason.is_empty() => {
+                let retry_after = health.breaker.hold_until.map_or(1, |t| ((t - now).max(1000) + 999) / 1000);
+                Err(ApiError::new(ErrorCode::ProviderUnavailable, format!("provider `{id}` is unavailable: {reason}"))
+                    .with("provider", id)
+                    .with("reason", reason)
+                    .with("retryAfter", retry_after))
+            }
+            _ => Ok(()),
         }
     }
 

@@ -17,8 +17,14 @@ use tokio::task::JoinSet;
 use super::Jobs;
 use super::media;
 use crate::artifacts::probe::{self, MediaInfo};
+use super::route::{Choice, Route, RoutingRecord};
 use crate::error::{ErrorCode, code_for_failure, code_for_plugin_error};
-use crate::plugins::{Artifact, Failure, InputField, JobRequest, LoadedPlugin, Progress, Running, Submitted};
+use crate::plugins::{
+    Artifact, Failure, FailureCode, InputField, JobRequest, Limit, LoadedPlugin, MediaKind, PluginError, Progress,
+    Running, Submitted,
+};
+use crate::routing::breaker::Observed;
+use crate::store::jobs::{Failover, Refusal};
 use crate::store::artifacts::NewArtifact;
 use crate::store::jobs::{JobRow, JobStatus};
 use crate::store::webhooks::Event;
@@ -138,7 +144,7 @@ async fn step(jobs: &Jobs, job: JobRow) -> Result<(), StepError> {
     if now_ms() > job.deadline_at {
         let secs = (job.deadline_at - job.created_at) / 1000;
         if let (Some(plugin), Some(handle)) = (jobs.plugin_for(&job), job.handle.as_deref()) {
-            let _ = plugin.cancel(handle).await;
+            let _ = plugin.cancel_with_token(handle, Some(&job.id)).await;
         }
         let message = format!("the generation did not finish within {secs} s");
         return fail(jobs, &job, ErrorCode::GenerationFailed, &message).await;
@@ -181,7 +187,35 @@ async fn submit(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Result<(), 
     {
         return fail(jobs, job, ErrorCode::InvalidInput, &message).await;
     }
-    match plugin.submit(&request).await {
+    let outcome = plugin.submit_with_token(&request, Some(&job.id)).await;
+    if !job.test_mode {
+        match &outcome {
+            Ok(Ok(_)) => jobs.inner.health.accepted(&job.provider).await,
+            Ok(Err(failure)) => {
+                if let Some(observed) = vendor_failure(failure) {
+                    jobs.inner.health.failed(&job.provider, &observed.as_observed(), true).await;
+                }
+            }
+            Err(e) => {
+                if let Some(observed) = vendor_error(e) {
+                    jobs.inner.health.failed(&job.provider, &observed.as_observed(), true).await;
+                }
+            }
+        }
+    }
+    // A failure before the vendor accepted anything may move the job to
+    // the next candidate (same id, reservation adjusted).
+    let failed_over = match &outcome {
+        Ok(Err(failure)) if fails_over(failure.code) => {
+            try_failover(jobs, job, code_for_failure(failure.code), &failure.message).await?
+        }
+        Err(e) if vendor_error(e).is_some() => try_failover(jobs, job, ErrorCode::ProviderUnavailable, &e.to_string()).await?,
+        _ => false,
+    };
+    if failed_over {
+        return Ok(());
+    }
+    match outcome {
         Ok(Ok(Submitted::Done(artifacts))) => finish(jobs, job, plugin, artifacts).await,
         Ok(Ok(Submitted::Running(running))) => {
             record_running(jobs, job, &running).await?;
@@ -189,7 +223,8 @@ async fn submit(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Result<(), 
         }
         Ok(Err(failure)) => {
             let attempts = job.attempts + 1;
-            if failure.retryable && attempts < i64::from(jobs.inner.config.jobs.submit_attempts) {
+            let retryable = failure.retryable && failure.code != FailureCode::ModelUnavailable;
+            if retryable && attempts < i64::from(jobs.inner.config.jobs.submit_attempts) {
                 tracing::warn!(job = %job.id, attempt = attempts, "retryable submit failure: {}", failure.message);
                 jobs.inner
                     .store
@@ -205,7 +240,15 @@ async fn submit(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Result<(), 
 }
 
 async fn poll(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, handle: &str) -> Result<(), StepError> {
-    match plugin.poll(handle).await {
+    let progress = plugin.poll_with_token(handle, Some(&job.id)).await;
+    if !job.test_mode
+        && let Ok(Progress::Failed(failure)) = &progress
+        && !failure.retryable
+        && let Some(observed) = vendor_failure(failure)
+    {
+        jobs.inner.health.failed(&job.provider, &observed.as_observed(), true).await;
+    }
+    match progress {
         Ok(Progress::Running(running)) => record_running(jobs, job, &running).await,
         Ok(Progress::Done(artifacts)) => finish(jobs, job, plugin, artifacts).await,
         Ok(Progress::Failed(failure)) if failure.retryable => {
@@ -318,6 +361,10 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
     let event = Event { event_type: EventType::Completed.as_str(), to_request_url: true, render: &render };
     if jobs.inner.store.complete_job(job, &records, &event).await? {
         tracing::info!(job = %job.id, outputs = records.len(), "generation completed");
+        if !job.test_mode {
+            let took = now_ms() - job.started_at.unwrap_or(job.created_at);
+            jobs.inner.health.completed(&job.provider, took.max(0)).await;
+        }
         jobs.record_end(job, JobStatus::Completed, None, 0);
         jobs.announce(&job.id);
     }
@@ -338,4 +385,150 @@ async fn fail(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str) -> Resu
         jobs.announce(&job.id);
     }
     Ok(())
+}
+
+/// A vendor-side failure as routing records it.
+struct VendorFailure {
+    code: &'static str,
+    message: String,
+    open_now: bool,
+    retry_after_secs: Option<u32>,
+}
+
+impl VendorFailure {
+    fn as_observed(&self) -> Observed<'_> {
+        Observed {
+            code: self.code,
+            message: &self.message,
+            open_now: self.open_now,
+            retry_after_secs: self.retry_after_secs,
+        }
+    }
+}
+
+/// Failures that open a breaker at once: the model is gone, or the
+/// vendor refuses our credentials (every request would fail the same way).
+pub(super) fn opens_at_once(code: FailureCode) -> bool {
+    matches!(code, FailureCode::ModelUnavailable | FailureCode::Unauthorized)
+}
+
+/// Failures that move an automatically routed job to the next candidate.
+fn fails_over(code: FailureCode) -> bool {
+    matches!(code, FailureCode::ProviderUnavailable | FailureCode::RateLimited | FailureCode::ModelUnavailable)
+}
+
+/// `failure` if it says something about the vendor (not the user's input
+/// or content).
+fn vendor_failure(failure: &Failure) -> Option<VendorFailure> {
+    match failure.code {
+        FailureCode::ProviderUnavailable
+        | FailureCode::RateLimited
+        | FailureCode::ModelUnavailable
+        | FailureCode::Unauthorized => Some(VendorFailure {
+            code: code_for_failure(failure.code).as_str(),
+            message: failure.message.clone(),
+            open_now: opens_at_once(failure.code),
+            retry_after_secs: failure.retry_after_secs,
+        }),
+        FailureCode::InvalidInput | FailureCode::GenerationFailed | FailureCode::ContentRejected => None,
+    }
+}
+
+/// A plugin call that timed out is the vendor's slowness; a crash or
+/// another limit is the plugin's own fault and says nothing about it.
+fn vendor_error(error: &PluginError) -> Option<VendorFailure> {
+    match error {
+        PluginError::LimitExceeded { limit: Limit::WallClock(_), .. } => Some(VendorFailure {
+            code: ErrorCode::ProviderUnavailable.as_str(),
+            message: error.to_string(),
+            open_now: false,
+            retry_after_secs: None,
+        }),
+        _ => None,
+    }
+}
+
+/// Move `job` to its next candidate if its routing allows it (chosen
+/// automatically or given explicit fallbacks, under `routing.max_attempts`
+/// and `routing.failover_deadline_secs`), then submit it there. True when
+/// the job was moved (or ended because the new quote could not be
+/// covered).
+async fn try_failover(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str) -> Result<bool, StepError> {
+    let config = &jobs.inner.config.routing;
+    let Some(mut record) = job.routing.as_deref().and_then(|r| serde_json::from_str::<RoutingRecord>(r).ok()) else {
+        return Ok(false);
+    };
+    let Some(given) = record.given.clone().filter(|_| record.may_fail_over() && !job.test_mode) else {
+        return Ok(false);
+    };
+    if now_ms() - job.created_at > (config.failover_deadline_secs as i64).saturating_mul(1000) {
+        return Ok(false);
+    }
+    let mut tried: Vec<String> = jobs.inner.store.job_attempts(&job.id).await?.into_iter().map(|a| a.provider).collect();
+    tried.push(job.provider.clone());
+    if tried.len() >= config.max_attempts.max(1) as usize {
+        return Ok(false);
+    }
+    let Some(kind) = MediaKind::parse(&job.kind) else { return Ok(false) };
+    let caller = super::Caller { account_id: job.account_id.clone(), test_mode: job.test_mode };
+    let list: Vec<String>;
+    let route = if record.automatic {
+        Route::Automatic
+    } else {
+        let named = record.decision.candidates.first().map(|c| c.id.clone()).unwrap_or_default();
+        list = std::iter::once(named).chain(record.fallbacks.iter().cloned()).collect();
+        Route::Listed(&list)
+    };
+    let input = given.input();
+    let choice = Choice {
+        caller: &caller,
+        kind,
+        priority: record.priority,
+        input: &input,
+        options: given.options(),
+        route,
+        tried: &tried,
+        job_id: &job.id,
+    };
+    let routed = match jobs.choose(choice).await {
+        Ok(routed) => routed,
+        Err(e) => {
+            tracing::info!(job = %job.id, "no provider to fail over to: {}", e.message);
+            return Ok(false);
+        }
+    };
+    record.decision = routed.decision;
+    let to = Failover {
+        provider: routed.offering.id.clone(),
+        plugin_id: routed.plugin.id().to_string(),
+        plugin_sha256: routed.plugin.sha256().to_string(),
+        request: serde_json::to_string(&routed.request).unwrap_or_default(),
+        credit_cost: i64::from(routed.quote.credits),
+        estimated_seconds: i64::from(routed.quote.estimated_seconds),
+        routing: serde_json::to_string(&record).unwrap_or_default(),
+        error_code: code.as_str().to_string(),
+        error_message: message.to_string(),
+    };
+    match jobs.inner.store.fail_over(job, &to).await? {
+        Ok(Some(moved)) => {
+            tracing::warn!(job = %job.id, from = %job.provider, to = %moved.provider, code = code.as_str(), "failed over: {message}");
+            jobs.inner.metrics.failover(&job.provider, &moved.provider, code.as_str());
+            jobs.announce(&job.id);
+            Box::pin(submit(jobs, &moved, &routed.plugin)).await?;
+            Ok(true)
+        }
+        Ok(None) => Ok(true),
+        Err(Refusal::InsufficientCredits { balance, cost }) => {
+            let message = format!(
+                "provider `{}` failed ({message}); failing over to `{}` needs {cost} more credits and the account has {balance}",
+                job.provider, to.provider
+            );
+            fail(jobs, job, ErrorCode::InsufficientCredits, &message).await?;
+            Ok(true)
+        }
+        Err(other) => {
+            tracing::error!(job = %job.id, "unexpected refusal while failing over: {other:?}");
+            Ok(false)
+        }
+    }
 }

@@ -1,5 +1,7 @@
-//! What a plugin can call: `http.send`, `secrets.get`, `log.write`, and a
-//! WASI that grants nothing but clocks, random and captured stdio.
+//! What a plugin can call: `http.send`, `secrets.get`, `log.write`, the
+//! 1.2 `context` (the call's idempotency token, the operator's non-secret
+//! settings), and a WASI that grants nothing but clocks, random and
+//! captured stdio.
 //!
 //! Every import meters what the guest pushes into the host (bytes and
 //! calls) and the wall time spent on its behalf, so that the CPU budget
@@ -14,7 +16,7 @@ use std::time::Duration;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::{http, log, secrets, types};
+use super::bindings::latest::{context, http, log, secrets, types};
 use super::policy::HttpPolicy;
 use super::{Limit, RuntimeLimits};
 use crate::net::{self, NetClients};
@@ -26,6 +28,8 @@ pub(crate) struct PluginContext {
     pub policy: HttpPolicy,
     /// Only secrets the manifest declares and the operator configured.
     pub secrets: HashMap<String, String>,
+    /// The operator's non-secret settings (`[plugins.<id>] settings`).
+    pub settings: HashMap<String, String>,
     pub net: NetClients,
     pub limits: RuntimeLimits,
 }
@@ -45,6 +49,8 @@ pub(crate) struct CallState {
     pub table: ResourceTable,
     pub plugin: Arc<PluginContext>,
     pub meter: CallMeter,
+    /// The generation the call serves (`context.idempotency-token`).
+    pub token: Option<String>,
 }
 
 impl WasiView for CallState {
@@ -172,6 +178,17 @@ impl secrets::Host for CallState {
             tracing::debug!(plugin = %self.plugin.id, secret = %name, "secret not available to plugin");
         }
         Ok(value)
+    }
+}
+
+impl context::Host for CallState {
+    async fn idempotency_token(&mut self) -> wasmtime::Result<Option<String>> {
+        Ok(self.token.clone())
+    }
+
+    async fn setting(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        self.charge(name.len())?;
+        Ok(self.plugin.settings.get(&name).cloned())
     }
 }
 

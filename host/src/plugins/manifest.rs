@@ -336,6 +336,8 @@ pub enum FailureCode {
     Unauthorized,
     /// Moderation refused the content.
     ContentRejected,
+    /// The vendor no longer serves the offering's model (contract 1.2).
+    ModelUnavailable,
 }
 
 /// A plugin-reported failure.
@@ -348,6 +350,9 @@ pub struct Failure {
     pub message: String,
     /// Worth trying again later.
     pub retryable: bool,
+    /// How long the vendor asked to be left alone (contract 1.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u32>,
 }
 
 /// A running vendor task.

@@ -1,7 +1,7 @@
 //! The plugin runtime: sandboxed WebAssembly vendor adapters.
 //!
 //! Owns the wasmtime engine ([`engine`]), the contract bindings
-//! (`bindings`, `convert_v1`), what guests may call (`host_imports`,
+//! (`bindings`, `convert`), what guests may call (`host_imports`,
 //! [`policy`]), compiling and caching components (`cache`), loading and
 //! calling plugins ([`runtime`]) and the set of loaded plugins
 //! ([`registry`]), hot reload of the plugins directory ([`watcher`]) and
@@ -15,7 +15,7 @@
 mod bindings;
 mod cache;
 mod call_metrics;
-mod convert_v1;
+mod convert;
 mod cpu_meter;
 pub mod engine;
 mod host_imports;
@@ -36,10 +36,13 @@ pub use registry::{PluginRecord, PluginSource, PluginState, Registry};
 pub use runtime::{LoadedPlugin, PluginRuntime, PluginSettings};
 
 /// The contract version this host implements; plugins built against any
-/// `1.x` with `x` ≤ this minor load (wasmtime matches their `@1.0.0`
-/// imports and exports to ours by semver). 1.1 added the optional `health`
-/// export, probed by name ([`LoadedPlugin::capabilities`]).
-pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 1, 0);
+/// `1.x` with `x` ≤ this minor load. 1.1 added the optional `health`
+/// export, probed by name ([`LoadedPlugin::capabilities`]). 1.2 added the
+/// `context` import (idempotency token, operator settings), the
+/// `model-unavailable` failure code and `retry-after-secs`; a 1.0/1.1
+/// plugin's exports are called through the frozen 1.1 bindings
+/// (`bindings::v1_1`), since its `failure` has the older shape.
+pub const CONTRACT_VERSION: semver::Version = semver::Version::new(1, 2, 0);
 /// The WIT package plugins export `provider` from.
 pub const CONTRACT_PACKAGE: &str = "doitong:provider";
 

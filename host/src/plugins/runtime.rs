@@ -21,12 +21,12 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
-use wasmtime::component::{Component, Linker, ResourceTable, types::ComponentItem};
+use wasmtime::component::{Component, Instance, Linker, ResourceTable, types::ComponentItem};
 use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-use super::bindings::{Plugin, PluginPre};
+use super::bindings::{latest, v1_1};
 use super::cache::{CacheOutcome, CompileCache};
 use super::call_metrics::CallMetrics;
 use super::cpu_meter::{CpuMeter, Metered};
@@ -35,7 +35,7 @@ use super::host_imports::{CallMeter, CallState, PluginContext};
 use super::policy::HttpPolicy;
 use super::{
     CONTRACT_PACKAGE, CONTRACT_VERSION, CancelOutcome, Failure, JobRequest, Limit, Manifest, PluginError, Progress,
-    Quote, RuntimeLimits, Submitted, convert_v1, validate_manifest,
+    Quote, RuntimeLimits, Submitted, convert, validate_manifest,
 };
 use crate::net::NetClients;
 
@@ -57,6 +57,9 @@ pub struct PluginSettings {
     pub allow_private: bool,
     /// Secret values by name; only names the manifest declares are exposed.
     pub secrets: HashMap<String, String>,
+    /// Non-secret settings by name (contract 1.2 `context.setting`), e.g.
+    /// `model.<offering>` to replace a vendor model id.
+    pub settings: HashMap<String, String>,
 }
 
 struct RuntimeInner {
@@ -90,7 +93,10 @@ impl PluginRuntime {
         let engine = engine::build(&limits).map_err(|e| err(&e))?;
         let mut linker = Linker::new(&engine.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| err(&e))?;
-        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s).map_err(|e| err(&e))?;
+        // The newest contract's imports serve every plugin: 1.0/1.1 imports
+        // are the same interfaces under older semver names.
+        latest::Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| err(&e))?;
         let cache = cache_dir.map(|dir| CompileCache::new(dir, &engine.engine));
         let net = NetClients::new().map_err(|e| err(&e))?;
         let slots = Semaphore::new(limits.max_concurrent_calls.max(1) as usize);
@@ -144,17 +150,22 @@ impl PluginRuntime {
     ) -> Result<LoadedPlugin, PluginError> {
         let sha256 = hex::encode(Sha256::digest(wasm));
         let component = self.compile(origin, wasm.to_vec(), sha256.clone()).await?;
-        check_contract(origin, &component, &self.inner.engine.engine)?;
-        let capabilities = optional_interfaces(&component, &self.inner.engine.engine);
+        let contract = check_contract(origin, &component, &self.inner.engine.engine)?;
+        let (capabilities, health_export) = optional_interfaces(&component, &self.inner.engine.engine);
         let pre = self
             .inner
             .linker
             .instantiate_pre(&component)
             .map_err(|e| PluginError::Link { origin: origin.to_string(), reason: format!("{e:#}") })?;
-        let pre = PluginPre::new(pre).map_err(|e| PluginError::IncompatibleContract {
+        let incompatible = |e: wasmtime::Error| PluginError::IncompatibleContract {
             origin: origin.to_string(),
-            reason: format!("does not export the provider interface: {e:#}"),
-        })?;
+            reason: format!("does not export the provider interface of contract {contract}: {e:#}"),
+        };
+        let pre = if contract.minor >= 2 {
+            ContractPre::Latest(latest::PluginPre::new(pre).map_err(incompatible)?)
+        } else {
+            ContractPre::V1_1(v1_1::PluginPre::new(pre).map_err(incompatible)?)
+        };
 
         // First call: the manifest, with no secrets and no network.
         let bootstrap = Arc::new(PluginContext {
@@ -162,6 +173,7 @@ impl PluginRuntime {
             version: "?".into(),
             policy: HttpPolicy::new(&[], None, Some(&[]), false).expect("empty policy is valid"),
             secrets: HashMap::new(),
+            settings: HashMap::new(),
             net: self.inner.net.clone(),
             limits: self.inner.limits.clone(),
         });
@@ -189,11 +201,15 @@ impl PluginRuntime {
             version: version.to_string(),
             policy,
             secrets,
+            settings: settings.settings.clone(),
             net: self.inner.net.clone(),
             limits: self.inner.limits.clone(),
         });
         let mut plugin = LoadedPlugin::assemble(self.inner.clone(), pre, context, Some((manifest, version)), sha256);
-        Arc::get_mut(&mut plugin.inner).expect("not shared yet").capabilities = capabilities;
+        let inner = Arc::get_mut(&mut plugin.inner).expect("not shared yet");
+        inner.capabilities = capabilities;
+        inner.health_export = health_export;
+        inner.contract = contract;
         Ok(plugin)
     }
 
@@ -217,8 +233,12 @@ impl PluginRuntime {
 }
 
 /// Check the component exports `doitong:provider/provider@1.x` with a
-/// minor this host supports.
-fn check_contract(origin: &str, component: &Component, engine: &wasmtime::Engine) -> Result<(), PluginError> {
+/// minor this host supports; returns that version.
+fn check_contract(
+    origin: &str,
+    component: &Component,
+    engine: &wasmtime::Engine,
+) -> Result<semver::Version, PluginError> {
     let prefix = format!("{CONTRACT_PACKAGE}/provider@");
     let ty = component.component_type();
     let found: Vec<String> = ty
@@ -246,36 +266,107 @@ fn check_contract(origin: &str, component: &Component, engine: &wasmtime::Engine
             "built against {CONTRACT_PACKAGE}@{version}, newer than this host's {CONTRACT_VERSION}; upgrade the host"
         )));
     }
-    Ok(())
+    Ok(version)
 }
 
 /// Optional interfaces a plugin may export, probed by name at load time:
 /// (interface, contract minor that introduced it).
 const OPTIONAL_INTERFACES: &[(&str, u64)] = &[("health", 1)];
 
-/// The optional interfaces `component` exports in a compatible version.
-fn optional_interfaces(component: &Component, engine: &wasmtime::Engine) -> Vec<String> {
+/// The optional interfaces `component` exports in a compatible version,
+/// and the full export name of its `health` interface if it has one.
+fn optional_interfaces(component: &Component, engine: &wasmtime::Engine) -> (Vec<String>, Option<String>) {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_string()).collect();
-    OPTIONAL_INTERFACES
-        .iter()
-        .filter(|(name, minor)| {
-            let prefix = format!("{CONTRACT_PACKAGE}/{name}@");
-            exports.iter().any(|e| {
+    let found = |name: &str, minor: u64| {
+        let prefix = format!("{CONTRACT_PACKAGE}/{name}@");
+        exports
+            .iter()
+            .find(|e| {
                 e.strip_prefix(&prefix)
                     .and_then(|v| semver::Version::parse(v).ok())
-                    .is_some_and(|v| v.major == CONTRACT_VERSION.major && v.minor >= *minor)
+                    .is_some_and(|v| v.major == CONTRACT_VERSION.major && v.minor >= minor)
             })
+            .cloned()
+    };
+    let capabilities =
+        OPTIONAL_INTERFACES.iter().filter(|(name, minor)| found(name, *minor).is_some()).map(|(n, _)| n.to_string());
+    (capabilities.collect(), found("health", 1))
+}
+
+/// A plugin version pre-instantiated against the contract shape it was
+/// built for.
+#[derive(Clone)]
+enum ContractPre {
+    Latest(latest::PluginPre<CallState>),
+    V1_1(v1_1::PluginPre<CallState>),
+}
+
+/// A job request converted for one contract shape.
+enum ContractRequest {
+    Latest(latest::types::JobRequest),
+    V1_1(v1_1::types::JobRequest),
+}
+
+/// One call's instance, bound to its contract shape.
+enum Bound {
+    Latest(latest::Plugin),
+    V1_1(v1_1::Plugin),
+}
+
+impl ContractPre {
+    async fn instantiate(&self, store: &mut Store<CallState>) -> wasmtime::Result<(Bound, Instance)> {
+        Ok(match self {
+            ContractPre::Latest(pre) => {
+                let instance = pre.instance_pre().instantiate_async(&mut *store).await?;
+                (Bound::Latest(latest::Plugin::new(&mut *store, &instance)?), instance)
+            }
+            ContractPre::V1_1(pre) => {
+                let instance = pre.instance_pre().instantiate_async(&mut *store).await?;
+                (Bound::V1_1(v1_1::Plugin::new(&mut *store, &instance)?), instance)
+            }
         })
-        .map(|(name, _)| name.to_string())
-        .collect()
+    }
+}
+
+/// Call `health.check` through the instance's export `export` (its name
+/// carries the plugin's contract version), lifting the failure of that
+/// contract's shape.
+async fn call_health(
+    store: &mut Store<CallState>,
+    bound: &Bound,
+    instance: &Instance,
+    export: &str,
+) -> wasmtime::Result<Result<(), Failure>> {
+    let interface = instance
+        .get_export_index(&mut *store, None, export)
+        .ok_or_else(|| wasmtime::format_err!("no export {export}"))?;
+    let check = instance
+        .get_export_index(&mut *store, Some(&interface), "check")
+        .ok_or_else(|| wasmtime::format_err!("{export} has no `check`"))?;
+    Ok(match bound {
+        Bound::Latest(_) => {
+            let func = instance.get_typed_func::<(), (Result<(), latest::types::Failure>,)>(&mut *store, check)?;
+            let (result,) = func.call_async(&mut *store, ()).await?;
+            result.map_err(convert::latest::failure)
+        }
+        Bound::V1_1(_) => {
+            let func = instance.get_typed_func::<(), (Result<(), v1_1::types::Failure>,)>(&mut *store, check)?;
+            let (result,) = func.call_async(&mut *store, ()).await?;
+            result.map_err(convert::v1_1::failure)
+        }
+    })
 }
 
 struct LoadedInner {
     /// Optional interfaces of newer contract minors the plugin exports.
     capabilities: Vec<String>,
+    /// The full name of its `health` export, if any.
+    health_export: Option<String>,
+    /// The contract version the plugin was built against.
+    contract: semver::Version,
     runtime: Arc<RuntimeInner>,
-    pre: PluginPre<CallState>,
+    pre: ContractPre,
     context: Arc<PluginContext>,
     manifest: Option<(Manifest, semver::Version)>,
     sha256: String,
@@ -293,14 +384,29 @@ type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<R>> + Send
 impl LoadedPlugin {
     fn assemble(
         runtime: Arc<RuntimeInner>,
-        pre: PluginPre<CallState>,
+        pre: ContractPre,
         context: Arc<PluginContext>,
         manifest: Option<(Manifest, semver::Version)>,
         sha256: String,
     ) -> LoadedPlugin {
         LoadedPlugin {
-            inner: Arc::new(LoadedInner { capabilities: Vec::new(), runtime, pre, context, manifest, sha256 }),
+            inner: Arc::new(LoadedInner {
+                capabilities: Vec::new(),
+                health_export: None,
+                contract: CONTRACT_VERSION,
+                runtime,
+                pre,
+                context,
+                manifest,
+                sha256,
+            }),
         }
+    }
+
+    /// The contract version the plugin was built against (its `provider`
+    /// export's version).
+    pub fn contract(&self) -> &semver::Version {
+        &self.inner.contract
     }
 
     /// The validated manifest read at load time.
@@ -347,62 +453,151 @@ impl LoadedPlugin {
 
     /// Call `manifest()` again.
     pub async fn manifest(&self) -> Result<Manifest, PluginError> {
-        let m = self.call("manifest", |store, p| Box::pin(p.doitong_provider_provider().call_manifest(store))).await?;
-        Ok(convert_v1::manifest(m))
+        self.call("manifest", None, |store, p, _| {
+            Box::pin(async move {
+                Ok(match p {
+                    Bound::Latest(p) => convert::latest::manifest(p.doitong_provider_provider().call_manifest(store).await?),
+                    Bound::V1_1(p) => convert::v1_1::manifest(p.doitong_provider_provider().call_manifest(store).await?),
+                })
+            })
+        })
+        .await
     }
 
     /// Price a validated request.
     pub async fn quote(&self, request: &JobRequest) -> Result<Result<Quote, Failure>, PluginError> {
-        let request = convert_v1::job_request(request);
-        let result = self
-            .call("quote", move |store, p| {
-                Box::pin(async move { p.doitong_provider_provider().call_quote(store, &request).await })
+        let request = self.request_for_contract(request);
+        self.call("quote", None, move |store, p, _| {
+            Box::pin(async move {
+                Ok(match (p, &request) {
+                    (Bound::Latest(p), ContractRequest::Latest(r)) => {
+                        let result = p.doitong_provider_provider().call_quote(store, r).await?;
+                        result.map(convert::latest::quote).map_err(convert::latest::failure)
+                    }
+                    (Bound::V1_1(p), ContractRequest::V1_1(r)) => {
+                        let result = p.doitong_provider_provider().call_quote(store, r).await?;
+                        result.map(convert::v1_1::quote).map_err(convert::v1_1::failure)
+                    }
+                    _ => unreachable!("a request is converted for its plugin's contract"),
+                })
             })
-            .await?;
-        Ok(result.map(convert_v1::quote).map_err(convert_v1::failure))
+        })
+        .await
     }
 
     /// Start a generation.
     pub async fn submit(&self, request: &JobRequest) -> Result<Result<Submitted, Failure>, PluginError> {
-        let request = convert_v1::job_request(request);
-        let result = self
-            .call("submit", move |store, p| {
-                Box::pin(async move { p.doitong_provider_provider().call_submit(store, &request).await })
-            })
-            .await?;
-        Ok(result.map(convert_v1::submitted).map_err(convert_v1::failure))
+        self.submit_with_token(request, None).await
     }
 
     /// Check on a running generation.
     pub async fn poll(&self, handle: &str) -> Result<Progress, PluginError> {
-        let handle = handle.to_string();
-        let result = self
-            .call("poll", move |store, p| {
-                Box::pin(async move { p.doitong_provider_provider().call_poll(store, &handle).await })
-            })
-            .await?;
-        Ok(convert_v1::progress(result))
+        self.poll_with_token(handle, None).await
     }
 
     /// Ask the vendor to stop.
     pub async fn cancel(&self, handle: &str) -> Result<Result<CancelOutcome, Failure>, PluginError> {
-        let handle = handle.to_string();
-        let result = self
-            .call("cancel", move |store, p| {
-                Box::pin(async move { p.doitong_provider_provider().call_cancel(store, &handle).await })
+        self.cancel_with_token(handle, None).await
+    }
+
+    /// [`submit`](Self::submit) on behalf of a generation: `token` (its id)
+    /// is what a 1.2 plugin reads as its idempotency token, the same on
+    /// every retry and failover attempt.
+    pub async fn submit_with_token(
+        &self,
+        request: &JobRequest,
+        token: Option<&str>,
+    ) -> Result<Result<Submitted, Failure>, PluginError> {
+        let request = self.request_for_contract(request);
+        self.call("submit", token, move |store, p, _| {
+            Box::pin(async move {
+                Ok(match (p, &request) {
+                    (Bound::Latest(p), ContractRequest::Latest(r)) => {
+                        let result = p.doitong_provider_provider().call_submit(store, r).await?;
+                        result.map(convert::latest::submitted).map_err(convert::latest::failure)
+                    }
+                    (Bound::V1_1(p), ContractRequest::V1_1(r)) => {
+                        let result = p.doitong_provider_provider().call_submit(store, r).await?;
+                        result.map(convert::v1_1::submitted).map_err(convert::v1_1::failure)
+                    }
+                    _ => unreachable!("a request is converted for its plugin's contract"),
+                })
             })
-            .await?;
-        Ok(result.map(convert_v1::cancel_outcome).map_err(convert_v1::failure))
+        })
+        .await
+    }
+
+    /// [`poll`](Self::poll) on behalf of a generation.
+    pub async fn poll_with_token(&self, handle: &str, token: Option<&str>) -> Result<Progress, PluginError> {
+        let handle = handle.to_string();
+        self.call("poll", token, move |store, p, _| {
+            Box::pin(async move {
+                Ok(match p {
+                    Bound::Latest(p) => {
+                        convert::latest::progress(p.doitong_provider_provider().call_poll(store, &handle).await?)
+                    }
+                    Bound::V1_1(p) => {
+                        convert::v1_1::progress(p.doitong_provider_provider().call_poll(store, &handle).await?)
+                    }
+                })
+            })
+        })
+        .await
+    }
+
+    /// [`cancel`](Self::cancel) on behalf of a generation.
+    pub async fn cancel_with_token(
+        &self,
+        handle: &str,
+        token: Option<&str>,
+    ) -> Result<Result<CancelOutcome, Failure>, PluginError> {
+        let handle = handle.to_string();
+        self.call("cancel", token, move |store, p, _| {
+            Box::pin(async move {
+                Ok(match p {
+                    Bound::Latest(p) => {
+                        let result = p.doitong_provider_provider().call_cancel(store, &handle).await?;
+                        result.map(convert::latest::cancel_outcome).map_err(convert::latest::failure)
+                    }
+                    Bound::V1_1(p) => {
+                        let result = p.doitong_provider_provider().call_cancel(store, &handle).await?;
+                        result.map(convert::v1_1::cancel_outcome).map_err(convert::v1_1::failure)
+                    }
+                })
+            })
+        })
+        .await
+    }
+
+    /// `request` in the shape of this plugin's contract.
+    fn request_for_contract(&self, request: &JobRequest) -> ContractRequest {
+        match &self.inner.pre {
+            ContractPre::Latest(_) => ContractRequest::Latest(convert::latest::job_request(request)),
+            ContractPre::V1_1(_) => ContractRequest::V1_1(convert::v1_1::job_request(request)),
+        }
+    }
+
+    /// Call the plugin's `health.check` (contract 1.1+): `None` when the
+    /// plugin has no such export.
+    pub async fn health(&self) -> Option<Result<Result<(), Failure>, PluginError>> {
+        let export = self.inner.health_export.clone()?;
+        Some(
+            self.call("health", None, move |store, p, instance| {
+                Box::pin(async move { call_health(store, p, instance, &export).await })
+            })
+            .await,
+        )
     }
 
     /// Run one export in a fresh store under every limit.
     async fn call<R: Send>(
         &self,
         call: &'static str,
-        f: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a Plugin) -> CallFuture<'a, R> + Send,
+        token: Option<&str>,
+        f: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a Bound, &'a Instance) -> CallFuture<'a, R> + Send,
     ) -> Result<R, PluginError> {
         let started = std::time::Instant::now();
-        let result = self.call_sandboxed(call, f).await;
+        let result = self.call_sandboxed(call, token.map(str::to_string), f).await;
         let outcome = match &result {
             Ok(_) => "ok",
             Err(PluginError::LimitExceeded { .. }) => "limit",
@@ -415,7 +610,8 @@ impl LoadedPlugin {
     async fn call_sandboxed<R: Send>(
         &self,
         call: &'static str,
-        f: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a Plugin) -> CallFuture<'a, R> + Send,
+        token: Option<String>,
+        f: impl for<'a> FnOnce(&'a mut Store<CallState>, &'a Bound, &'a Instance) -> CallFuture<'a, R> + Send,
     ) -> Result<R, PluginError> {
         let runtime = &self.inner.runtime;
         let _slot = runtime.slots.acquire().await.expect("the slot semaphore is never closed");
@@ -428,6 +624,7 @@ impl LoadedPlugin {
             table: ResourceTable::new(),
             plugin: self.inner.context.clone(),
             meter: CallMeter::default(),
+            token,
         };
         let mut store = Store::new(&runtime.engine.engine, state);
         store.limiter(|state| state as &mut dyn wasmtime::ResourceLimiter);
@@ -447,8 +644,8 @@ impl LoadedPlugin {
         let timeout = runtime.limits.call_timeout;
         let pre = &self.inner.pre;
         let call_future = async {
-            let plugin = pre.instantiate_async(&mut store).await?;
-            f(&mut store, &plugin).await
+            let (bound, instance) = pre.instantiate(&mut store).await?;
+            f(&mut store, &bound, &instance).await
         };
         let outcome = tokio::time::timeout(timeout, Metered::new(call_future, cpu)).await;
 

@@ -124,6 +124,8 @@ pub struct JobRow {
     pub completed_at: Option<i64>,
     /// Unix ms.
     pub updated_at: i64,
+    /// How it was routed ([`crate::jobs::RoutingRecord`], JSON).
+    pub routing: Option<String>,
 }
 
 impl JobRow {
@@ -189,6 +191,51 @@ pub struct NewJob {
     pub queue_limit: Option<i64>,
     /// The request's Idempotency-Key, taken in the same transaction.
     pub idempotency: Option<IdempotencyTake>,
+    /// How it was routed (JSON).
+    pub routing: Option<String>,
+}
+
+/// Where [`Store::fail_over`] moves a job, and what the attempt it leaves
+/// ended with.
+#[derive(Debug, Clone)]
+pub struct Failover {
+    /// The new offering.
+    pub provider: String,
+    /// Its plugin.
+    pub plugin_id: String,
+    /// Its plugin version.
+    pub plugin_sha256: String,
+    /// The request validated for it (JSON).
+    pub request: String,
+    /// Its quote.
+    pub credit_cost: i64,
+    /// Its quote.
+    pub estimated_seconds: i64,
+    /// The routing record with the new decision (JSON).
+    pub routing: String,
+    /// Public code of the failure that ended the attempt.
+    pub error_code: String,
+    /// Its message.
+    pub error_message: String,
+}
+
+/// One provider a generation tried before the one it is on.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct AttemptRow {
+    /// 1 for the first provider.
+    pub attempt: i64,
+    /// Offering id.
+    pub provider: String,
+    /// What it had quoted.
+    pub credit_cost: i64,
+    /// Public code of the failure.
+    pub error_code: Option<String>,
+    /// Its message.
+    pub error_message: Option<String>,
+    /// Unix ms.
+    pub started_at: i64,
+    /// Unix ms.
+    pub ended_at: i64,
 }
 
 /// An Idempotency-Key to record with the generation it accepted.
@@ -234,7 +281,7 @@ pub enum Refusal {
 
 const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
     credit_cost, estimated_seconds, progress, handle, attempts, poll_at, lease_owner, lease_until, deadline_at, \
-    error_code, error_message, webhook_url, webhook_progress, created_at, started_at, completed_at, updated_at";
+    error_code, error_message, webhook_url, webhook_progress, created_at, started_at, completed_at, updated_at, routing";
 
 /// Take the account's row lock (PostgreSQL) or the write lock (SQLite).
 ///
@@ -283,8 +330,8 @@ impl Store {
         let sql = format!(
             "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
              credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, webhook_progress, created_at, updated_at, \
-             idempotency_key, idempotency_hash) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16 \
+             idempotency_key, idempotency_hash, routing) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16, $17 \
              WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE account_id = $2 AND key = $15 AND expires_at >= $11) \
              ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
              RETURNING {JOB_COLUMNS}"
@@ -312,6 +359,7 @@ impl Store {
                     .bind(job.webhook_progress)
                     .bind(key)
                     .bind(hash)
+                    .bind(&job.routing)
                     .fetch_optional(&mut *$tx)
                     .await?
             };
@@ -691,6 +739,73 @@ impl Store {
             tx.commit().await?;
             n == 1
         }))
+    }
+}
+
+impl Store {
+    /// Move an active job whose vendor never accepted it (no handle) to
+    /// another offering, in one transaction under the account's lock:
+    /// record the attempt it leaves, adjust the reservation to the new
+    /// quote (an `adjust` ledger line), and point the job at the new
+    /// plugin. `Ok(None)` if the job ended or was accepted meanwhile;
+    /// `InsufficientCredits` (nothing changed) when the balance cannot
+    /// cover a higher quote.
+    pub async fn fail_over(&self, job: &JobRow, to: &Failover) -> Result<Result<Option<JobRow>, Refusal>, StoreError> {
+        let now = now_ms();
+        let delta = if job.test_mode { 0 } else { to.credit_cost - job.credit_cost };
+        let sql = format!(
+            "UPDATE jobs SET provider = $2, plugin_id = $3, plugin_sha256 = $4, request = $5, credit_cost = $6, \
+             estimated_seconds = $7, routing = $8, attempts = 0, started_at = $9, updated_at = $9, \
+             lease_owner = NULL, lease_until = NULL \
+             WHERE id = $1 AND {ACTIVE} AND handle IS NULL RETURNING {JOB_COLUMNS}"
+        );
+        Ok(on_db!(self, pool => {
+            let mut tx = pool.begin().await?;
+            lock_account(&mut tx, &job.account_id).await?;
+            let updated: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(&job.id).bind(&to.provider).bind(&to.plugin_id).bind(&to.plugin_sha256).bind(&to.request)
+                .bind(to.credit_cost).bind(to.estimated_seconds).bind(&to.routing).bind(now)
+                .fetch_optional(&mut *tx).await?;
+            let Some(updated) = updated else {
+                tx.commit().await?;
+                return Ok(Ok(None));
+            };
+            if delta != 0 {
+                let balance: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE accounts SET credits = credits - $1 WHERE id = $2 AND credits >= $1 RETURNING credits",
+                )
+                .bind(delta).bind(&job.account_id).fetch_optional(&mut *tx).await?;
+                let Some((balance,)) = balance else {
+                    let (balance,): (i64,) = sqlx::query_as("SELECT credits FROM accounts WHERE id = $1")
+                        .bind(&job.account_id).fetch_one(&mut *tx).await?;
+                    // Dropping the transaction rolls the move back.
+                    return Ok(Err(Refusal::InsufficientCredits { balance, cost: delta }));
+                };
+                sqlx::query(
+                    "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'adjust', $3, $4, $5)",
+                )
+                .bind(&job.account_id).bind(&job.id).bind(-delta).bind(balance).bind(now)
+                .execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                "INSERT INTO job_attempts (job_id, attempt, provider, credit_cost, error_code, error_message, started_at, ended_at) \
+                 SELECT $1, COUNT(*) + 1, $2, $3, $4, $5, $6, $7 FROM job_attempts WHERE job_id = $1",
+            )
+            .bind(&job.id).bind(&job.provider).bind(job.credit_cost).bind(&to.error_code).bind(&to.error_message)
+            .bind(job.started_at.unwrap_or(job.created_at)).bind(now)
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(updated))
+        }))
+    }
+
+    /// The providers a job tried before its current one, in order.
+    pub async fn job_attempts(&self, job_id: &str) -> Result<Vec<AttemptRow>, StoreError> {
+        Ok(on_db!(self, pool => sqlx::query_as(
+            "SELECT attempt, provider, credit_cost, error_code, error_message, started_at, ended_at \
+             FROM job_attempts WHERE job_id = $1 ORDER BY attempt",
+        )
+        .bind(job_id).fetch_all(pool).await?))
     }
 }
 

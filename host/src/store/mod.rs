@@ -8,6 +8,7 @@
 //!
 //! Repositories are grouped by table: `accounts` (accounts and API keys),
 //! `jobs` (generations, their reservations and settlement), `artifacts`,
+//! `health` (what each offering did and its circuit breaker),
 //! `webhooks` (endpoints and the delivery outbox, written inside the job
 //! transactions).
 //! Money moves only inside the job transactions here, so a balance change
@@ -22,6 +23,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub mod accounts;
+pub mod health;
 pub mod artifacts;
 pub mod idempotency;
 pub mod jobs;

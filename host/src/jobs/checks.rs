@@ -1,0 +1,82 @@
+//! The background task that keeps routing's view of the vendors current:
+//! it re-reads the shared health every `routing.refresh_ms` (what other
+//! nodes saw) and calls each configured plugin's `health` export every
+//! `routing.health_check_secs`, feeding failures to the offerings'
+//! breakers.
+//!
+//! Only plugins that are enabled, loaded and have every secret configured
+//! are checked: a check of an unconfigured plugin would only say so, and
+//! it is never chosen for live traffic anyway.
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::Jobs;
+use crate::error::code_for_failure;
+use crate::routing::breaker::Observed;
+
+/// Stops the task; dropping it does too.
+pub struct ChecksHandle {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl ChecksHandle {
+    /// Stop and wait for a check in flight.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+pub(super) fn spawn(jobs: Jobs) -> ChecksHandle {
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = vec![tokio::spawn(jobs.inner.health.clone().run_refresh(stopped.clone()))];
+    let every = jobs.inner.config.routing.health_check_secs;
+    if every > 0 {
+        tasks.push(tokio::spawn(run_checks(jobs, Duration::from_secs(every), stopped)));
+    }
+    ChecksHandle { stop, tasks }
+}
+
+async fn run_checks(jobs: Jobs, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        check_all(&jobs).await;
+    }
+}
+
+/// Call every configured plugin's `health` export once.
+pub(super) async fn check_all(jobs: &Jobs) {
+    let snapshot = jobs.inner.registry.snapshot();
+    for record in snapshot.plugins.values() {
+        let Some(plugin) = record.plugin.as_ref() else { continue };
+        if !jobs.plugin_enabled(plugin.id()) || !plugin.missing_secrets().is_empty() {
+            continue;
+        }
+        let failure = match plugin.health().await {
+            None | Some(Ok(Ok(()))) => continue,
+            Some(Ok(Err(failure))) => failure,
+            Some(Err(e)) => {
+                tracing::warn!(plugin = plugin.id(), "health check failed to run: {e}");
+                continue;
+            }
+        };
+        let message = format!("health check: {}", failure.message);
+        let observed = Observed {
+            code: code_for_failure(failure.code).as_str(),
+            message: &message,
+            open_now: super::worker::opens_at_once(failure.code),
+            retry_after_secs: failure.retry_after_secs,
+        };
+        for offering in &plugin.manifest_info().offerings {
+            jobs.inner.health.failed(&offering.id, &observed, false).await;
+        }
+    }
+}
