@@ -390,6 +390,45 @@ async fn a_plugin_built_against_contract_1_0_works_on_this_host() {
 }
 
 #[tokio::test]
+async fn a_plugin_built_against_contract_1_1_works_and_its_health_check_is_called() {
+    let server = Server::start_with(ServerOptions {
+        plugins: vec![("legacy11.wasm".into(), guest_wasm("doitong-test-plugin-contract-1-1"))],
+        env: vec![
+            ("DOITONG_ADMIN_TOKEN".into(), "admin-token".into()),
+            ("DOITONG_ROUTING_HEALTH_CHECK_SECS".into(), "1".into()),
+            ("DOITONG_ROUTING_REFRESH_MS".into(), "100".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let key = enterprise_key(&server);
+    assert_eq!(provider_version(&server, &key, "legacy-1-1").await.as_deref(), Some("1.1.0"), "{}", server.log());
+    let (_, _, b) = server
+        .post(Some(&key), "mutation { generate(input: { type: IMAGE, provider: \"legacy-1-1\", input: { text: \"one more\" } }) { id } }", json!({}), &[])
+        .await;
+    let id = b["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{b}")).to_string();
+    assert_eq!(result_text(&server, &key, &id).await, "legacy 1.1.0: one more");
+    let plugins = admin_plugins_with_capabilities(&server).await;
+    let legacy = plugins.iter().find(|p| p["id"] == "legacy-1-1").unwrap();
+    assert_eq!(legacy["capabilities"], json!(["health"]));
+    // Its 1.1 health export answers a failure in the 1.1 shape; the host
+    // calls it and the offering's health shows it.
+    let query = "{ providers(type: IMAGE) { id health { state consecutiveFailures lastError { code message } } } }";
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, _, b) = server.post(Some(&key), query, json!({}), &[]).await;
+        let providers = b["data"]["providers"].as_array().unwrap_or_else(|| panic!("{b}")).clone();
+        let health = providers.iter().find(|p| p["id"] == "legacy-1-1").unwrap()["health"].clone();
+        if health["lastError"]["message"].as_str().is_some_and(|m| m.contains("legacy 1.1 health check: vendor down")) {
+            assert_eq!(health["lastError"]["code"], "PROVIDER_UNAVAILABLE", "{health}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the health check never reported: {health}\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
 async fn optional_interfaces_are_probed_by_name() {
     let server = Server::start_with(ServerOptions {
         plugins: vec![("legacy.wasm".into(), guest_wasm("doitong-test-plugin-contract-1-0"))],

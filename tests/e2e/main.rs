@@ -8,6 +8,7 @@ mod hotswap;
 mod limits;
 mod metrics;
 mod resume;
+mod routing;
 mod sandbox;
 mod seed;
 mod vendors;

@@ -300,6 +300,7 @@ mod tests {
                 request_hash: hash.into(),
                 ttl_ms,
             }),
+            routing: None,
         }
     }
 
