@@ -264,10 +264,10 @@ async fn each_priority_picks_the_expected_offering_and_observed_speed_takes_over
     let (server, key) = gateway(&a, &b, 10_000, &[]).await;
 
     for (priority, chosen, because) in [
+        ("SPEED", "relay-a", "declared estimate 5 s"),
         ("QUALITY", "relay-a", "declared quality 90"),
         ("COST", "relay-b", "quoted 4 credits"),
         ("BALANCED", "relay-a", "quality 90 at 10 credits"),
-        ("SPEED", "relay-a", "declared estimate 5 s"),
     ] {
         let g = generate(&server, &key, json!({ "priority": priority })).await.unwrap();
         let routing = &g["routing"];
@@ -325,11 +325,11 @@ async fn a_stopped_vendor_fails_over_opens_its_breaker_and_a_probe_closes_it() {
     assert!(attempts[1]["code"].is_null());
     assert!(candidate(&g, "relay-a")["skippedBecause"].as_str().unwrap().contains("already tried"), "{g}");
     // The ledger adds up: reserve 10, adjust +6, capture 0; 4 spent.
-    let (_, _, body) = server.post(Some(&key), "{ account { credits } creditTransactions(first: 10) { edges { node { kind amount generationId } } } }", json!({}), &[]).await;
+    let (_, _, body) = server.post(Some(&key), "{ account { credits } creditTransactions(first: 10) { nodes { kind amount generationId } } }", json!({}), &[]).await;
     assert_eq!(body["data"]["account"]["credits"], 996, "{body}");
-    let lines: Vec<(String, i64)> = body["data"]["creditTransactions"]["edges"].as_array().unwrap().iter()
-        .filter(|e| e["node"]["generationId"] == id.as_str())
-        .map(|e| (e["node"]["kind"].as_str().unwrap().to_string(), e["node"]["amount"].as_i64().unwrap()))
+    let lines: Vec<(String, i64)> = body["data"]["creditTransactions"]["nodes"].as_array().unwrap().iter()
+        .filter(|e| e["generationId"] == id.as_str())
+        .map(|e| (e["kind"].as_str().unwrap().to_string(), e["amount"].as_i64().unwrap()))
         .collect();
     let mut entries: Vec<&str> = lines.iter().map(|(e, _)| e.as_str()).collect();
     entries.sort();

@@ -129,6 +129,7 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
         Ok(counts) => metrics.set_current(counts, loaded_plugins(&state.jobs)),
         Err(e) => tracing::warn!("metrics: counting active generations failed: {e}"),
     }
+    metrics.set_offering_health(&state.jobs.offering_gauges());
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], metrics.render()).into_response()
 }
 

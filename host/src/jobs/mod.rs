@@ -154,6 +154,25 @@ impl Jobs {
         &self.inner.health
     }
 
+    /// Every serving offering's health, for the scrape-time gauges.
+    pub fn offering_gauges(&self) -> Vec<crate::metrics::OfferingGauge> {
+        let view = self.inner.health.view();
+        let now = crate::store::now_ms();
+        self.offerings(None)
+            .into_iter()
+            .map(|(_, o)| {
+                let h = view.get(&o.id);
+                crate::metrics::OfferingGauge {
+                    breaker: h.state(now).gauge(),
+                    success_ratio: h.success_rate,
+                    p50_seconds: h.p50_ms.map(|ms| ms as f64 / 1000.0),
+                    samples: i64::from(h.samples),
+                    offering: o.id,
+                }
+            })
+            .collect()
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         &self.inner.store

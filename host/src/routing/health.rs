@@ -191,6 +191,8 @@ impl Health {
         if let Err(e) = self.inner.store.record_outcome(offering, true, Some(duration_ms), None).await {
             tracing::warn!(offering, "recording an outcome failed: {e}");
         }
+        // This node routes by it at once; others within `refresh_ms`.
+        self.refresh_logged().await;
     }
 
     /// A vendor-side failure of `offering`; `outcome` also counts it in the

@@ -14,8 +14,13 @@
 //! | `quota_exceeded`                                   | `rate-limited`, not retryable (no credits)|
 //! | `too_many_concurrent_requests`, `system_busy`      | `rate-limited`, retryable                 |
 //! | `bad_prompt`, anything with `moderation`           | `content-rejected`                        |
+//! | `model_not_found`, `model_deprecated`, or a message saying the model does not exist / is deprecated | `model-unavailable` (replace it with the `model.elevenlabs…` setting) |
 //! | `voice_not_found`, `max_character_limit_exceeded`, `only_for_creator+` (any `only_for…`) | `invalid-input` |
 //! | any other, or no body                              | by HTTP status (SDK table: 401/403 unauthorized, 429 rate-limited, 400/404/422 invalid-input, 5xx retryable) |
+//!
+//! Every failure of a 429 carries its `Retry-After`, if any. The health
+//! check reads `GET /v1/models` (free) and fails `model-unavailable` when
+//! the default model is no longer listed.
 
 use doitong_plugin_sdk::audio;
 use doitong_plugin_sdk::prelude::*;
@@ -47,7 +52,7 @@ pub struct VoiceSettings {
 #[derive(Serialize, Debug)]
 pub struct SpeechBody<'a> {
     text: &'a str,
-    model_id: &'static str,
+    model_id: String,
     /// Sent only to the models that take it (ElevenLabs refuses it elsewhere).
     #[serde(skip_serializing_if = "Option::is_none")]
     language_code: Option<&'a str>,
@@ -62,7 +67,7 @@ impl<'a> SpeechBody<'a> {
         let settings = plan.settings();
         SpeechBody {
             text,
-            model_id: plan.model.vendor_id(),
+            model_id: plan.model.vendor_id().to_string(),
             language_code: plan.language.as_deref(),
             voice_settings: VoiceSettings {
                 stability: settings.stability,
@@ -87,7 +92,7 @@ pub fn speech_url(plan: &Plan) -> String {
 pub fn synthesize(key: &str, plan: &Plan, text: &str) -> Result<Artifact, Failure> {
     let response = http::post(speech_url(plan))
         .header("xi-api-key", key)
-        .json(&SpeechBody::new(plan, text))
+        .json(&SpeechBody { model_id: plan.model.resolved_id(), ..SpeechBody::new(plan, text) })
         .timeout_ms(REQUEST_TIMEOUT_MS)
         .send_with(classify)?;
     if let (Some(id), Some(cost)) = (http::header(&response, "request-id"), http::header(&response, "character-cost")) {
@@ -156,6 +161,18 @@ fn detail(body: &[u8]) -> Option<(String, String)> {
 
 /// The failure for a non-2xx answer (see the module table).
 pub fn classify(response: &http::Response) -> Failure {
+    http::with_retry_after(classify_body(response), response)
+}
+
+/// Whether ElevenLabs says the model is unknown or retired.
+fn model_gone(code: &str, message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    matches!(code, "model_not_found" | "model_deprecated" | "invalid_model_id" | "model_not_available")
+        || (message.contains("model")
+            && (message.contains("does not exist") || message.contains("deprecated") || message.contains("not found")))
+}
+
+fn classify_body(response: &http::Response) -> Failure {
     let status = response.status;
     let Some((code, message)) = detail(&response.body) else {
         return http::status_failure(response);
@@ -170,10 +187,43 @@ pub fn classify(response: &http::Response) -> Failure {
         "quota_exceeded" => Failure { retryable: false, ..failure::rate_limited(text) },
         "too_many_concurrent_requests" | "system_busy" => failure::rate_limited(text),
         "bad_prompt" => failure::content_rejected(text),
+        c if model_gone(c, &message) => failure::model_unavailable(text),
         c if c.contains("moderation") => failure::content_rejected(text),
         "voice_not_found" | "max_character_limit_exceeded" | "validation_error" => failure::invalid_input(text),
         c if c.starts_with("only_for") => failure::invalid_input(text),
         _ => http::failure_for_status(status, text),
+    }
+}
+
+/// One entry of `GET /v1/models`.
+#[derive(serde::Deserialize, Debug)]
+pub struct ListedModel {
+    /// ElevenLabs' model id.
+    pub model_id: String,
+}
+
+/// Per-request timeout of the health check.
+const HEALTH_TIMEOUT_MS: u32 = 10_000;
+
+/// The health check: the key works (`GET /v1/models`, free) and `model`
+/// is still listed.
+pub fn check(key: &str, model: &str) -> Result<(), Failure> {
+    let response = http::get(format!("{API}/v1/models"))
+        .header("xi-api-key", key)
+        .timeout_ms(HEALTH_TIMEOUT_MS)
+        .send_with(classify)?;
+    let models: Vec<ListedModel> = http::decode_json(&response)?;
+    listed(&models, model)
+}
+
+/// `Ok` when `model` is among `models`, else `model-unavailable`.
+pub fn listed(models: &[ListedModel], model: &str) -> Result<(), Failure> {
+    if models.iter().any(|m| m.model_id == model) {
+        Ok(())
+    } else {
+        Err(failure::model_unavailable(format!(
+            "ElevenLabs no longer lists model `{model}` (GET /v1/models); set `model.elevenlabs` to a current model"
+        )))
     }
 }
 
@@ -320,5 +370,30 @@ mod tests {
             (code_only.code, code_only.message.as_str()),
             (FailureCode::RateLimited, "ElevenLabs rate_limited (HTTP 429)")
         );
+    }
+
+    #[test]
+    fn retired_models_are_model_unavailable_and_429s_carry_retry_after() {
+        let gone = response(
+            400,
+            json!({"detail": {"status": "model_not_found", "message": "A model with model ID eleven_x does not exist"}}),
+        );
+        assert_eq!(classify(&gone).code, FailureCode::ModelUnavailable);
+        let deprecated =
+            response(400, json!({"detail": {"status": "invalid_request", "message": "This model is deprecated"}}));
+        assert_eq!(classify(&deprecated).code, FailureCode::ModelUnavailable);
+        let mut busy = response(429, json!({"detail": {"status": "system_busy", "message": "busy"}}));
+        busy.headers.push(("Retry-After".into(), "7".into()));
+        let failure = classify(&busy);
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(7)));
+    }
+
+    #[test]
+    fn the_health_check_wants_the_model_listed() {
+        let models: Vec<ListedModel> =
+            serde_json::from_value(json!([{"model_id": "eleven_multilingual_v2", "name": "Eleven Multilingual v2"}]))
+                .unwrap();
+        assert!(listed(&models, "eleven_multilingual_v2").is_ok());
+        assert_eq!(listed(&models, "eleven_monolingual_v1").unwrap_err().code, FailureCode::ModelUnavailable);
     }
 }

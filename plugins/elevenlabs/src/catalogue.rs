@@ -102,6 +102,20 @@ impl Model {
         }
     }
 
+    /// The offering name under which the operator's setting replaces
+    /// this model's id: `elevenlabs` (setting `model.elevenlabs`) for the
+    /// default model, `elevenlabs.<name>` (`model.elevenlabs.<name>`,
+    /// e.g. `model.elevenlabs.turbo-v2.5`) for the others.
+    pub fn setting_key(self) -> String {
+        if self == Model::DEFAULT { crate::ID.to_string() } else { format!("{}.{}", crate::ID, self.name()) }
+    }
+
+    /// ElevenLabs' model id as sent: the operator's replacement when set
+    /// (see [`setting_key`](Self::setting_key)), else [`vendor_id`](Self::vendor_id).
+    pub fn resolved_id(self) -> String {
+        model_id(&self.setting_key(), self.vendor_id())
+    }
+
     /// ElevenLabs' character limit per request.
     pub fn max_chars(self) -> usize {
         match self {
@@ -363,9 +377,12 @@ pub fn offering() -> Offering {
         ])
         .option(OptionBuilder::text(VOICE, &voice_help))
         .option(
-            OptionBuilder::text(MODEL, "Which ElevenLabs model speaks")
-                .allowed(&models)
-                .default_text(Model::DEFAULT.name()),
+            OptionBuilder::text(
+                MODEL,
+                "Which ElevenLabs model speaks (the operator's setting model.elevenlabs replaces the default's id)",
+            )
+            .allowed(&models)
+            .default_text(Model::DEFAULT.name()),
         )
         .option(
             OptionBuilder::text(
@@ -745,5 +762,12 @@ mod tests {
         assert_eq!(offering.options[0].default, None, "the voice default is resolved with input.voice");
         assert!(offering.accepts.contains(&InputField::Voice));
         assert_eq!(offering.options[2].allowed_values.len(), 3);
+    }
+
+    #[test]
+    fn settings_replace_the_default_model_by_offering_and_others_by_name() {
+        assert_eq!(Model::DEFAULT.setting_key(), "elevenlabs");
+        assert_eq!(Model::TurboV25.setting_key(), "elevenlabs.turbo-v2.5");
+        assert_eq!(Model::V3.setting_key(), "elevenlabs.eleven-v3");
     }
 }

@@ -11,6 +11,10 @@
 //! wrapped in a WAV header), with its duration read from the file; there
 //! is nothing to poll or cancel.
 //!
+//! Model ids go through the operator's settings (`model.elevenlabs` for
+//! the default model, `model.elevenlabs.<name>` for the others), so a
+//! retirement is a configuration change.
+//!
 //! Layout:
 //! - this file: the manifest and the thin [`Provider`] glue;
 //! - [`catalogue`]: models, voices, emotion presets, formats, the option
@@ -73,4 +77,13 @@ impl Provider for ElevenLabs {
     }
 }
 
-export_plugin!(ElevenLabs);
+/// Checked with `GET /v1/models` (free): the key works and the default
+/// model, as the operator's settings resolve it, is still listed.
+impl Health for ElevenLabs {
+    fn check() -> Result<(), Failure> {
+        let key = require_secret(SECRET)?;
+        api::check(&key, &catalogue::Model::DEFAULT.resolved_id())
+    }
+}
+
+export_plugin!(ElevenLabs, health);

@@ -9,8 +9,9 @@
 //! |-------------------------------|--------------------------------------------|
 //! | 401, 403 (no or bad key, no permission) | `unauthorized`                   |
 //! | 402 insufficient credits      | `rate-limited`, not retryable              |
-//! | 429 too many active tasks     | `rate-limited`, retryable                  |
+//! | 429 too many active tasks     | `rate-limited`, retryable, held back for `Retry-After` |
 //! | 400, 422 validation           | `invalid-input`                            |
+//! | 404, 410 on a submit          | `model-unavailable`: BFL serves no such model endpoint (retired or renamed; replace it with `model.<offering>`) |
 //! | 404 on a poll                 | `generation-failed` (the task is gone)     |
 //! | 5xx, anything else            | `provider-unavailable`, retryable          |
 //!
@@ -93,7 +94,8 @@ pub struct SubmitBody<'a> {
     interval: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<i64>,
-    prompt_upsampling: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_upsampling: Option<bool>,
     safety_tolerance: i64,
     output_format: &'static str,
 }
@@ -120,7 +122,7 @@ impl<'a> SubmitBody<'a> {
             guidance: None,
             interval: None,
             seed: plan.seed,
-            prompt_upsampling: plan.prompt_upsampling,
+            prompt_upsampling: plan.sends_prompt_upsampling().then_some(plan.prompt_upsampling),
             safety_tolerance: plan.safety_tolerance,
             output_format: plan.format.name(),
         };
@@ -134,9 +136,10 @@ impl<'a> SubmitBody<'a> {
                 body.image_prompt_strength = image_prompt_strength.filter(|_| input.image.is_some());
             }
             Tuning::Kontext(_) => {}
+            Tuning::Flux2 { steps, guidance } => (body.steps, body.guidance) = (steps, guidance),
         }
         if let Some(image) = &input.image {
-            if matches!(plan.tuning, Tuning::Kontext(_)) {
+            if matches!(plan.tuning, Tuning::Kontext(_) | Tuning::Flux2 { .. }) {
                 body.input_image = Some(kontext_image(image)?);
             } else {
                 body.image_prompt = Some(base64_of(image)?);
@@ -409,6 +412,22 @@ pub fn request_failure(status: u16, body: &[u8]) -> Failure {
     }
 }
 
+/// The failure for a refused submit: a missing model endpoint (404, 410)
+/// is `model-unavailable`; the rest as [`request_failure`]; a 429 keeps its
+/// `Retry-After`.
+pub fn submit_failure(response: &http::Response, endpoint: &str) -> Failure {
+    let failure = match response.status {
+        404 | 410 => failure::model_unavailable(format!(
+            "BFL serves no model at {endpoint} (HTTP {}: {}); it was retired or renamed: set the operator's \
+             `model.<offering>` setting to a current BFL model",
+            response.status,
+            error_text(&response.body)
+        )),
+        status => request_failure(status, &response.body),
+    };
+    http::with_retry_after(failure, response)
+}
+
 /// Start a task at `endpoint` (e.g. `/v1/flux-dev`).
 pub fn submit(key: &str, endpoint: &str, body: &SubmitBody) -> Result<Created, Failure> {
     let response = http::post(format!("{API}{endpoint}"))
@@ -416,7 +435,7 @@ pub fn submit(key: &str, endpoint: &str, body: &SubmitBody) -> Result<Created, F
         .header("accept", "application/json")
         .json(body)
         .timeout_ms(SUBMIT_TIMEOUT_MS)
-        .send_with(|r| request_failure(r.status, &r.body))?;
+        .send_with(|r| submit_failure(r, endpoint))?;
     // BFL has accepted (and billed) the task: an answer we cannot read is
     // final, or a retry would start a second one.
     let answer: SubmitAnswer = serde_json::from_slice(&response.body).map_err(|e| {
@@ -442,7 +461,41 @@ pub fn get_result(key: &str, task: &Task) -> Result<ResultAnswer, Failure> {
             task.id,
             error_text(&response.body)
         ))),
-        status => Err(request_failure(status, &response.body)),
+        status => Err(http::with_retry_after(request_failure(status, &response.body), &response)),
+    }
+}
+
+/// `GET /v1/credits`: the account's balance.
+#[derive(Deserialize, Debug)]
+pub struct Credits {
+    /// BFL credits left (1 credit = US$0.01).
+    pub credits: f64,
+}
+
+/// Per-request timeout of the health check.
+const HEALTH_TIMEOUT_MS: u32 = 10_000;
+
+/// The health check: the key works and the account has credits left
+/// (`GET /v1/credits`, which generates nothing).
+pub fn check_credits(key: &str) -> Result<(), Failure> {
+    let response = http::get(format!("{API}/v1/credits"))
+        .header("x-key", key)
+        .header("accept", "application/json")
+        .timeout_ms(HEALTH_TIMEOUT_MS)
+        .send_with(|r| http::with_retry_after(request_failure(r.status, &r.body), r))?;
+    credits_left(&http::decode_json(&response)?)
+}
+
+/// `Ok` while the balance is above zero; else `rate-limited`, not
+/// retryable (as BFL's 402).
+pub fn credits_left(credits: &Credits) -> Result<(), Failure> {
+    if credits.credits > 0.0 {
+        Ok(())
+    } else {
+        Err(Failure {
+            retryable: false,
+            ..failure::rate_limited(format!("the BFL account has no credits left ({})", credits.credits))
+        })
     }
 }
 
@@ -708,5 +761,54 @@ mod tests {
         let unsized_handle = r#"{"id":"x","polling_url":"https://api.bfl.ai/v1/get_result?id=x","mime":"image/jpeg"}"#;
         let unsized_task: Task = handle::decode(unsized_handle).unwrap();
         assert_eq!((unsized_task.width, unsized_task.height), (None, None));
+    }
+
+    #[test]
+    fn a_missing_model_endpoint_is_model_unavailable_and_429_keeps_retry_after() {
+        let gone = http::Response { status: 404, headers: vec![], body: br#"{"detail":"Not Found"}"#.to_vec() };
+        let failure = submit_failure(&gone, "/v1/flux-pro");
+        assert_eq!((failure.code, failure.retryable), (FailureCode::ModelUnavailable, false));
+        assert!(
+            failure.message.contains("/v1/flux-pro") && failure.message.contains("Not Found"),
+            "{}",
+            failure.message
+        );
+        let busy = http::Response {
+            status: 429,
+            headers: vec![("Retry-After".into(), "12".into())],
+            body: br#"{"detail":"Too many active tasks"}"#.to_vec(),
+        };
+        let failure = submit_failure(&busy, "/v1/flux-2-pro");
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(12)));
+    }
+
+    #[test]
+    fn flux2_sends_input_image_as_given_and_no_prompt_upsampling_except_flex() {
+        let linked = Media { url: "https://img.example/cat.png".into(), mime: None, bytes: None };
+        assert_eq!(
+            body(Model::Flux2Pro, Some(linked), &[("aspectRatio", text("16:9"))]),
+            json!({
+                "prompt": "a lighthouse at dusk",
+                "input_image": "https://img.example/cat.png",
+                "width": 1344, "height": 768,
+                "safety_tolerance": 2, "output_format": "jpeg"
+            })
+        );
+        assert_eq!(
+            body(Model::Flux2Flex, Some(inline_png()), &[]),
+            json!({
+                "prompt": "a lighthouse at dusk",
+                "input_image": "AQID",
+                "steps": 50, "guidance": 4.5,
+                "prompt_upsampling": true, "safety_tolerance": 2, "output_format": "jpeg"
+            })
+        );
+    }
+
+    #[test]
+    fn the_health_check_wants_credits() {
+        assert!(credits_left(&Credits { credits: 12.5 }).is_ok());
+        let empty = credits_left(&Credits { credits: 0.0 }).unwrap_err();
+        assert_eq!((empty.code, empty.retryable), (FailureCode::RateLimited, false));
     }
 }

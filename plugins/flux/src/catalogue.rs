@@ -13,13 +13,27 @@
 //! | `flux-pro-1-1` (`/v1/flux-pro-1.1`)             | `aspectRatio` *or* `width`+`height`    | — |
 //! | `flux-ultra` (`/v1/flux-pro-1.1-ultra`)         | `aspectRatio` (default 16:9), ~4 MP    | `quality` (`ultra`), `raw`, `imagePromptStrength` (with an image) |
 //! | `flux-kontext` (`/v1/flux-kontext-pro`, `-max`) | `aspectRatio`, else the input image's  | `mode` (`pro`, `max`) |
+//! | `flux-2-pro` (`/v1/flux-2-pro`)                 | `aspectRatio` *or* `width`+`height` (FLUX.2 sides), else the input image's | — |
+//! | `flux-2-max` (`/v1/flux-2-max`)                 | as `flux-2-pro`                        | — |
+//! | `flux-2-flex` (`/v1/flux-2-flex`)               | as `flux-2-pro`                        | `steps`, `guidance` |
+//! | `flux-2-klein` (`/v1/flux-2-klein-9b`)          | as `flux-2-pro`                        | — |
+//!
+//! FLUX.2 sides are multiples of 16 from 64 to 2048 px, at most four
+//! megapixels in all; FLUX.2 is priced per megapixel (first megapixel,
+//! each further output megapixel, each input megapixel), so its credits
+//! follow the size. FLUX.2 takes `input.image` as a reference to edit or
+//! follow (`input_image`: an https URL as given, else base64).
+//!
+//! Every BFL model id (the endpoint's last segment) can be replaced by the
+//! operator: `model.<offering>` for an offering's default model, and
+//! `model.flux-kontext.max` for Kontext's `max` mode ([`Plan::setting_key`]).
 //!
 //! Sides are multiples of 32 between 256 and 1440 px; an aspect ratio on a
 //! width/height model becomes the size in [`ASPECT_RATIOS`] (about one
-//! megapixel). Every offering also takes `seed`, `promptUpsampling`,
-//! `safetyTolerance` and `outputFormat`, and an optional `input.image`: an
-//! image prompt (Redux) for the four text-to-image models, the image to
-//! edit for Kontext.
+//! megapixel). Every offering also takes `seed`, `safetyTolerance` and
+//! `outputFormat` (FLUX.1 and FLUX.2 [flex] `promptUpsampling` too), and an
+//! optional `input.image`: an image prompt (Redux) for the four FLUX.1
+//! text-to-image models, the image to edit for Kontext and FLUX.2.
 //!
 //! Pure: no host calls, so everything here is unit-tested natively.
 
@@ -53,6 +67,17 @@ pub const RAW: &str = "raw";
 pub const IMAGE_PROMPT_STRENGTH: &str = "imagePromptStrength";
 /// Kontext's tier: `pro` or `max` (two BFL endpoints).
 pub const MODE: &str = "mode";
+
+/// Smallest FLUX.2 side, in pixels.
+pub const FLUX2_MIN_SIDE_PX: i64 = 64;
+/// Largest FLUX.2 side accepted here, in pixels.
+pub const FLUX2_MAX_SIDE_PX: i64 = 2048;
+/// FLUX.2 sides are multiples of this many pixels.
+pub const FLUX2_SIDE_STEP_PX: i64 = 16;
+/// FLUX.2's largest image, in pixels (four megapixels).
+pub const FLUX2_MAX_PIXELS: i64 = 4 * 1024 * 1024;
+/// FLUX.2's `safety_tolerance` range: 0 (strict) to 5 (permissive).
+pub const FLUX2_SAFETY_TOLERANCE_RANGE: (i64, i64) = (0, 5);
 
 /// Smallest side BFL's width/height models render, in pixels.
 pub const MIN_SIDE_PX: i64 = 256;
@@ -117,11 +142,29 @@ pub enum Model {
     Ultra,
     /// FLUX.1 Kontext [pro] or [max].
     Kontext,
+    /// FLUX.2 [pro]: BFL's recommended default for generation and editing.
+    Flux2Pro,
+    /// FLUX.2 [max]: the highest-quality FLUX.2 model.
+    Flux2Max,
+    /// FLUX.2 [flex]: adjustable steps and guidance, strong typography.
+    Flux2Flex,
+    /// FLUX.2 [klein] 9B: the fast, inexpensive FLUX.2 model.
+    Flux2Klein,
 }
 
 impl Model {
     /// Every model, in manifest order.
-    pub const ALL: [Model; 5] = [Model::Dev, Model::Pro, Model::Pro11, Model::Ultra, Model::Kontext];
+    pub const ALL: [Model; 9] = [
+        Model::Dev,
+        Model::Pro,
+        Model::Pro11,
+        Model::Ultra,
+        Model::Kontext,
+        Model::Flux2Pro,
+        Model::Flux2Max,
+        Model::Flux2Flex,
+        Model::Flux2Klein,
+    ];
 
     /// The offering id (the portal's provider id).
     pub fn id(self) -> &'static str {
@@ -132,6 +175,28 @@ impl Model {
             Model::Pro11 => "flux-pro-1-1",
             Model::Ultra => "flux-ultra",
             Model::Kontext => "flux-kontext",
+            Model::Flux2Pro => "flux-2-pro",
+            Model::Flux2Max => "flux-2-max",
+            Model::Flux2Flex => "flux-2-flex",
+            Model::Flux2Klein => "flux-2-klein",
+        }
+    }
+
+    /// Whether the model is one of the FLUX.2 family (per-megapixel
+    /// prices, FLUX.2 sides, `input_image` references).
+    pub fn flux2(self) -> bool {
+        matches!(self, Model::Flux2Pro | Model::Flux2Max | Model::Flux2Flex | Model::Flux2Klein)
+    }
+
+    /// FLUX.2 prices in tenths of a US cent: the first output megapixel,
+    /// and each further output or input megapixel (BFL's pricing table).
+    fn flux2_tenths(self) -> (u64, u64) {
+        match self {
+            Model::Flux2Pro => (30, 15),
+            Model::Flux2Max => (70, 30),
+            Model::Flux2Flex => (50, 50),
+            Model::Flux2Klein => (15, 2),
+            _ => (0, 0),
         }
     }
 
@@ -154,6 +219,10 @@ impl Model {
             Model::Pro11 => 4, // $0.04
             Model::Ultra => 6, // $0.06, Raw included
             Model::Kontext => KontextMode::Pro.credits(),
+            // One megapixel from text.
+            Model::Flux2Pro | Model::Flux2Max | Model::Flux2Flex | Model::Flux2Klein => {
+                self.flux2_tenths().0.div_ceil(10) as u32
+            }
         }
     }
 
@@ -166,6 +235,10 @@ impl Model {
             Model::Pro11 => 8,
             Model::Ultra => 15,
             Model::Kontext => 10,
+            Model::Flux2Pro => 10,
+            Model::Flux2Max => 20,
+            Model::Flux2Flex => 20,
+            Model::Flux2Klein => 3,
         }
     }
 }
@@ -268,6 +341,13 @@ pub enum Tuning {
     },
     /// `flux-kontext`.
     Kontext(KontextMode),
+    /// The FLUX.2 models; steps and guidance for [flex] only.
+    Flux2 {
+        /// BFL's `steps` (`flux-2-flex`).
+        steps: Option<i64>,
+        /// BFL's `guidance` (`flux-2-flex`).
+        guidance: Option<f64>,
+    },
 }
 
 /// A request resolved against its model: what BFL is asked for.
@@ -327,6 +407,11 @@ impl Plan {
                 }
                 Tuning::Ultra { raw: options.flag(RAW).unwrap_or(false), image_prompt_strength: strength }
             }
+            Model::Flux2Flex => Tuning::Flux2 {
+                steps: Some(options.integer(STEPS).unwrap_or(50)),
+                guidance: Some(options.number(GUIDANCE).unwrap_or(4.5)),
+            },
+            Model::Flux2Pro | Model::Flux2Max | Model::Flux2Klein => Tuning::Flux2 { steps: None, guidance: None },
             Model::Kontext => {
                 let mode = options.text(MODE).map_or(Some(KontextMode::Pro), KontextMode::from_name);
                 let mode = mode.ok_or_else(|| {
@@ -344,16 +429,21 @@ impl Plan {
             shape,
             tuning,
             seed: options.integer(SEED),
-            prompt_upsampling: options.flag(PROMPT_UPSAMPLING).unwrap_or(false),
+            prompt_upsampling: options.flag(PROMPT_UPSAMPLING).unwrap_or(model == Model::Flux2Flex),
             safety_tolerance: options.integer(SAFETY_TOLERANCE).unwrap_or(DEFAULT_SAFETY_TOLERANCE),
             format,
             image,
         })
     }
 
-    /// BFL's endpoint path for this request.
+    /// BFL's built-in endpoint path for this request (`/v1/<model>`); the
+    /// operator's setting may replace the model ([`Plan::vendor_endpoint`]).
     pub fn endpoint(&self) -> &'static str {
         match (self.model, &self.tuning) {
+            (Model::Flux2Pro, _) => "/v1/flux-2-pro",
+            (Model::Flux2Max, _) => "/v1/flux-2-max",
+            (Model::Flux2Flex, _) => "/v1/flux-2-flex",
+            (Model::Flux2Klein, _) => "/v1/flux-2-klein-9b",
             (Model::Dev, _) => "/v1/flux-dev",
             (Model::Pro, _) => "/v1/flux-pro",
             (Model::Pro11, _) => "/v1/flux-pro-1.1",
@@ -361,6 +451,29 @@ impl Plan {
             (Model::Kontext, Tuning::Kontext(KontextMode::Max)) => "/v1/flux-kontext-max",
             (Model::Kontext, _) => "/v1/flux-kontext-pro",
         }
+    }
+
+    /// The settings name under which the operator replaces this request's
+    /// model: the offering id (setting `model.<offering>`), or
+    /// `flux-kontext.max` (`model.flux-kontext.max`) for Kontext [max].
+    pub fn setting_key(&self) -> String {
+        match self.tuning {
+            Tuning::Kontext(KontextMode::Max) => format!("{}.{}", self.model.id(), KontextMode::Max.name()),
+            _ => self.model.id().to_string(),
+        }
+    }
+
+    /// The endpoint path BFL is sent: `/v1/` and the operator's model id
+    /// for [`setting_key`](Self::setting_key), else [`endpoint`](Self::endpoint).
+    pub fn vendor_endpoint(&self) -> String {
+        let built_in = self.endpoint().trim_start_matches("/v1/");
+        format!("/v1/{}", model_id(&self.setting_key(), built_in))
+    }
+
+    /// Whether a request for this plan sends `prompt_upsampling` (FLUX.2
+    /// takes it on [flex] only).
+    pub fn sends_prompt_upsampling(&self) -> bool {
+        !self.model.flux2() || self.model == Model::Flux2Flex
     }
 
     /// The options the price rules read.
@@ -371,9 +484,20 @@ impl Plan {
         }
     }
 
-    /// Credits, by the offering's price rules.
+    /// Credits, by the offering's price rules; FLUX.2 by megapixels: the
+    /// first output megapixel, each further one, and one megapixel per
+    /// input image (its real size is unknown at quote), rounded up once.
     pub fn credits(&self) -> u32 {
-        spec::price(&offering(self.model), &self.priced_options())
+        if !self.model.flux2() {
+            return spec::price(&offering(self.model), &self.priced_options());
+        }
+        const PIXELS_PER_MP: u64 = 1_000_000;
+        let (first, more) = self.model.flux2_tenths();
+        let pixels = self.size().map_or(PIXELS_PER_MP, |s| u64::from(s.width) * u64::from(s.height));
+        let extra_output = pixels.saturating_sub(PIXELS_PER_MP);
+        let input = if self.image { PIXELS_PER_MP } else { 0 };
+        let tenths_times_mp = first * PIXELS_PER_MP + more * (extra_output + input);
+        tenths_times_mp.div_ceil(10 * PIXELS_PER_MP) as u32
     }
 
     /// Typical seconds to the image.
@@ -407,6 +531,9 @@ fn shape(model: Model, options: Options) -> Result<Shape, Failure> {
             ))
         })?),
     };
+    if model.flux2() {
+        return flux2_shape(id, ratio, options);
+    }
     if !model.sized() {
         let default = (model == Model::Ultra).then_some(ULTRA_DEFAULT_RATIO);
         return Ok(Shape::Ratio(ratio.map(|(name, _)| name).or(default)));
@@ -425,6 +552,43 @@ fn shape(model: Model, options: Options) -> Result<Shape, Failure> {
         (None, Some(width), Some(height)) => Size { width: side(id, WIDTH, width)?, height: side(id, HEIGHT, height)? },
     };
     Ok(Shape::Pixels(size))
+}
+
+/// A FLUX.2 request's size: an aspect ratio (about one megapixel, as
+/// [`ASPECT_RATIOS`]), both sides, or neither (BFL follows the input
+/// image, or renders its default).
+fn flux2_shape(id: &str, ratio: Option<(&'static str, Size)>, options: Options) -> Result<Shape, Failure> {
+    let side = |name: &str, pixels: i64| -> Result<u32, Failure> {
+        if (FLUX2_MIN_SIDE_PX..=FLUX2_MAX_SIDE_PX).contains(&pixels) && pixels % FLUX2_SIDE_STEP_PX == 0 {
+            Ok(pixels as u32)
+        } else {
+            Err(failure::invalid_input(format!(
+                "option `{name}` of provider `{id}` must be a multiple of {FLUX2_SIDE_STEP_PX} between \
+                 {FLUX2_MIN_SIDE_PX} and {FLUX2_MAX_SIDE_PX}; got {pixels}"
+            )))
+        }
+    };
+    match (ratio, options.integer(WIDTH), options.integer(HEIGHT)) {
+        (Some(_), Some(_), _) | (Some(_), _, Some(_)) => Err(failure::invalid_input(format!(
+            "options `{ASPECT_RATIO}` and `{WIDTH}`/`{HEIGHT}` of provider `{id}` exclude each other: give an \
+             aspect ratio or both sides"
+        ))),
+        (Some((_, size)), None, None) => Ok(Shape::Pixels(size)),
+        (None, None, None) => Ok(Shape::Ratio(None)),
+        (None, Some(_), None) => Err(missing_side(id, HEIGHT, WIDTH)),
+        (None, None, Some(_)) => Err(missing_side(id, WIDTH, HEIGHT)),
+        (None, Some(width), Some(height)) => {
+            let size = Size { width: side(WIDTH, width)?, height: side(HEIGHT, height)? };
+            if i64::from(size.width) * i64::from(size.height) > FLUX2_MAX_PIXELS {
+                return Err(failure::invalid_input(format!(
+                    "options `{WIDTH}` x `{HEIGHT}` of provider `{id}` must make at most four megapixels \
+                     ({FLUX2_MAX_PIXELS} pixels); got {}x{}",
+                    size.width, size.height
+                )));
+            }
+            Ok(Shape::Pixels(size))
+        }
+    }
 }
 
 fn missing_side(id: &str, missing: &str, given: &str) -> Failure {
@@ -482,6 +646,27 @@ pub fn offering(model: Model) -> Offering {
              and describe the change, or generate from text alone. `mode` picks [pro] or [max] (better prompt \
              adherence and typography).",
         ),
+        Model::Flux2Pro => (
+            "Flux 2 Pro",
+            "FLUX.2 [pro] by Black Forest Labs: BFL's recommended default for generation and editing. Photoreal \
+             detail, legible text, hex-code colours; give input.image to edit it or use it as a reference. Sides \
+             up to 2048 px (4 MP), priced per megapixel.",
+        ),
+        Model::Flux2Max => (
+            "Flux 2 Max",
+            "FLUX.2 [max] by Black Forest Labs: the highest-quality FLUX.2 model for final assets, generation or \
+             editing with input.image. Sides up to 2048 px (4 MP), priced per megapixel.",
+        ),
+        Model::Flux2Flex => (
+            "Flux 2 Flex",
+            "FLUX.2 [flex] by Black Forest Labs: quality with control, adjustable steps and guidance, strong \
+             typography; generation or editing with input.image. Priced per megapixel.",
+        ),
+        Model::Flux2Klein => (
+            "Flux 2 Klein",
+            "FLUX.2 [klein] 9B by Black Forest Labs: sub-second, inexpensive generation and editing for high \
+             volume. Priced per megapixel.",
+        ),
     };
     let features: &[&str] = match model {
         Model::Dev | Model::Pro => {
@@ -492,6 +677,12 @@ pub fn offering(model: Model) -> Offering {
             &["text-to-image", "image prompt", "4 MP output", "aspect ratios 21:9 to 9:21", "raw mode", "seed"]
         }
         Model::Kontext => &["image editing", "reference image", "text-to-image", "pro and max modes", "seed"],
+        Model::Flux2Flex => {
+            &["text-to-image", "image editing", "reference image", "custom size", "steps and guidance", "seed"]
+        }
+        Model::Flux2Pro | Model::Flux2Max | Model::Flux2Klein => {
+            &["text-to-image", "image editing", "reference image", "custom size", "seed"]
+        }
     };
     let mut limitations =
         vec!["one image per request", "the prompt is required", "cancelling stops the wait only: BFL bills the image"];
@@ -501,6 +692,10 @@ pub fn offering(model: Model) -> Offering {
         }
         Model::Ultra => "no width/height: the size follows the aspect ratio (about 4 MP); quality is always ultra",
         Model::Kontext => "no width/height: the size follows aspectRatio, else the input image",
+        Model::Flux2Pro | Model::Flux2Max | Model::Flux2Flex | Model::Flux2Klein => {
+            "sides are multiples of 16 between 64 and 2048 px, at most 4 MP; priced per megapixel (an input image \
+             counts as one)"
+        }
     });
     let mut builder = OfferingBuilder::new(model.id(), name, &[MediaKind::Image])
         .description(description)
@@ -514,10 +709,16 @@ pub fn offering(model: Model) -> Offering {
             Model::Pro11 => 84,
             Model::Ultra => 92,
             Model::Kontext => 86,
+            Model::Flux2Pro => 93,
+            Model::Flux2Max => 96,
+            Model::Flux2Flex => 91,
+            Model::Flux2Klein => 80,
         })
         .credits(model.base_credits())
         .estimated_seconds(model.estimated_seconds());
-    if model != Model::Kontext {
+    if model.flux2() {
+        // FLUX.2 takes an image URL as it is (and base64 for data: URIs).
+    } else if model != Model::Kontext {
         // BFL's image prompt is base64 only: the host fetches URLs for us.
         builder = builder.needs_bytes(&[InputField::Image]);
     } else {
@@ -564,6 +765,23 @@ pub fn offering(model: Model) -> Offering {
             OptionBuilder::text(ASPECT_RATIO, "Aspect ratio; when omitted, the input image's (1:1 from text alone)")
                 .allowed(&ratios),
         ),
+        Model::Flux2Pro | Model::Flux2Max | Model::Flux2Flex | Model::Flux2Klein => builder
+            .option(
+                OptionBuilder::text(
+                    ASPECT_RATIO,
+                    "Aspect ratio, rendered at about one megapixel; excludes width/height (when all are omitted, \
+                     the input image's size or BFL's default)",
+                )
+                .allowed(&ratios),
+            )
+            .option(
+                OptionBuilder::integer(WIDTH, "Width in pixels, a multiple of 16; needs height; at most 4 MP in all")
+                    .range(FLUX2_MIN_SIDE_PX as f64, FLUX2_MAX_SIDE_PX as f64),
+            )
+            .option(
+                OptionBuilder::integer(HEIGHT, "Height in pixels, a multiple of 16; needs width; at most 4 MP in all")
+                    .range(FLUX2_MIN_SIDE_PX as f64, FLUX2_MAX_SIDE_PX as f64),
+            ),
     };
     builder = builder.option(
         OptionBuilder::integer(SEED, "Seed for reproducible results; random when omitted").range(0.0, MAX_SEED as f64),
@@ -584,17 +802,26 @@ pub fn offering(model: Model) -> Offering {
             OptionBuilder::number(IMAGE_PROMPT_STRENGTH, "How much input.image shapes the result (BFL's default 0.1)")
                 .range(0.0, 1.0),
         ),
-        Model::Pro11 | Model::Kontext => builder,
+        Model::Flux2Flex => builder
+            .option(OptionBuilder::integer(STEPS, "Diffusion steps").range(1.0, 50.0).default_integer(50))
+            .option(OptionBuilder::number(GUIDANCE, "Prompt guidance").range(1.5, 10.0).default_number(4.5)),
+        Model::Pro11 | Model::Kontext | Model::Flux2Pro | Model::Flux2Max | Model::Flux2Klein => builder,
     };
+    if !model.flux2() || model == Model::Flux2Flex {
+        builder = builder.option(
+            OptionBuilder::flag(PROMPT_UPSAMPLING, "Let BFL rewrite the prompt for more creative results")
+                .default_flag(model == Model::Flux2Flex),
+        );
+    }
+    let tolerance = if model.flux2() { FLUX2_SAFETY_TOLERANCE_RANGE } else { SAFETY_TOLERANCE_RANGE };
     builder
         .option(
-            OptionBuilder::flag(PROMPT_UPSAMPLING, "Let BFL rewrite the prompt for more creative results")
-                .default_flag(false),
-        )
-        .option(
-            OptionBuilder::integer(SAFETY_TOLERANCE, "Moderation: 0 is strictest, 6 most permissive")
-                .range(SAFETY_TOLERANCE_RANGE.0 as f64, SAFETY_TOLERANCE_RANGE.1 as f64)
-                .default_integer(DEFAULT_SAFETY_TOLERANCE),
+            OptionBuilder::integer(
+                SAFETY_TOLERANCE,
+                &format!("Moderation: 0 is strictest, {} most permissive", tolerance.1),
+            )
+            .range(tolerance.0 as f64, tolerance.1 as f64)
+            .default_integer(DEFAULT_SAFETY_TOLERANCE),
         )
         .option(
             OptionBuilder::text(OUTPUT_FORMAT, "File format")
@@ -637,20 +864,33 @@ mod tests {
     fn offerings_follow_the_portal_ids_and_list_prices() {
         let offerings = offerings();
         let ids: Vec<&str> = offerings.iter().map(|o| o.id.as_str()).collect();
-        assert_eq!(ids, ["flux-dev", "flux-pro", "flux-pro-1-1", "flux-ultra", "flux-kontext"]);
+        assert_eq!(
+            ids,
+            [
+                "flux-dev",
+                "flux-pro",
+                "flux-pro-1-1",
+                "flux-ultra",
+                "flux-kontext",
+                "flux-2-pro",
+                "flux-2-max",
+                "flux-2-flex",
+                "flux-2-klein"
+            ]
+        );
         for id in ids {
             let host_rule = id.starts_with(|c: char| c.is_ascii_lowercase())
                 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             assert!(host_rule, "{id} breaks the host's id rule");
         }
         let credits: Vec<u32> = offerings.iter().map(|o| o.base_credits).collect();
-        assert_eq!(credits, [3, 5, 4, 6, 4]);
+        assert_eq!(credits, [3, 5, 4, 6, 4, 3, 7, 5, 2]);
         for offering in &offerings {
             assert_eq!(offering.kinds, [MediaKind::Image]);
             assert_eq!(offering.requires, [InputField::Text]);
             assert_eq!(offering.accepts, [InputField::Text, InputField::Image]);
             let names: Vec<&str> = offering.options.iter().map(|o| o.name.as_str()).collect();
-            for common in [SEED, PROMPT_UPSAMPLING, SAFETY_TOLERANCE, OUTPUT_FORMAT, ASPECT_RATIO] {
+            for common in [SEED, SAFETY_TOLERANCE, OUTPUT_FORMAT, ASPECT_RATIO] {
                 assert!(names.contains(&common), "{} lacks {common}", offering.id);
             }
         }
@@ -827,5 +1067,45 @@ mod tests {
         let kontext = offering(Model::Kontext);
         let max = vec![(MODE.to_string(), text("max"))];
         assert_eq!((spec::price(&kontext, &max), spec::price(&kontext, &[])), (8, 4));
+    }
+
+    #[test]
+    fn flux2_offerings_take_flux2_sides_and_price_per_megapixel() {
+        let names = |model| -> Vec<String> { offering(model).options.into_iter().map(|o| o.name).collect() };
+        let sized = [ASPECT_RATIO, WIDTH, HEIGHT, SEED];
+        assert_eq!(names(Model::Flux2Pro), [&sized[..], &[SAFETY_TOLERANCE, OUTPUT_FORMAT]].concat());
+        assert_eq!(
+            names(Model::Flux2Flex),
+            [&sized[..], &[STEPS, GUIDANCE, PROMPT_UPSAMPLING, SAFETY_TOLERANCE, OUTPUT_FORMAT]].concat()
+        );
+        assert!(offering(Model::Flux2Max).needs_bytes.is_empty(), "FLUX.2 takes image URLs as they are");
+        // Neither size nor image: BFL's default, priced as one megapixel.
+        let pro = plan(Model::Flux2Pro, &[]);
+        assert_eq!((pro.shape, pro.endpoint(), pro.credits()), (Shape::Ratio(None), "/v1/flux-2-pro", 3));
+        // 2048x2048 = 4.19 MP: 3c + 3.19 × 1.5c = 7.8c → 8.
+        let big = plan(Model::Flux2Pro, &[(WIDTH, Value::Integer(2048)), (HEIGHT, Value::Integer(2048))]);
+        assert_eq!((big.size(), big.credits()), (Some(Size { width: 2048, height: 2048 }), 8));
+        // An input image adds a megapixel at the per-megapixel rate: max 7c + 3c.
+        let edit = Plan::of(&request(Model::Flux2Max, true, &[])).unwrap();
+        assert_eq!(edit.credits(), 10);
+        let klein = plan(Model::Flux2Klein, &[(ASPECT_RATIO, text("1:1"))]);
+        assert_eq!((klein.endpoint(), klein.credits()), ("/v1/flux-2-klein-9b", 2));
+        let flex = plan(Model::Flux2Flex, &[]);
+        assert_eq!(
+            (flex.tuning, flex.prompt_upsampling),
+            (Tuning::Flux2 { steps: Some(50), guidance: Some(4.5) }, true)
+        );
+        assert_eq!(
+            refusal(Model::Flux2Pro, false, &[(WIDTH, Value::Integer(2040)), (HEIGHT, Value::Integer(1024))]),
+            "option `width` of provider `flux-2-pro` must be a multiple of 16 between 64 and 2048; got 2040"
+        );
+    }
+
+    #[test]
+    fn settings_keys_name_the_offering_and_kontext_max() {
+        assert_eq!(plan(Model::Dev, &[]).setting_key(), "flux-dev");
+        assert_eq!(plan(Model::Kontext, &[]).setting_key(), "flux-kontext");
+        assert_eq!(plan(Model::Kontext, &[(MODE, text("max"))]).setting_key(), "flux-kontext.max");
+        assert_eq!(plan(Model::Flux2Klein, &[]).setting_key(), "flux-2-klein");
     }
 }

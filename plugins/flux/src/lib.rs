@@ -1,11 +1,16 @@
 //! The `flux` plugin: Black Forest Labs' FLUX image models through the BFL
 //! API (`https://api.bfl.ai`, `x-key` auth).
 //!
-//! It owns five IMAGE offerings, named as the portal names its providers:
-//! `flux-dev` (FLUX.1 [dev]), `flux-pro` (FLUX.1 [pro]), `flux-pro-1-1`
-//! (FLUX1.1 [pro]), `flux-ultra` (FLUX1.1 [pro] Ultra, with Raw mode) and
-//! `flux-kontext` (FLUX.1 Kontext [pro] or [max], for editing an
-//! `input.image` or generating from text). It keeps no state between
+//! It owns nine IMAGE offerings: `flux-dev` (FLUX.1 [dev]), `flux-pro`
+//! (FLUX.1 [pro]), `flux-pro-1-1` (FLUX1.1 [pro]), `flux-ultra` (FLUX1.1
+//! [pro] Ultra, with Raw mode), `flux-kontext` (FLUX.1 Kontext [pro] or
+//! [max], for editing an `input.image` or generating from text), and the
+//! FLUX.2 family BFL now recommends: `flux-2-pro`, `flux-2-max`,
+//! `flux-2-flex` and `flux-2-klein` (generation, or editing with an
+//! `input.image`; priced per megapixel). Every BFL model id can be replaced
+//! by the operator's `model.<offering>` setting
+//! ([`catalogue::Plan::vendor_endpoint`]); the health check reads
+//! `GET /v1/credits`. It keeps no state between
 //! calls: the handle carries BFL's task id and the polling URL to use.
 //!
 //! Layout:
@@ -67,7 +72,7 @@ impl Provider for Flux {
         let plan = catalogue::Plan::of(&request)?;
         let body = api::SubmitBody::new(&plan, &request.input)?;
         let key = require_secret(SECRET)?;
-        let created = api::submit(&key, plan.endpoint(), &body)?;
+        let created = api::submit(&key, &plan.vendor_endpoint(), &body)?;
         let target = api::polling_target(created.polling_url.as_deref(), &created.id);
         if let Some(refused) = &target.refused {
             log(
@@ -100,7 +105,15 @@ impl Provider for Flux {
     }
 }
 
-export_plugin!(Flux);
+/// Checked with `GET /v1/credits` (generates nothing): the key works and
+/// the account has credits.
+impl Health for Flux {
+    fn check() -> Result<(), Failure> {
+        api::check_credits(&require_secret(SECRET)?)
+    }
+}
+
+export_plugin!(Flux, health);
 
 /// Ask BFL how the task is doing; on `Ready`, hand over the sample URL.
 fn poll_task(task_handle: &str) -> Result<Progress, Failure> {

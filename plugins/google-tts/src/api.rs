@@ -121,13 +121,15 @@ struct SynthesizeAnswer {
     audio_content: String,
 }
 
-/// Speak `text` as `plan` says; the audio as an artifact.
-pub fn synthesize(key: &str, plan: &Plan, text: &str) -> Result<Artifact, Failure> {
+/// Speak `text` as `plan` says; the audio as an artifact. `default_voice`:
+/// the voice is the offering's default (built in or the operator's), not
+/// one the user named, so Google refusing it means it was retired.
+pub fn synthesize(key: &str, plan: &Plan, text: &str, default_voice: bool) -> Result<Artifact, Failure> {
     let response = http::post(format!("{API}/v1/text:synthesize"))
         .header("X-Goog-Api-Key", key)
         .json(&SynthesizeBody::new(plan, text))
         .timeout_ms(REQUEST_TIMEOUT_MS)
-        .send_with(classify)?;
+        .send_with(|r| classify_for(r, default_voice))?;
     artifact(plan, &response.body)
 }
 
@@ -161,6 +163,63 @@ fn envelope(body: &[u8]) -> Option<(String, String, Vec<String>)> {
         .map(|details| details.iter().filter_map(|d| d["reason"].as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     Some((status, message, reasons))
+}
+
+/// The failure for a non-2xx answer (see the module table), with the
+/// `Retry-After` of a 429; `default_voice` as in [`synthesize`]: a default
+/// voice Google says does not exist is `model-unavailable`.
+pub fn classify_for(response: &http::Response, default_voice: bool) -> Failure {
+    let failure = classify(response);
+    let lowered = failure.message.to_ascii_lowercase();
+    let voice_gone = lowered.contains("voice")
+        && ["does not exist", "not found", "deprecated", "no longer"].iter().any(|w| lowered.contains(w));
+    let failure = if default_voice && voice_gone && matches!(response.status, 400 | 404) {
+        failure::model_unavailable(failure.message)
+    } else {
+        failure
+    };
+    http::with_retry_after(failure, response)
+}
+
+/// `GET /v1/voices` answer.
+#[derive(Deserialize, Debug, Default)]
+pub struct VoiceList {
+    /// The voices Google serves for the language asked.
+    #[serde(default)]
+    pub voices: Vec<ListedVoice>,
+}
+
+/// One voice of [`VoiceList`].
+#[derive(Deserialize, Debug)]
+pub struct ListedVoice {
+    /// The voice name, e.g. `en-US-Neural2-F`.
+    pub name: String,
+}
+
+/// Per-request timeout of the health check.
+const HEALTH_TIMEOUT_MS: u32 = 10_000;
+
+/// The health check: the key works (`GET /v1/voices?languageCode=…`,
+/// which synthesises nothing) and the default voice `voice` of
+/// `language_code` is still listed.
+pub fn check(key: &str, voice: &str, language_code: &str) -> Result<(), Failure> {
+    let response = http::get(format!("{API}/v1/voices?languageCode={language_code}"))
+        .header("X-Goog-Api-Key", key)
+        .timeout_ms(HEALTH_TIMEOUT_MS)
+        .send_with(|r| classify_for(r, true))?;
+    let list: VoiceList = http::decode_json(&response)?;
+    listed(&list, voice)
+}
+
+/// `Ok` when `voice` is in `list`, else `model-unavailable`.
+pub fn listed(list: &VoiceList, voice: &str) -> Result<(), Failure> {
+    if list.voices.iter().any(|v| v.name == voice) {
+        Ok(())
+    } else {
+        Err(failure::model_unavailable(format!(
+            "Google Text-to-Speech no longer lists the default voice {voice}; set `model.google-tts` to a current voice"
+        )))
+    }
 }
 
 /// The failure for a non-2xx answer (see the module table).
@@ -346,5 +405,25 @@ mod tests {
             (FailureCode::ProviderUnavailable, "vendor answered HTTP 502: <html>Bad Gateway</html>")
         );
         assert_eq!(Family::Standard.usd_per_million_chars(), 4);
+    }
+
+    #[test]
+    fn a_retired_default_voice_is_model_unavailable_and_429s_carry_retry_after() {
+        let gone = error(400, "INVALID_ARGUMENT", "Voice 'en-US-Neural2-F' does not exist.", &[]);
+        assert_eq!(classify_for(&gone, true).code, FailureCode::ModelUnavailable);
+        assert_eq!(classify_for(&gone, false).code, FailureCode::InvalidInput, "a voice the user named");
+        let mut busy = error(429, "RESOURCE_EXHAUSTED", "Quota exceeded", &[]);
+        busy.headers.push(("Retry-After".into(), "9".into()));
+        let failure = classify_for(&busy, false);
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(9)));
+    }
+
+    #[test]
+    fn the_health_check_wants_the_default_voice_listed() {
+        let list: VoiceList =
+            serde_json::from_value(json!({"voices": [{"name": "en-US-Neural2-F", "languageCodes": ["en-US"]}]}))
+                .unwrap();
+        assert!(listed(&list, "en-US-Neural2-F").is_ok());
+        assert_eq!(listed(&list, "en-US-Journey-F").unwrap_err().code, FailureCode::ModelUnavailable);
     }
 }

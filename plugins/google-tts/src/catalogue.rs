@@ -356,6 +356,31 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether the plan speaks with the built-in default voice (named
+    /// [`DEFAULT_VOICE`], given or by default).
+    pub fn uses_default_voice(&self) -> bool {
+        matches!(&self.voice, VoiceChoice::Named(voice) if voice.name == DEFAULT_VOICE)
+    }
+
+    /// The plan with the default voice replaced by `replacement` (the
+    /// operator's `model.google-tts` setting), its language and price
+    /// class read from the name; unchanged when the plan names another
+    /// voice, or when `replacement` is not a Google voice name this
+    /// plugin can price (an `invalid-input` naming the setting).
+    pub fn with_default_voice(mut self, replacement: &str) -> Result<Plan, Failure> {
+        if !self.uses_default_voice() || replacement == DEFAULT_VOICE {
+            return Ok(self);
+        }
+        let voice = Voice::parse(replacement).ok_or_else(|| {
+            failure::invalid_input(format!(
+                "the operator's setting `model.{ID}` ({replacement:?}) is not a Google voice name with a family \
+                 this plugin prices, e.g. en-US-Chirp3-HD-Kore"
+            ))
+        })?;
+        self.voice = VoiceChoice::Named(voice);
+        Ok(self)
+    }
+
     /// Resolve and check `request`; an impossible combination is an
     /// `invalid-input` failure naming the option and what is allowed.
     pub fn of(request: &JobRequest) -> Result<Plan, Failure> {
@@ -713,5 +738,18 @@ mod tests {
             assert_eq!((format.vendor_name(), format.mime()), (encoding, mime));
             assert_eq!(Format::from_name(format.name()), Some(format));
         }
+    }
+
+    #[test]
+    fn the_default_voice_can_be_replaced_and_repriced() {
+        let plan = Plan::of(&request(Some("Hello"), None, &[])).unwrap();
+        assert!(plan.uses_default_voice());
+        let chirp = plan.clone().with_default_voice("en-GB-Chirp3-HD-Kore").unwrap();
+        assert_eq!(chirp.family(), Family::ChirpHd);
+        assert!(!chirp.uses_default_voice());
+        assert_eq!(plan.clone().with_default_voice(DEFAULT_VOICE).unwrap(), plan);
+        assert_eq!(plan.with_default_voice("nonsense").unwrap_err().code, FailureCode::InvalidInput);
+        let named = Plan::of(&request(Some("Hello"), Some("en-US-Wavenet-D"), &[])).unwrap();
+        assert_eq!(named.clone().with_default_voice("en-GB-Chirp3-HD-Kore").unwrap(), named);
     }
 }

@@ -11,6 +11,10 @@
 //! file; there is nothing to poll or cancel. The price depends on the voice
 //! family named in the voice.
 //!
+//! The default voice (Google's closest thing to a model id) goes through
+//! the operator's `model.google-tts` setting, so a retired voice is a
+//! configuration change; the health check reads `GET /v1/voices`.
+//!
 //! Layout:
 //! - this file: the manifest and the thin [`Provider`] glue;
 //! - [`catalogue`]: voice names and families, prices, encodings, the option
@@ -50,15 +54,17 @@ impl Provider for GoogleTts {
     }
 
     fn quote(request: JobRequest) -> Result<Quote, Failure> {
-        let plan = catalogue::Plan::of(&request)?;
+        let plan = catalogue::Plan::of(&request)?.with_default_voice(&default_voice())?;
         Ok(Quote { credits: plan.credits(), estimated_seconds: plan.estimated_seconds() })
     }
 
     fn submit(request: JobRequest) -> Result<Submitted, Failure> {
         let plan = catalogue::Plan::of(&request)?;
+        let default = plan.uses_default_voice();
+        let plan = plan.with_default_voice(&default_voice())?;
         let key = require_secret(SECRET)?;
         let text = request.input.text.as_deref().unwrap_or_default();
-        Ok(Submitted::Done(vec![api::synthesize(&key, &plan, text)?]))
+        Ok(Submitted::Done(vec![api::synthesize(&key, &plan, text, default)?]))
     }
 
     /// Never called: `submit` finishes every generation.
@@ -72,4 +78,21 @@ impl Provider for GoogleTts {
     }
 }
 
-export_plugin!(GoogleTts);
+/// Checked with `GET /v1/voices?languageCode=…` (synthesises nothing): the
+/// key works and the default voice is still listed.
+impl Health for GoogleTts {
+    fn check() -> Result<(), Failure> {
+        let key = require_secret(SECRET)?;
+        let voice = default_voice();
+        let language = catalogue::Voice::parse(&voice).map_or_else(|| "en-US".to_string(), |v| v.language_code);
+        api::check(&key, &voice, &language)
+    }
+}
+
+export_plugin!(GoogleTts, health);
+
+/// The default voice: the operator's `model.google-tts` setting, else
+/// [`catalogue::DEFAULT_VOICE`].
+fn default_voice() -> String {
+    model_id(ID, catalogue::DEFAULT_VOICE)
+}

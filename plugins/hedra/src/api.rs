@@ -10,8 +10,9 @@
 //! |---|---|
 //! | 401, 403 | `unauthorized` |
 //! | 402 (credits) | `rate-limited`, not retryable (the account needs credits) |
+//! | 400, 404, 410, 422 saying the model is not found, does not exist, is invalid or deprecated | `model-unavailable` (replace its id with `model.hedra`) |
 //! | 400, 404, 409, 413, 422 | `invalid-input`, with every validation message |
-//! | 429 | `rate-limited`, retryable |
+//! | 429 | `rate-limited`, retryable, held back for `Retry-After` |
 //! | 5xx, anything else | `provider-unavailable`, retryable |
 //!
 //! Generation statuses (`GET /generations/{id}/status`):
@@ -297,12 +298,47 @@ fn message(response: &Response) -> String {
     format!("Hedra answered HTTP {}: {detail}", response.status)
 }
 
-/// The failure for a non-2xx answer (see the module table).
+/// The failure for a non-2xx answer (see the module table), with the
+/// `Retry-After` of a 429.
 pub fn http_failure(response: &Response) -> Failure {
     let text = message(response);
-    match response.status {
+    let lowered = text.to_ascii_lowercase();
+    let model_gone = lowered.contains("model")
+        && ["not found", "does not exist", "invalid", "deprecated", "no longer"].iter().any(|w| lowered.contains(w));
+    let failure = match response.status {
         402 => Failure { retryable: false, ..failure::rate_limited(text) },
+        400 | 404 | 410 | 422 if model_gone => failure::model_unavailable(text),
         status => http::failure_for_status(status, text),
+    };
+    http::with_retry_after(failure, response)
+}
+
+/// One entry of `GET /models`.
+#[derive(Deserialize, Debug)]
+pub struct ListedModel {
+    /// Hedra's `ai_model_id`.
+    pub id: String,
+}
+
+/// Per-request timeout of the health check.
+const HEALTH_TIMEOUT_MS: u32 = 10_000;
+
+/// The health check: the key works (`GET /models`, which generates
+/// nothing) and `model` is still listed.
+pub fn check(key: &str, model: &str) -> Result<(), Failure> {
+    let request = http::get(url("/models")).header("X-API-Key", key).timeout_ms(HEALTH_TIMEOUT_MS);
+    let models: Vec<ListedModel> = exchange(request)?;
+    listed(&models, model)
+}
+
+/// `Ok` when `model` is among `models`, else `model-unavailable`.
+pub fn listed(models: &[ListedModel], model: &str) -> Result<(), Failure> {
+    if models.iter().any(|m| m.id == model) {
+        Ok(())
+    } else {
+        Err(failure::model_unavailable(format!(
+            "Hedra no longer lists model {model} (GET /models); set `model.hedra` to a current model id"
+        )))
     }
 }
 
@@ -464,5 +500,25 @@ mod tests {
     fn handles_round_trip() {
         let task = Task { generation_id: "33333333-3333-4333-8333-333333333333".into() };
         assert_eq!(handle::decode::<Task>(&handle::encode(&task)).unwrap(), task);
+    }
+
+    #[test]
+    fn unknown_models_are_model_unavailable_and_429s_carry_retry_after() {
+        let gone = response(404, r#"{"detail":"Model not found"}"#);
+        assert_eq!(http_failure(&gone).code, FailureCode::ModelUnavailable);
+        let asset = response(404, r#"{"detail":"Asset not found"}"#);
+        assert_eq!(http_failure(&asset).code, FailureCode::InvalidInput);
+        let mut busy = response(429, r#"{"detail":"Too many requests"}"#);
+        busy.headers.push(("Retry-After".into(), "5".into()));
+        assert_eq!(http_failure(&busy).retry_after_secs, Some(5));
+    }
+
+    #[test]
+    fn the_health_check_wants_the_model_listed() {
+        let models: Vec<ListedModel> =
+            serde_json::from_value(json!([{ "id": "d1dd37a3-e39a-4854-a298-6510289f9cf2", "name": "Character-3" }]))
+                .unwrap();
+        assert!(listed(&models, "d1dd37a3-e39a-4854-a298-6510289f9cf2").is_ok());
+        assert_eq!(listed(&models, "0000").unwrap_err().code, FailureCode::ModelUnavailable);
     }
 }

@@ -88,6 +88,22 @@ impl Model {
     fn from_name(name: &str) -> Option<Model> {
         Model::ALL.into_iter().find(|m| m.name() == name)
     }
+
+    /// The model a request without `model` gets.
+    pub const DEFAULT: Model = Model::Character3;
+
+    /// The settings name under which the operator replaces this model's
+    /// `ai_model_id`: `hedra` (setting `model.hedra`) for the default model,
+    /// `hedra.avatar` (`model.hedra.avatar`) for the other.
+    pub fn setting_key(self) -> String {
+        if self == Model::DEFAULT { crate::ID.to_string() } else { format!("{}.{}", crate::ID, self.name()) }
+    }
+
+    /// Hedra's `ai_model_id` as sent: the operator's replacement when set
+    /// (Hedra's ids are environment-specific), else [`vendor_id`](Self::vendor_id).
+    pub fn resolved_id(self) -> String {
+        model_id(&self.setting_key(), self.vendor_id())
+    }
 }
 
 /// Aspect ratios, as Hedra spells them.
@@ -166,7 +182,8 @@ pub fn offering() -> Offering {
         .option(
             OptionBuilder::text(
                 MODEL,
-                "Hedra model: character-3 (expressive characters) or avatar (long talking heads)",
+                "Hedra model: character-3 (expressive characters) or avatar (long talking heads); the operator's \
+                 setting model.hedra replaces the default's id",
             )
             .allowed(&models)
             .default_text(Model::Character3.name()),
@@ -588,5 +605,11 @@ mod tests {
             FailureCode::InvalidInput
         );
         assert_eq!(audio_format(&Media { url: "https://a.example/x".into(), mime: None, bytes: None }), Ok(None));
+    }
+
+    #[test]
+    fn settings_replace_the_default_model_by_offering_and_the_other_by_name() {
+        assert_eq!(Model::DEFAULT.setting_key(), "hedra");
+        assert_eq!(Model::Avatar.setting_key(), "hedra.avatar");
     }
 }

@@ -9,6 +9,11 @@
 //! URLs and hands the plugin the bytes, which it uploads. The handle
 //! carries the generation id; nothing else survives between calls.
 //!
+//! Hedra's `ai_model_id` goes through the operator's settings
+//! (`model.hedra` for the default model, `model.hedra.avatar` for the
+//! other), so an environment's own ids or a successor are configuration;
+//! the health check reads `GET /models`.
+//!
 //! Layout:
 //! - this file: the manifest and the thin [`Provider`] glue;
 //! - [`catalogue`]: models, options, the combination rules `quote`
@@ -65,7 +70,9 @@ impl Provider for Hedra {
         let plan = catalogue::Plan::of(&request)?;
         let key = require_secret(SECRET)?;
         let assets = api::upload_inputs(&key, &plan, &request.input)?;
-        let task = api::generate(&key, &api::generation_body(&plan, &request.input, &assets))?;
+        let mut body = api::generation_body(&plan, &request.input, &assets);
+        body["ai_model_id"] = plan.model.resolved_id().into();
+        let task = api::generate(&key, &body)?;
         Ok(Submitted::Running(Running { handle: handle::encode(&task), percent: Some(0), poll_after_ms: api::POLL_MS }))
     }
 
@@ -79,7 +86,15 @@ impl Provider for Hedra {
     }
 }
 
-export_plugin!(Hedra);
+/// Checked with `GET /models` (generates nothing): the key works and the
+/// default model, as the operator's settings resolve it, is still listed.
+impl Health for Hedra {
+    fn check() -> Result<(), Failure> {
+        api::check(&require_secret(SECRET)?, &catalogue::Model::DEFAULT.resolved_id())
+    }
+}
+
+export_plugin!(Hedra, health);
 
 fn poll_generation(encoded: &str) -> Result<Progress, Failure> {
     let task: api::Task = handle::decode(encoded)?;

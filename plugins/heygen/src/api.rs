@@ -9,8 +9,9 @@
 //! | a code naming moderation or blocked content (`moderation…`, `…blocked…`, `…policy…`, `inappropriate…`) | `content-rejected` |
 //! | 401 `unauthorized`, 403 `forbidden`/`resource_access_denied` | `unauthorized` |
 //! | 402 `insufficient_credit` | `rate-limited`, not retryable (the account needs funds) |
+//! | 400, 404, 410, 422 whose code or message says deprecated, retired or no longer available (an engine HeyGen stopped serving) | `model-unavailable` (replace it with `model.heygen`) |
 //! | 400, 404, 409, 413, 422 (`invalid_parameter`, `not_found`, …) | `invalid-input` |
-//! | 429 `rate_limit_exceeded` | `rate-limited`, retryable |
+//! | 429 `rate_limit_exceeded` | `rate-limited`, retryable, held back for `Retry-After` |
 //! | 5xx, anything else | `provider-unavailable`, retryable |
 //!
 //! Video statuses (`GET /v3/videos/{video_id}`):
@@ -178,6 +179,30 @@ struct CreateData {
     video_id: String,
 }
 
+/// `body` with the engine the operator's settings resolve
+/// ([`Engine::resolved_name`](crate::catalogue::Engine::resolved_name)) and,
+/// when there is one, the generation id as `callback_id`: HeyGen's
+/// client reference for the video, echoed in its webhooks and listings.
+pub fn finish_body(mut body: Json, engine: Option<String>, callback_id: Option<String>) -> Json {
+    if let (Some(engine), Some(object)) = (engine, body.get_mut("engine").and_then(Json::as_object_mut)) {
+        object.insert("type".into(), json!(engine));
+    }
+    if let (Some(id), Some(object)) = (callback_id, body.as_object_mut()) {
+        object.insert("callback_id".into(), json!(id));
+    }
+    body
+}
+
+/// The health check: `GET /v3/users/me` (the account and its balance;
+/// generates nothing).
+pub fn check_account(key: &str) -> Result<(), Failure> {
+    let request = http::get(format!("{API}/v3/users/me")).header("X-Api-Key", key).timeout_ms(HEALTH_TIMEOUT_MS);
+    request.send_with(http_failure).map(|_| ())
+}
+
+/// Per-request timeout of the health check.
+const HEALTH_TIMEOUT_MS: u32 = 10_000;
+
 /// Start the video.
 pub fn create(key: &str, body: &Json) -> Result<Task, Failure> {
     let request = http::post(format!("{API}/v3/videos")).header("X-Api-Key", key).json(body);
@@ -314,8 +339,19 @@ fn message(response: &Response) -> String {
     }
 }
 
-/// The failure for a non-2xx answer (see the module table).
+/// The failure for a non-2xx answer (see the module table), with the
+/// `Retry-After` of a 429.
 pub fn http_failure(response: &Response) -> Failure {
+    http::with_retry_after(classify(response), response)
+}
+
+/// Whether HeyGen says what was asked for (an engine) is retired.
+fn is_retired(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    ["deprecated", "retired", "no longer available", "no longer supported", "sunset"].iter().any(|w| text.contains(w))
+}
+
+fn classify(response: &Response) -> Failure {
     let text = message(response);
     let code = vendor_error(&response.body).and_then(|e| e.code_text());
     if code.as_deref().is_some_and(is_moderation) {
@@ -323,6 +359,9 @@ pub fn http_failure(response: &Response) -> Failure {
     }
     match response.status {
         402 => Failure { retryable: false, ..failure::rate_limited(text) },
+        400 | 404 | 410 | 422 if code.as_deref().is_some_and(is_retired) || is_retired(&text) => {
+            failure::model_unavailable(text)
+        }
         status => http::failure_for_status(status, text),
     }
 }
@@ -509,5 +548,28 @@ mod tests {
     fn handles_round_trip() {
         let task = Task { video_id: "a1b2c3d4e5f64a7b8c9d0e1f2a3b4c5d".into() };
         assert_eq!(handle::decode::<Task>(&handle::encode(&task)).unwrap(), task);
+    }
+
+    #[test]
+    fn retired_engines_are_model_unavailable_and_429s_carry_retry_after() {
+        let retired = response(
+            400,
+            r#"{"error":{"code":"invalid_parameter","message":"Engine avatar_iii is deprecated","param":"engine.type"}}"#,
+        );
+        assert_eq!(http_failure(&retired).code, FailureCode::ModelUnavailable);
+        let mut busy = response(429, r#"{"error":{"code":"rate_limit_exceeded","message":"slow"}}"#);
+        busy.headers.push(("Retry-After".into(), "30".into()));
+        let failure = http_failure(&busy);
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(30)));
+    }
+
+    #[test]
+    fn the_finished_body_carries_the_resolved_engine_and_the_callback_id() {
+        let body = json!({ "type": "avatar", "avatar_id": "a1", "engine": { "type": "avatar_iv" } });
+        let done = finish_body(body, Some("avatar_iv_2".into()), Some("gen_123".into()));
+        assert_eq!(done["engine"]["type"], "avatar_iv_2");
+        assert_eq!(done["callback_id"], "gen_123");
+        let photo = finish_body(json!({ "type": "image" }), Some("avatar_iv".into()), None);
+        assert_eq!(photo, json!({ "type": "image" }), "photos have no engine; no id, no callback_id");
     }
 }

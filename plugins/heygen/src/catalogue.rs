@@ -94,6 +94,22 @@ impl Engine {
     fn from_name(name: &str) -> Option<Engine> {
         Engine::ALL.into_iter().find(|e| e.name() == name)
     }
+
+    /// The engine a request without `engine` gets.
+    pub const DEFAULT: Engine = Engine::AvatarIv;
+
+    /// The settings name under which the operator replaces this engine's
+    /// `engine.type`: `heygen` (setting `model.heygen`) for the default
+    /// engine, `heygen.avatar-v` (`model.heygen.avatar-v`) for the other.
+    pub fn setting_key(self) -> String {
+        if self == Engine::DEFAULT { crate::ID.to_string() } else { format!("{}.{}", crate::ID, self.name()) }
+    }
+
+    /// HeyGen's `engine.type` as sent: the operator's replacement when set,
+    /// else [`vendor_name`](Self::vendor_name).
+    pub fn resolved_name(self) -> String {
+        model_id(&self.setting_key(), self.vendor_name())
+    }
 }
 
 /// Output resolution; HeyGen spells them the same way.
@@ -262,9 +278,13 @@ pub fn offering() -> Offering {
             "HeyGen avatar or look id (GET /v3/avatars/looks); required unless input.image gives a photo",
         ))
         .option(
-            OptionBuilder::text(ENGINE, "HeyGen's rendering engine for avatars; avatar-v is for Digital Twins")
-                .allowed(&engines)
-                .default_text(Engine::AvatarIv.name()),
+            OptionBuilder::text(
+                ENGINE,
+                "HeyGen's rendering engine for avatars; avatar-v is for Digital Twins (the operator's setting \
+                 model.heygen replaces the default engine's id)",
+            )
+            .allowed(&engines)
+            .default_text(Engine::AvatarIv.name()),
         )
         .option(
             OptionBuilder::text(RESOLUTION, "Output resolution (4k costs more)")
@@ -961,5 +981,11 @@ mod tests {
         for (input, options, message) in cases {
             assert_eq!(refused(input, &options), message);
         }
+    }
+
+    #[test]
+    fn settings_replace_the_default_engine_by_offering_and_the_other_by_name() {
+        assert_eq!(Engine::DEFAULT.setting_key(), "heygen");
+        assert_eq!(Engine::AvatarV.setting_key(), "heygen.avatar-v");
     }
 }

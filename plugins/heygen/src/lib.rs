@@ -10,6 +10,11 @@
 //! the price, is measured before it is uploaded. The handle carries the
 //! video id; nothing else survives between calls.
 //!
+//! The engine (`engine.type`) goes through the operator's settings
+//! (`model.heygen` for the default engine, `model.heygen.avatar-v` for
+//! the other); the generation id goes to HeyGen as `callback_id`; the
+//! health check reads `GET /v3/users/me`.
+//!
 //! Layout:
 //! - this file: the manifest and the thin [`Provider`] glue;
 //! - [`catalogue`]: options, the combination rules `quote` enforces, and
@@ -68,7 +73,9 @@ impl Provider for Heygen {
         let plan = catalogue::Plan::of(&request)?;
         let key = require_secret(SECRET)?;
         let assets = api::upload_inputs(&key, &plan, &request.input)?;
-        let task = api::create(&key, &api::video_body(&plan, &request.input, &assets))?;
+        let body = api::video_body(&plan, &request.input, &assets);
+        let body = api::finish_body(body, Some(plan.engine.resolved_name()), idempotency_token());
+        let task = api::create(&key, &body)?;
         Ok(Submitted::Running(Running { handle: handle::encode(&task), percent: None, poll_after_ms: api::POLL_MS }))
     }
 
@@ -89,7 +96,14 @@ impl Provider for Heygen {
     }
 }
 
-export_plugin!(Heygen);
+/// Checked with `GET /v3/users/me` (generates nothing): the key works.
+impl Health for Heygen {
+    fn check() -> Result<(), Failure> {
+        api::check_account(&require_secret(SECRET)?)
+    }
+}
+
+export_plugin!(Heygen, health);
 
 fn poll_video(encoded: &str) -> Result<Progress, Failure> {
     let task: api::Task = handle::decode(encoded)?;

@@ -3,20 +3,22 @@
 //!
 //! This module is data and pure functions only; it never calls the vendor.
 //!
-//! Capabilities come from Kling's capability map (legacy `model_name` API):
+//! Capabilities come from Kling's video capability map (updated
+//! 2026-05-19) and price list, for the legacy `model_name` API:
 //!
-//! | model | text→video | image→video | tiers (`mode`) | `cfgScale` | `sound` |
-//! |---|---|---|---|---|---|
-//! | `kling-v1` | yes | yes | std 720p / pro 720p | yes | no |
-//! | `kling-v1-5` | no | yes | std 720p / pro 1080p | yes | no |
-//! | `kling-v1-6` | yes | yes | std 720p / pro 1080p | yes | no |
-//! | `kling-v2-master` | yes | yes | one tier, 720p | no | no |
-//! | `kling-v2-1` | no | yes | std 720p / pro 1080p | no | no |
-//! | `kling-v2-1-master` | yes | yes | one tier, 1080p | no | no |
-//! | `kling-v2-5-turbo` | yes | yes | std 720p / pro 1080p | no | no |
-//! | `kling-v2-6` | yes | yes | std 720p / pro 1080p | no | pro only |
+//! | model | text→video | image→video | tiers (`mode`) | `sound` |
+//! |---|---|---|---|---|
+//! | `kling-v2-5-turbo` | yes | yes | std 720p / pro 1080p | no |
+//! | `kling-v2-6` | yes | yes | std 720p / pro 1080p | pro only |
+//! | `kling-v3` | yes | yes | std 720p / pro 1080p | pro only (here) |
 //!
-//! Every model makes 5 s and 10 s clips in every tier.
+//! Every model makes 5 s and 10 s clips in every tier. The older ids
+//! (`kling-v1`, `-v1-5`, `-v1-6`, `-v2-master`, `-v2-1`, `-v2-1-master`)
+//! are in neither Kling's 2026 capability map nor its price list and are
+//! no longer offered ([`RETIRED_MODELS`]); Kling answers a model it does
+//! not serve with code 1203, which `vendor` maps to `model-unavailable`.
+//! The `model_name` sent is resolved through
+//! [`doitong_plugin_sdk::model_id`] in `lib.rs`.
 
 use doitong_plugin_sdk::prelude::*;
 
@@ -53,8 +55,6 @@ pub struct Model {
     pub image_to_video: bool,
     /// Quality tiers and their prices.
     pub tiers: Tiers,
-    /// Honours `cfg_scale` (the 1.x models only).
-    pub cfg_scale: bool,
     /// Native audio (`sound: "on"`) in the `pro` tier, priced in tenths of
     /// a resource unit per 5 s of video; `None` when the model has none.
     pub sound_tenths_per_5s: Option<u32>,
@@ -82,64 +82,15 @@ const fn std_pro(std_tenths_per_5s: u32, pro_tenths_per_5s: u32) -> Tiers {
 }
 
 /// Every model we expose, in the order users see them. Prices are Kling's
-/// resource units per 5 s clip (10 s costs double): 1 / 3.5 for 1.0; 2 /
-/// 3.5 for 1.5, 1.6 and 2.1; 10 for the masters; 0.3 / 0.5 units a second
-/// for 2.5 Turbo and 2.6, and 1.0 a second for 2.6 with sound.
-pub const MODELS: [Model; 8] = [
-    Model {
-        name: "kling-v1",
-        text_to_video: true,
-        image_to_video: true,
-        tiers: std_pro(10, 35),
-        cfg_scale: true,
-        sound_tenths_per_5s: None,
-    },
-    Model {
-        name: "kling-v1-5",
-        text_to_video: false,
-        image_to_video: true,
-        tiers: std_pro(20, 35),
-        cfg_scale: true,
-        sound_tenths_per_5s: None,
-    },
-    Model {
-        name: "kling-v1-6",
-        text_to_video: true,
-        image_to_video: true,
-        tiers: std_pro(20, 35),
-        cfg_scale: true,
-        sound_tenths_per_5s: None,
-    },
-    Model {
-        name: "kling-v2-master",
-        text_to_video: true,
-        image_to_video: true,
-        tiers: Tiers::Single { tenths_per_5s: 100 },
-        cfg_scale: false,
-        sound_tenths_per_5s: None,
-    },
-    Model {
-        name: "kling-v2-1",
-        text_to_video: false,
-        image_to_video: true,
-        tiers: std_pro(20, 35),
-        cfg_scale: false,
-        sound_tenths_per_5s: None,
-    },
-    Model {
-        name: "kling-v2-1-master",
-        text_to_video: true,
-        image_to_video: true,
-        tiers: Tiers::Single { tenths_per_5s: 100 },
-        cfg_scale: false,
-        sound_tenths_per_5s: None,
-    },
+/// resource units per second (10 s costs double 5 s): 0.3 / 0.5 for 2.5
+/// Turbo and 2.6, 1.0 for 2.6 with sound; 0.6 / 0.8 for 3.0, 1.2 with
+/// sound at 1080p.
+pub const MODELS: [Model; 3] = [
     Model {
         name: "kling-v2-5-turbo",
         text_to_video: true,
         image_to_video: true,
         tiers: std_pro(15, 25),
-        cfg_scale: false,
         sound_tenths_per_5s: None,
     },
     Model {
@@ -147,10 +98,21 @@ pub const MODELS: [Model; 8] = [
         text_to_video: true,
         image_to_video: true,
         tiers: std_pro(15, 25),
-        cfg_scale: false,
         sound_tenths_per_5s: Some(50),
     },
+    Model {
+        name: "kling-v3",
+        text_to_video: true,
+        image_to_video: true,
+        tiers: std_pro(30, 40),
+        sound_tenths_per_5s: Some(60),
+    },
 ];
+
+/// Model ids Kling's 2026 capability map and price list no longer carry:
+/// never offered, never sent unless an operator names one in a setting.
+pub const RETIRED_MODELS: [&str; 6] =
+    ["kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1", "kling-v2-1-master"];
 
 /// The model named `name`.
 pub fn model(name: &str) -> Option<&'static Model> {
@@ -172,8 +134,8 @@ pub fn offerings() -> Vec<Offering> {
     vec![
         offering(KLING, "Kling")
             .description(
-                "Kuaishou's Kling video models (1.0 to 2.6): text-to-video, or image-to-video when \
-                 input.image is given. Standard (720p) and professional (up to 1080p) modes, 5 or 10 \
+                "Kuaishou's Kling video models (2.5 Turbo, 2.6, 3.0): text-to-video, or image-to-video \
+                 when input.image is given. Standard (720p) and professional (up to 1080p) modes, 5 or 10 \
                  seconds, strong motion coherence.",
             )
             .accepts(&[InputField::Text, InputField::Image])
@@ -182,7 +144,7 @@ pub fn offerings() -> Vec<Offering> {
         offering(KLING_ANIMATION, "Kling Animation")
             .description(
                 "Kling image-to-video: animates input.image with natural motion, guided by an \
-                 optional prompt. Every Kling version and both quality modes.",
+                 optional prompt. Kling 2.5 Turbo, 2.6 and 3.0, both quality modes.",
             )
             .accepts(&[InputField::Text, InputField::Image])
             .requires(&[InputField::Image])
@@ -193,21 +155,18 @@ pub fn offerings() -> Vec<Offering> {
 /// What both offerings share: options, prices, quality and time.
 fn offering(id: &str, name: &str) -> OfferingBuilder {
     let builder = OfferingBuilder::new(id, name, &[MediaKind::Video])
-        .features(&["text-to-video", "image-to-video", "5-10 seconds", "1080p", "pro mode", "native audio (2.6)"])
+        .features(&["text-to-video", "image-to-video", "5-10 seconds", "1080p", "pro mode", "native audio (2.6, 3.0)"])
         .limitations(&[
-            "no seed, style, resolution or motion intensity options",
+            "no seed, style, resolution, cfg scale or motion intensity options",
             "image-to-video keeps the image's aspect ratio",
             "last-frame, motion brush and camera control are not exposed",
             "Kling cannot cancel a task: cancelling stops waiting and refunds nothing",
         ])
         .option(model_option())
         .option(
-            OptionBuilder::text(
-                "mode",
-                "Quality tier: std (720p) or pro (1080p on most models); master models have one tier, std",
-            )
-            .allowed(&["std", "pro"])
-            .default_text("std"),
+            OptionBuilder::text("mode", "Quality tier: std (720p) or pro (1080p)")
+                .allowed(&["std", "pro"])
+                .default_text("std"),
         )
         .option(
             OptionBuilder::integer("duration", "Seconds of video").allowed_integers(&DURATIONS_S).default_integer(5),
@@ -218,10 +177,9 @@ fn offering(id: &str, name: &str) -> OfferingBuilder {
         )
         .option(OptionBuilder::text("negativePrompt", "What the video should not show (at most 2500 characters)"))
         .option(
-            OptionBuilder::number("cfgScale", "Prompt adherence 0..1 (0.5 when omitted); Kling 1.x models only")
-                .range(0.0, 1.0),
+            OptionBuilder::flag("sound", "Native audio track; kling-v2-6 and kling-v3 in pro mode only")
+                .default_flag(false),
         )
-        .option(OptionBuilder::flag("sound", "Native audio track; kling-v2-6 in pro mode only").default_flag(false))
         .quality(88)
         .credits(credits(default_model().tiers.std_or_single_tenths_per_5s(), 5))
         .estimated_seconds(estimated_seconds(&default_model().tiers, false, 5));
@@ -245,9 +203,7 @@ impl Tiers {
 
 fn model_option() -> OptionBuilder {
     let names: Vec<&str> = MODELS.iter().map(|m| m.name).collect();
-    OptionBuilder::text("model", "Kling version (model_name); kling-v1-5 and kling-v2-1 animate images only")
-        .allowed(&names)
-        .default_text(DEFAULT_MODEL)
+    OptionBuilder::text("model", "Kling version (model_name)").allowed(&names).default_text(DEFAULT_MODEL)
 }
 
 /// One rule per model, tier and duration (sound first, since the first
@@ -327,16 +283,14 @@ mod tests {
         let [kling, _] = &offerings()[..] else { panic!("two offerings") };
         let text = |s: &str| Value::Text(s.to_string());
         let cases = [
-            ("kling-v1", "std", 5, false, 14),
-            ("kling-v1", "pro", 10, false, 98),
-            ("kling-v1-6", "std", 10, false, 56),
-            ("kling-v1-6", "pro", 5, false, 49),
-            ("kling-v2-master", "std", 5, false, 140),
-            ("kling-v2-1-master", "std", 10, false, 280),
+            ("kling-v2-5-turbo", "std", 5, false, 21),
             ("kling-v2-5-turbo", "pro", 10, false, 70),
             ("kling-v2-6", "pro", 5, false, 35),
             ("kling-v2-6", "pro", 5, true, 70),
             ("kling-v2-6", "pro", 10, true, 140),
+            ("kling-v3", "std", 5, false, 42),
+            ("kling-v3", "pro", 10, false, 112),
+            ("kling-v3", "pro", 5, true, 84),
         ];
         for (name, mode, duration, sound, expected) in cases {
             let request = options(&[
@@ -347,8 +301,19 @@ mod tests {
             ]);
             assert_eq!(spec::price(kling, &request), expected, "{name} {mode} {duration}s sound={sound}");
         }
-        // 8 models × 2 durations, two tiers where there are two, sound for 2.6.
-        assert_eq!(kling.pricing.len(), 2 * (6 * 2 + 2) + 2);
+        // 3 models × 2 durations × 2 tiers, sound for 2.6 and 3.0.
+        assert_eq!(kling.pricing.len(), 2 * (3 * 2 + 2));
+    }
+
+    #[test]
+    fn retired_models_are_not_offered() {
+        let [kling, animation] = &offerings()[..] else { panic!("two offerings") };
+        for offering in [kling, animation] {
+            let model = offering.options.iter().find(|o| o.name == "model").unwrap();
+            let allowed: Vec<Value> = MODELS.iter().map(|m| Value::Text(m.name.into())).collect();
+            assert_eq!(model.allowed_values, allowed);
+        }
+        assert!(RETIRED_MODELS.iter().all(|name| model(name).is_none()));
     }
 
     #[test]
@@ -359,7 +324,7 @@ mod tests {
         assert_eq!(animation.requires, [InputField::Image]);
         assert_eq!(kling.options, animation.options);
         let names: Vec<&str> = kling.options.iter().map(|o| o.name.as_str()).collect();
-        assert_eq!(names, ["model", "mode", "duration", "aspectRatio", "negativePrompt", "cfgScale", "sound"]);
+        assert_eq!(names, ["model", "mode", "duration", "aspectRatio", "negativePrompt", "sound"]);
     }
 
     #[test]
@@ -367,6 +332,6 @@ mod tests {
         let turbo = default_model();
         assert_eq!(estimated_seconds(&turbo.tiers, false, 5), 90);
         assert_eq!(estimated_seconds(&turbo.tiers, true, 10), 360);
-        assert_eq!(estimated_seconds(&model("kling-v2-master").unwrap().tiers, false, 10), 480);
+        assert_eq!(estimated_seconds(&Tiers::Single { tenths_per_5s: 100 }, false, 10), 480);
     }
 }

@@ -14,12 +14,23 @@
 //!    CDN, kept 30 days) becomes the artifact the host re-hosts.
 //! 3. `cancel`: Kling has no cancel endpoint. We stop waiting and report a
 //!    0 % refund, because Kling still finishes and bills the task.
+//! 4. `check` (health): `GET /account/costs` (the resource packs, free).
+//!
+//! Idempotency: `submit` sends the generation id as `external_task_id`
+//! (unique per Kling account). A retried submit whose first answer was
+//! lost is refused by Kling as a duplicate id; the adapter then queries
+//! the task by that `external_task_id` and carries on with it, so a retry
+//! never creates a second task.
+//!
+//! Model ids: `model_name` is resolved through
+//! [`doitong_plugin_sdk::model_id`]: `model.<offering>` replaces the
+//! default model's id, `model.<offering>.<model option value>` any one's.
 //!
 //! Decisions where Kling's documentation is unclear (details in the
-//! README): the default model is `kling-v2-5-turbo`; master models get no
-//! `mode` and refuse `pro`; `cfgScale` is refused on 2.x models and
-//! `aspectRatio` on image-to-video; old models are priced from Kling's
-//! legacy per-clip unit list at US$0.14 a unit; a failed task is a
+//! README): the default model is `kling-v2-5-turbo`; the 1.x and 2.0/2.1
+//! models are no longer offered; `aspectRatio` is refused on
+//! image-to-video; prices are Kling's per-second unit list at US$0.14 a
+//! unit; a failed task is a
 //! moderation refusal when its message speaks of risk control, sensitive
 //! content or policy; HTTP 429 is retried only for codes 1302/1303.
 //!
@@ -31,6 +42,8 @@
 //! - [`vendor`]: Kling's envelope, error codes and task states.
 
 #![deny(missing_docs)]
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use doitong_plugin_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -78,12 +91,22 @@ impl Provider for Kling {
     }
 
     fn submit(request: JobRequest) -> Result<Submitted, Failure> {
-        let plan = plan_for(&request)?;
+        let mut plan = plan_for(&request)?;
+        plan.body["model_name"] = serde_json::json!(vendor_model(&request.offering, plan.model));
+        let external_id = idempotency_token();
+        if let Some(id) = &external_id {
+            plan.body["external_task_id"] = serde_json::json!(id);
+        }
         let response = http::post(format!("{API}{}", plan.endpoint.path()))
             .bearer(&auth::bearer_token()?)
             .json(&plan.body)
             .send_raw()?;
-        let task: vendor::Task = vendor::read(&response)?;
+        let task = match (vendor::read_submit(&response)?, external_id) {
+            (vendor::Submit::Created(task), _) => task,
+            // A retry of a submit Kling accepted: carry on with that task.
+            (vendor::Submit::Duplicate(_), Some(id)) => query(plan.endpoint, &id)?,
+            (vendor::Submit::Duplicate(failure), None) => return Err(failure),
+        };
         let handle = handle::encode(&TaskRef { id: task.task_id.clone(), endpoint: plan.endpoint });
         match vendor::progress(&handle, task) {
             Progress::Running(running) => Ok(Submitted::Running(running)),
@@ -104,7 +127,41 @@ impl Provider for Kling {
     }
 }
 
-export_plugin!(Kling);
+impl Health for Kling {
+    /// `GET /account/costs` for the last day: the account's resource
+    /// packs. Free (Kling asks for at most one call a second) and
+    /// authenticated with the same token as every call.
+    fn check() -> Result<(), Failure> {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let url = format!("{API}/account/costs?start_time={}&end_time={now_ms}", now_ms.saturating_sub(DAY_MS));
+        let response = http::get(url).bearer(&auth::bearer_token()?).send_raw()?;
+        vendor::read::<serde_json::Value>(&response).map(|_| ())
+    }
+}
+
+export_plugin!(Kling, health);
+
+/// One day in milliseconds: the window the health check asks about.
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The `model_name` sent for `model` on `offering`: the operator's
+/// `model.<offering>.<model>` setting, else (for the default model)
+/// `model.<offering>`, else the built-in id.
+fn vendor_model(offering: &str, model: &str) -> String {
+    let specific = format!("{offering}.{model}");
+    if model == catalog::DEFAULT_MODEL && setting(&format!("model.{specific}")).is_none() {
+        model_id(offering, model)
+    } else {
+        model_id(&specific, model)
+    }
+}
+
+/// `GET /v1/videos/{endpoint}/{id}`: the task by Kling's `task_id` or by
+/// our `external_task_id` (Kling takes either in the path).
+fn query(endpoint: Endpoint, id: &str) -> Result<vendor::Task, Failure> {
+    let response = http::get(format!("{API}{}/{id}", endpoint.path())).bearer(&auth::bearer_token()?).send_raw()?;
+    vendor::read(&response)
+}
 
 /// The plan for `request`, priced by its offering's rules.
 fn plan_for(request: &JobRequest) -> Result<Plan, Failure> {
@@ -117,10 +174,7 @@ fn plan_for(request: &JobRequest) -> Result<Plan, Failure> {
 
 fn poll_task(handle: &str) -> Result<Progress, Failure> {
     let task_ref: TaskRef = handle::decode(handle)?;
-    let response = http::get(format!("{API}{}/{}", task_ref.endpoint.path(), task_ref.id))
-        .bearer(&auth::bearer_token()?)
-        .send_raw()?;
-    let task: vendor::Task = vendor::read(&response)?;
+    let task = query(task_ref.endpoint, &task_ref.id)?;
     Ok(vendor::progress(handle, task))
 }
 
@@ -153,13 +207,13 @@ mod tests {
             kind: MediaKind::Video,
             input: JobInput { text: Some("x".into()), image: None, audio: None, video: None, voice: None },
             options: vec![
-                ("model".into(), Value::Text("kling-v1-6".into())),
+                ("model".into(), Value::Text("kling-v3".into())),
                 ("mode".into(), Value::Text("pro".into())),
                 ("duration".into(), Value::Integer(10)),
                 ("sound".into(), Value::Flag(false)),
             ],
         };
         let quote = Kling::quote(request).unwrap();
-        assert_eq!((quote.credits, quote.estimated_seconds), (98, 360));
+        assert_eq!((quote.credits, quote.estimated_seconds), (112, 360));
     }
 }

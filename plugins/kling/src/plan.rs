@@ -37,6 +37,9 @@ impl Endpoint {
 pub struct Plan {
     /// Where to send it.
     pub endpoint: Endpoint,
+    /// The built-in `model_name` of the chosen model (`submit` replaces it
+    /// in [`Plan::body`] with the operator's setting, if any).
+    pub model: &'static str,
     /// The JSON body.
     pub body: Json,
     /// Credits the request costs.
@@ -86,10 +89,6 @@ impl Plan {
             check_length("option `negativePrompt`", negative)?;
             body.insert("negative_prompt".into(), json!(negative));
         }
-        if let Some(cfg_scale) = options.number("cfgScale") {
-            check_cfg_scale(model)?;
-            body.insert("cfg_scale".into(), json!(cfg_scale));
-        }
         if let Tiers::StdPro { .. } = model.tiers {
             body.insert("mode".into(), json!(if pro { "pro" } else { "std" }));
         }
@@ -98,6 +97,7 @@ impl Plan {
             body.insert("sound".into(), json!(if sound { "on" } else { "off" }));
         }
         Ok(Plan {
+            model: model.name,
             endpoint,
             body: Json::Object(body),
             credits: spec::price(offering, &request.options),
@@ -169,17 +169,6 @@ fn check_image_to_video(model: &Model, options: &Options) -> Result<(), Failure>
         ));
     }
     Ok(())
-}
-
-fn check_cfg_scale(model: &Model) -> Result<(), Failure> {
-    if model.cfg_scale {
-        return Ok(());
-    }
-    Err(failure::invalid_input(format!(
-        "option `cfgScale` is only honoured by models {}; omit it for model `{}`",
-        catalog::model_names(|m| m.cfg_scale),
-        model.name
-    )))
 }
 
 fn check_length(what: &str, text: &str) -> Result<(), Failure> {
@@ -279,32 +268,22 @@ mod tests {
 
     #[test]
     fn every_option_maps_to_its_field() {
-        let options = [
-            ("model", text("kling-v1-6")),
-            ("negativePrompt", text("blurry")),
-            ("cfgScale", Value::Number(0.7)),
-            ("aspectRatio", text("9:16")),
-        ];
+        let options = [("model", text("kling-v3")), ("negativePrompt", text("blurry")), ("aspectRatio", text("9:16"))];
         let plan = plan(KLING, Some("a fox"), None, &options).unwrap();
+        assert_eq!(plan.model, "kling-v3");
         assert_eq!(
             plan.body,
             json!({
-                "model_name": "kling-v1-6", "aspect_ratio": "9:16", "prompt": "a fox", "negative_prompt": "blurry",
-                "cfg_scale": 0.7, "mode": "std", "duration": "5"
+                "model_name": "kling-v3", "aspect_ratio": "9:16", "prompt": "a fox", "negative_prompt": "blurry",
+                "mode": "std", "duration": "5", "sound": "off"
             })
         );
     }
 
     #[test]
-    fn masters_send_no_mode_and_refuse_pro() {
-        let plan = plan(KLING, Some("x"), None, &[("model", text("kling-v2-1-master"))]).unwrap();
-        assert!(plan.body.get("mode").is_none(), "{}", plan.body);
-        assert_eq!(plan.credits, 140);
-        let message = invalid(Plan::new(
-            &request(KLING, Some("x"), None, &[("model", text("kling-v2-master")), ("mode", text("pro"))]),
-            &offering(KLING),
-        ));
-        assert!(message.contains("option `mode` must be std") && message.contains("kling-v2-6"), "{message}");
+    fn retired_models_are_refused() {
+        let message = invalid(plan(KLING, Some("x"), None, &[("model", text("kling-v1-6"))]));
+        assert!(message.contains("kling-v2-5-turbo, kling-v2-6, kling-v3; got kling-v1-6"), "{message}");
     }
 
     #[test]
@@ -318,21 +297,7 @@ mod tests {
             invalid(plan(KLING, Some("x"), None, &[("model", text("kling-v2-6")), ("sound", Value::Flag(true))]));
         assert!(message.contains("allowed values of mode with sound: pro"), "{message}");
         let message = invalid(plan(KLING, Some("x"), None, &[("sound", Value::Flag(true))]));
-        assert!(message.contains("only available with model kling-v2-6"), "{message}");
-    }
-
-    #[test]
-    fn image_only_models_need_an_image() {
-        let message = invalid(plan(KLING, Some("x"), None, &[("model", text("kling-v2-1"))]));
-        assert!(message.contains("kling-v1, kling-v1-6, kling-v2-master"), "{message}");
-        let plan = plan(KLING, Some("x"), Some(url_image()), &[("model", text("kling-v2-1"))]).unwrap();
-        assert_eq!(plan.endpoint, Endpoint::Image2video);
-    }
-
-    #[test]
-    fn cfg_scale_is_refused_on_2_x() {
-        let message = invalid(plan(KLING, Some("x"), None, &[("cfgScale", Value::Number(0.5))]));
-        assert!(message.contains("kling-v1, kling-v1-5, kling-v1-6"), "{message}");
+        assert!(message.contains("only available with model kling-v2-6, kling-v3"), "{message}");
     }
 
     #[test]

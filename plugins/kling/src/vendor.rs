@@ -9,12 +9,16 @@
 //! | 401 | 1000–1004 | bad, missing or expired token | `unauthorized` |
 //! | 429 | 1100–1102 | account suspended, in arrears, resource pack used up | `rate-limited`, **not** retryable |
 //! | 403 | 1103 | no access to the model | `unauthorized` |
-//! | 400/404 | 1200–1203 | bad parameter, method or model | `invalid-input` |
+//! | 400/404 | 1200–1202 | bad parameter or method | `invalid-input` |
+//! | 404 | 1203 | resource (the model) does not exist | at submit: `model-unavailable`; elsewhere `invalid-input` |
+//! | 400 | 1201, message about `external_task_id` | the generation was submitted before | at submit: [`Submit::Duplicate`], recovered by a query |
 //! | 400 | 1300, 1301 | platform policy, content safety | `content-rejected` |
 //! | 429 | 1302, 1303 | rate or concurrency limit | `rate-limited`, retryable |
 //! | 429 | 1304 | IP not on the whitelist | `unauthorized` |
 //! | 5xx | 5000–5002 | internal error, maintenance, timeout | `provider-unavailable`, retryable |
 //! | other | other | | by HTTP status (the SDK's table) |
+//!
+//! Rate-limited failures carry Kling's `Retry-After` when it sends one.
 //!
 //! Task states (`data.task_status`) → progress:
 //!
@@ -97,7 +101,38 @@ pub fn read<T: DeserializeOwned>(response: &Response) -> Result<T, Failure> {
     };
     match envelope {
         Envelope { code: 0, data: Some(data), .. } if (200..300).contains(&status) => Ok(data),
-        Envelope { code, message, .. } => Err(failure_for(status, code, &message)),
+        Envelope { code, message, .. } => Err(http::with_retry_after(failure_for(status, code, &message), response)),
+    }
+}
+
+/// What a create call's answer means.
+#[derive(Debug)]
+pub enum Submit {
+    /// Kling created the task.
+    Created(Task),
+    /// Kling already has a task with our `external_task_id`: this submit
+    /// is a retry of one whose answer was lost.
+    Duplicate(Failure),
+}
+
+/// Read a create call's answer: as [`read`], except that code 1203 (the
+/// model does not exist) is `model-unavailable`, and a refusal naming
+/// `external_task_id` is [`Submit::Duplicate`].
+pub fn read_submit(response: &Response) -> Result<Submit, Failure> {
+    match read::<Task>(response) {
+        Ok(task) => Ok(Submit::Created(task)),
+        Err(failure) => {
+            let code = serde_json::from_slice::<Envelope<serde_json::Value>>(&response.body).map(|e| e.code).ok();
+            let lower = failure.message.to_lowercase();
+            match code {
+                Some(1203) => Err(failure::model_unavailable(format!(
+                    "{} (the model is retired or unknown: set `model.<offering>` in [plugins.kling] settings)",
+                    failure.message
+                ))),
+                Some(1200 | 1201) if lower.contains("external_task_id") => Ok(Submit::Duplicate(failure)),
+                _ => Err(failure),
+            }
+        }
     }
 }
 
@@ -204,6 +239,31 @@ mod tests {
             assert_eq!((failure.code, failure.retryable), (expected, retryable), "{status}/{code}");
             assert_eq!(failure.message, format!("Kling answered HTTP {status}, code {code}: vendor says no"));
         }
+    }
+
+    #[test]
+    fn a_missing_model_at_submit_is_model_unavailable_and_a_duplicate_id_is_recognised() {
+        let missing =
+            response(404, json!({"code": 1203, "message": "model is not supported: kling-v1", "request_id": "r"}));
+        let failure = read_submit(&missing).unwrap_err();
+        assert_eq!((failure.code, failure.retryable), (FailureCode::ModelUnavailable, false));
+        assert!(failure.message.contains("model is not supported: kling-v1"), "{}", failure.message);
+        assert_eq!(read::<Task>(&missing).unwrap_err().code, FailureCode::InvalidInput, "only at submit");
+        let duplicate =
+            response(400, json!({"code": 1201, "message": "external_task_id already exists", "request_id": "r"}));
+        assert!(matches!(read_submit(&duplicate), Ok(Submit::Duplicate(_))));
+        let bad = response(400, json!({"code": 1201, "message": "duration value is invalid", "request_id": "r"}));
+        assert_eq!(read_submit(&bad).unwrap_err().code, FailureCode::InvalidInput);
+        let created = response(200, json!({"code": 0, "data": {"task_id": "9", "task_status": "submitted"}}));
+        assert!(matches!(read_submit(&created), Ok(Submit::Created(task)) if task.task_id == "9"));
+    }
+
+    #[test]
+    fn a_429_carries_retry_after() {
+        let mut busy = response(429, json!({"code": 1302, "message": "too many requests"}));
+        busy.headers.push(("Retry-After".into(), "9".into()));
+        let failure = read::<Task>(&busy).unwrap_err();
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(9)));
     }
 
     #[test]

@@ -131,8 +131,30 @@ pub fn creation_failure(response: &http::Response) -> Failure {
             failure::content_rejected(format!("Luma refused the prompt or image: {detail}"))
         }
         402 => failure::rate_limited(format!("the Luma account is out of credits (HTTP 402): {detail}")),
+        400 | 404 | 422 if names_the_model(&detail) => failure::model_unavailable(format!(
+            "Luma does not serve this model (set `model.<offering>` in [plugins.luma] settings): {detail}"
+        )),
         _ => http::status_failure(response),
     }
+}
+
+/// Whether a refusal is about the `model` field (a model Luma no longer
+/// has answers with a validation error naming it).
+fn names_the_model(detail: &str) -> bool {
+    let lower = detail.to_lowercase();
+    lower.contains("model")
+        && [
+            "invalid",
+            "not found",
+            "not supported",
+            "no longer",
+            "does not exist",
+            "unknown",
+            "not one of",
+            "input should be",
+        ]
+        .iter()
+        .any(|word| lower.contains(word))
 }
 
 #[cfg(test)]
@@ -151,6 +173,18 @@ mod tests {
 
     fn generation(value: Json) -> Generation {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_refused_model_is_model_unavailable() {
+        let answer = |status: u16, body: &str| http::Response { status, headers: vec![], body: body.into() };
+        let retired = answer(400, r#"{"detail":"Invalid model: ray-1-6 is no longer available"}"#);
+        assert_eq!(creation_failure(&retired).code, FailureCode::ModelUnavailable);
+        let other = answer(400, r#"{"detail":"Invalid resolution 8k"}"#);
+        assert_eq!(creation_failure(&other).code, FailureCode::InvalidInput);
+        let mut busy = answer(429, r#"{"detail":"Too many requests"}"#);
+        busy.headers.push(("Retry-After".into(), "12".into()));
+        assert_eq!(creation_failure(&busy).retry_after_secs, Some(12));
     }
 
     #[test]

@@ -11,6 +11,12 @@
 //! | `submit` | `POST /generations/video` → a Generation object                  |
 //! | `poll`   | `GET /generations/{id}`, mapped by [`generation::progress`]      |
 //! | `cancel` | `DELETE /generations/{id}` (Luma has no cancel; this deletes it) |
+//! | `check`  | `GET /credits` (the account's credit balance; free)              |
+//!
+//! The `model` sent is resolved through [`doitong_plugin_sdk::model_id`]:
+//! the operator's setting `model.<offering>` replaces the built-in Ray id.
+//! A refusal naming the model is `model-unavailable`. Luma documents no
+//! idempotency key (its SDK sends none), so none is sent.
 //!
 //! Decisions where Luma's documentation is unclear (also in the README):
 //! - Create goes to `POST /generations/video`, the path of Luma's official
@@ -75,10 +81,12 @@ impl Provider for Luma {
         let ray = ray_of(&request)?;
         generation::check_inputs(&request)?;
         let key = require_secret("api_key")?;
+        let mut body = generation::body(ray, &request);
+        body["model"] = doitong_plugin_sdk::serde_json::json!(model_id(ray.offering_id(), ray.api_name()));
         let response = http::post(url("/generations/video"))
             .bearer(&key)
             .header("Accept", "application/json")
-            .json(&generation::body(ray, &request))
+            .json(&body)
             .send_with(generation::creation_failure)?;
         let created: Generation = http::decode_json(&response)?;
         let encoded = handle::encode(&Handle { id: created.id.clone() });
@@ -104,7 +112,15 @@ impl Provider for Luma {
     }
 }
 
-export_plugin!(Luma);
+impl Health for Luma {
+    /// `GET /credits`: the account's credit balance (free, authenticated).
+    fn check() -> Result<(), Failure> {
+        let key = require_secret("api_key")?;
+        http::get(url("/credits")).bearer(&key).header("Accept", "application/json").send().map(|_| ())
+    }
+}
+
+export_plugin!(Luma, health);
 
 fn url(path: &str) -> String {
     format!("{API}{API_PATH}{path}")

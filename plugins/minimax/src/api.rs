@@ -50,7 +50,7 @@ pub struct Task {
 /// `POST /v1/video_generation`.
 #[derive(Serialize, Debug)]
 pub struct SubmitBody<'a> {
-    model: &'static str,
+    model: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt: Option<&'a str>,
     duration: i64,
@@ -69,7 +69,7 @@ impl<'a> SubmitBody<'a> {
     /// The body for a checked request.
     pub fn new(plan: &Plan, input: &'a JobInput) -> Self {
         SubmitBody {
-            model: plan.vendor_model(),
+            model: plan.vendor_model().to_string(),
             prompt: input.text.as_deref().filter(|t| !t.trim().is_empty()),
             duration: plan.duration,
             resolution: plan.resolution.vendor_name(),
@@ -78,6 +78,12 @@ impl<'a> SubmitBody<'a> {
             aigc_watermark: plan.watermark,
             first_frame_image: input.image.as_ref().and_then(media::url_or_data_uri),
         }
+    }
+
+    /// The same body naming MiniMax model `model` (the operator's setting
+    /// `model.minimax…`, resolved by `lib.rs`).
+    pub fn with_model(self, model: String) -> Self {
+        SubmitBody { model, ..self }
     }
 }
 
@@ -220,12 +226,26 @@ pub fn task_state(answer: &QueryAnswer) -> Result<TaskState, Failure> {
 
 /// Start a task.
 pub fn submit(key: &str, body: &SubmitBody) -> Result<Task, Failure> {
-    let answer: SubmitAnswer = exchange(http::post(format!("{API}/v1/video_generation")).bearer(key).json(body))?;
-    answer.base_resp.check()?;
+    let answer: SubmitAnswer =
+        exchange(http::post(format!("{API}/v1/video_generation")).bearer(key).json(body)).map_err(at_submit)?;
+    answer.base_resp.check().map_err(at_submit)?;
     // MiniMax may have started something: not retryable, or a retry could
     // start (and bill) a second task.
     let task_id = answer.task_id.ok_or_else(|| failure::generation_failed("MiniMax answered without a task_id"))?;
     Ok(Task { task_id })
+}
+
+/// A refused submit: an invalid-parameter refusal about the model (MiniMax
+/// answers 2013 "invalid params" naming the model it does not serve) is
+/// `model-unavailable`; anything else is kept.
+pub fn at_submit(failure: Failure) -> Failure {
+    if failure.code == FailureCode::InvalidInput && failure.message.to_lowercase().contains("model") {
+        return failure::model_unavailable(format!(
+            "{} (the model is retired or unknown: set `model.minimax` in [plugins.minimax] settings)",
+            failure.message
+        ));
+    }
+    failure
 }
 
 /// The task's current state.
@@ -250,7 +270,7 @@ pub fn download_url(key: &str, file_id: &str) -> Result<String, Failure> {
 pub(crate) fn exchange<T: DeserializeOwned>(request: http::Request) -> Result<T, Failure> {
     let response = request.timeout_ms(REQUEST_TIMEOUT_MS).send_with(|response| {
         match base_resp_of(&response.body).filter(|b| b.status_code != 0) {
-            Some(base) => request_failure(&base),
+            Some(base) => http::with_retry_after(request_failure(&base), response),
             None => http::status_failure(response),
         }
     })?;
@@ -333,11 +353,28 @@ mod tests {
 
         let inline = Media { url: String::new(), mime: Some("image/png".into()), bytes: Some(vec![1, 2, 3]) };
         let body =
-            serde_json::to_value(SubmitBody::new(&plan(Model::Video01Director, true), &input(Some("x"), Some(inline))))
+            serde_json::to_value(SubmitBody::new(&plan(Model::Hailuo23Fast, true), &input(Some("x"), Some(inline))))
                 .unwrap();
         assert_eq!(body["first_frame_image"], "data:image/png;base64,AQID");
-        assert_eq!((body["model"].as_str(), body["resolution"].as_str()), (Some("I2V-01-Director"), Some("720P")));
-        assert_eq!(body.get("fast_pretreatment"), None, "video-01 models do not know fast_pretreatment");
+        assert_eq!(
+            (body["model"].as_str(), body["resolution"].as_str()),
+            (Some("MiniMax-Hailuo-2.3-Fast"), Some("768P"))
+        );
+    }
+
+    #[test]
+    fn a_model_minimax_does_not_serve_is_model_unavailable_at_submit() {
+        let refused = request_failure(&BaseResp {
+            status_code: 2013,
+            status_msg: "invalid params, model T2V-01 not support".into(),
+        });
+        let failure = at_submit(refused);
+        assert_eq!((failure.code, failure.retryable), (FailureCode::ModelUnavailable, false));
+        assert!(failure.message.contains("model T2V-01 not support"), "{}", failure.message);
+        let other = at_submit(request_failure(&BaseResp { status_code: 2013, status_msg: "duration invalid".into() }));
+        assert_eq!(other.code, FailureCode::InvalidInput);
+        let busy = at_submit(request_failure(&BaseResp { status_code: 1002, status_msg: "rate limit model".into() }));
+        assert_eq!(busy.code, FailureCode::RateLimited, "only invalid-input refusals are about the model");
     }
 
     #[test]

@@ -10,9 +10,13 @@
 //! | `hailuo-02` (`MiniMax-Hailuo-02`), default | both         | 6, 10      | 768p (default), 1080p (6 s only), 512p (image only) |
 //! | `hailuo-2.3` (`MiniMax-Hailuo-2.3`)        | both         | 6, 10      | 768p (default), 1080p (6 s only) |
 //! | `hailuo-2.3-fast` (`MiniMax-Hailuo-2.3-Fast`) | image only | 6, 10      | 768p (default), 1080p (6 s only) |
-//! | `video-01` (`T2V-01` / `I2V-01`)           | both         | 6          | 720p         |
-//! | `video-01-director` (`T2V-01-Director` / `I2V-01-Director`) | both | 6 | 720p    |
-//! | `video-01-live` (`I2V-01-live`)            | image only   | 6          | 720p         |
+//!
+//! The video-01 family (`T2V-01`, `I2V-01`, `-Director`, `I2V-01-live`) is
+//! no longer offered: MiniMax's "Supported Models" (platform.minimax.io
+//! and platform.minimaxi.com, video-generation-intro) lists only the three
+//! Hailuo models above ([`RETIRED_MODELS`]). The vendor id sent is
+//! resolved by `lib.rs` through [`doitong_plugin_sdk::model_id`]
+//! (`model.minimax` for the default model, `model.minimax.<value>` for any).
 //!
 //! Pure: no host calls, so everything here is unit-tested natively.
 
@@ -47,24 +51,15 @@ pub enum Model {
     Hailuo23,
     /// MiniMax-Hailuo-2.3-Fast (image-to-video only).
     Hailuo23Fast,
-    /// T2V-01 / I2V-01.
-    Video01,
-    /// T2V-01-Director / I2V-01-Director.
-    Video01Director,
-    /// I2V-01-live (image-to-video only).
-    Video01Live,
 }
+
+/// MiniMax model ids of the video-01 family, gone from MiniMax's supported
+/// list: never offered, never sent unless an operator names one.
+pub const RETIRED_MODELS: [&str; 5] = ["T2V-01", "I2V-01", "T2V-01-Director", "I2V-01-Director", "I2V-01-live"];
 
 impl Model {
     /// Every model, in the order the `model` option lists them.
-    pub const ALL: [Model; 6] = [
-        Model::Hailuo02,
-        Model::Hailuo23,
-        Model::Hailuo23Fast,
-        Model::Video01,
-        Model::Video01Director,
-        Model::Video01Live,
-    ];
+    pub const ALL: [Model; 3] = [Model::Hailuo02, Model::Hailuo23, Model::Hailuo23Fast];
     /// The model of the portal's `minimax` provider.
     pub const DEFAULT: Model = Model::Hailuo02;
 
@@ -74,9 +69,6 @@ impl Model {
             Model::Hailuo02 => "hailuo-02",
             Model::Hailuo23 => "hailuo-2.3",
             Model::Hailuo23Fast => "hailuo-2.3-fast",
-            Model::Video01 => "video-01",
-            Model::Video01Director => "video-01-director",
-            Model::Video01Live => "video-01-live",
         }
     }
 
@@ -85,44 +77,32 @@ impl Model {
         Model::ALL.into_iter().find(|m| m.name() == name)
     }
 
-    /// MiniMax's model id; the video-01 family has one id per mode.
-    pub fn vendor_id(self, image: bool) -> &'static str {
-        match (self, image) {
-            (Model::Hailuo02, _) => "MiniMax-Hailuo-02",
-            (Model::Hailuo23, _) => "MiniMax-Hailuo-2.3",
-            (Model::Hailuo23Fast, _) => "MiniMax-Hailuo-2.3-Fast",
-            (Model::Video01, false) => "T2V-01",
-            (Model::Video01, true) => "I2V-01",
-            (Model::Video01Director, false) => "T2V-01-Director",
-            (Model::Video01Director, true) => "I2V-01-Director",
-            (Model::Video01Live, _) => "I2V-01-live",
+    /// MiniMax's built-in model id (the same for text and image input).
+    pub fn vendor_id(self) -> &'static str {
+        match self {
+            Model::Hailuo02 => "MiniMax-Hailuo-02",
+            Model::Hailuo23 => "MiniMax-Hailuo-2.3",
+            Model::Hailuo23Fast => "MiniMax-Hailuo-2.3-Fast",
         }
     }
 
     /// Whether the model generates from text alone.
     pub fn text_to_video(self) -> bool {
-        !matches!(self, Model::Hailuo23Fast | Model::Video01Live)
+        self != Model::Hailuo23Fast
     }
 
-    fn is_hailuo(self) -> bool {
-        matches!(self, Model::Hailuo02 | Model::Hailuo23 | Model::Hailuo23Fast)
-    }
-
-    /// Whether MiniMax's `fast_pretreatment` applies.
+    /// Whether MiniMax's `fast_pretreatment` applies (every Hailuo model).
     pub fn has_fast_pretreatment(self) -> bool {
-        self.is_hailuo()
+        true
     }
 
     /// Seconds of video the model makes.
     pub fn durations(self) -> &'static [i64] {
-        if self.is_hailuo() { &[6, 10] } else { &[6] }
+        &[6, 10]
     }
 
     /// Resolutions available for `duration` seconds, from an image or not.
     pub fn resolutions(self, duration: i64, image: bool) -> Vec<Resolution> {
-        if !self.is_hailuo() {
-            return vec![Resolution::P720];
-        }
         let mut allowed = Vec::new();
         if self == Model::Hailuo02 && image {
             allowed.push(Resolution::P512);
@@ -136,7 +116,7 @@ impl Model {
 
     /// MiniMax's default resolution for the model.
     pub fn default_resolution(self) -> Resolution {
-        if self.is_hailuo() { Resolution::P768 } else { Resolution::P720 }
+        Resolution::P768
     }
 
     /// Typical seconds to a 6 s clip below 1080p (MiniMax samples poll for
@@ -145,7 +125,6 @@ impl Model {
         match self {
             Model::Hailuo02 | Model::Hailuo23 => 180,
             Model::Hailuo23Fast => 90,
-            Model::Video01 | Model::Video01Director | Model::Video01Live => 150,
         }
     }
 }
@@ -156,8 +135,6 @@ impl Model {
 pub enum Resolution {
     /// 512P (Hailuo 02 image-to-video).
     P512,
-    /// 720P (video-01 family).
-    P720,
     /// 768P (1366×768 landscape).
     P768,
     /// 1080P (1920×1080 landscape).
@@ -166,13 +143,12 @@ pub enum Resolution {
 
 impl Resolution {
     /// Every resolution, in the order the `resolution` option lists them.
-    pub const ALL: [Resolution; 4] = [Resolution::P512, Resolution::P720, Resolution::P768, Resolution::P1080];
+    pub const ALL: [Resolution; 3] = [Resolution::P512, Resolution::P768, Resolution::P1080];
 
     /// The `resolution` option value.
     pub fn name(self) -> &'static str {
         match self {
             Resolution::P512 => "512p",
-            Resolution::P720 => "720p",
             Resolution::P768 => "768p",
             Resolution::P1080 => "1080p",
         }
@@ -182,7 +158,6 @@ impl Resolution {
     pub fn vendor_name(self) -> &'static str {
         match self {
             Resolution::P512 => "512P",
-            Resolution::P720 => "720P",
             Resolution::P768 => "768P",
             Resolution::P1080 => "1080P",
         }
@@ -208,9 +183,6 @@ const PRICES: &[(Model, Resolution, i64, u32)] = &[
     (Model::Hailuo23Fast, Resolution::P768, 6, 19),
     (Model::Hailuo23Fast, Resolution::P768, 10, 32),
     (Model::Hailuo23Fast, Resolution::P1080, 6, 33),
-    (Model::Video01, Resolution::P720, 6, 43),
-    (Model::Video01Director, Resolution::P720, 6, 43),
-    (Model::Video01Live, Resolution::P720, 6, 43),
 ];
 
 /// The `minimax` offering.
@@ -220,16 +192,15 @@ pub fn offering() -> Offering {
     let default = Plan::default_request();
     let mut offering = OfferingBuilder::new(ID, "MiniMax Hailuo", &[MediaKind::Video])
         .description(
-            "MiniMax's Hailuo video models: Hailuo 02 by default, Hailuo 2.3 and 2.3 Fast, and the older \
-             video-01 family. Text-to-video, or image-to-video from a first frame. Camera moves can be \
+            "MiniMax's Hailuo video models: Hailuo 02 by default, Hailuo 2.3 and 2.3 Fast. Text-to-video, or image-to-video from a first frame. Camera moves can be \
              written into the prompt in brackets, e.g. [Pan left] or [Push in].",
         )
         .accepts(&[InputField::Text, InputField::Image])
         .requires(&[])
         .features(&["text-to-video", "image-to-video", "camera commands in the prompt", "prompt optimizer"])
         .limitations(&[
-            "1080p only for 6 s clips; 512p only for hailuo-02 image-to-video; video-01 models make 6 s at 720p",
-            "hailuo-2.3-fast and video-01-live need input.image",
+            "1080p only for 6 s clips; 512p only for hailuo-02 image-to-video",
+            "hailuo-2.3-fast needs input.image",
             "no aspect ratio: text-to-video is landscape, image-to-video follows the image",
             "prompt at most 2000 characters",
             "no style, seed or negative prompt",
@@ -248,7 +219,7 @@ pub fn offering() -> Offering {
         .option(
             OptionBuilder::text(
                 RESOLUTION,
-                "Output resolution; when omitted, 768p for Hailuo models and 720p for video-01 models",
+                "Output resolution; 768p when omitted",
             )
             .allowed(&resolutions),
         )
@@ -381,9 +352,10 @@ impl Plan {
         if self.resolution == Resolution::P1080 { seconds * 3 / 2 } else { seconds }
     }
 
-    /// MiniMax's model id for this request.
+    /// MiniMax's built-in model id for this request (`lib.rs` lets the
+    /// operator's setting replace it).
     pub fn vendor_model(&self) -> &'static str {
-        self.model.vendor_id(self.image)
+        self.model.vendor_id()
     }
 }
 
@@ -478,7 +450,6 @@ mod tests {
             ("hailuo-02", "512p", 10, true, 15),
             ("hailuo-2.3-fast", "1080p", 6, true, 33),
             ("hailuo-2.3-fast", "768p", 10, true, 32),
-            ("video-01-director", "720p", 6, false, 43),
         ];
         for (model, resolution, duration, image, credits) in cases {
             let options = [(MODEL, text(model)), (RESOLUTION, text(resolution)), (DURATION, Value::Integer(duration))];
@@ -488,20 +459,21 @@ mod tests {
     }
 
     #[test]
-    fn video_01_models_default_to_720p_and_pick_the_id_by_mode() {
-        let t2v = Plan::of(&request(Some("x"), false, &[(MODEL, text("video-01-director"))])).unwrap();
-        assert_eq!((t2v.resolution, t2v.vendor_model()), (Resolution::P720, "T2V-01-Director"));
-        let i2v = Plan::of(&request(None, true, &[(MODEL, text("video-01"))])).unwrap();
-        assert_eq!(i2v.vendor_model(), "I2V-01");
-        let live = Plan::of(&request(None, true, &[(MODEL, text("video-01-live"))])).unwrap();
-        assert_eq!(live.vendor_model(), "I2V-01-live");
+    fn only_the_hailuo_models_are_offered() {
+        let ids: Vec<&str> = Model::ALL.iter().map(|m| m.vendor_id()).collect();
+        assert_eq!(ids, ["MiniMax-Hailuo-02", "MiniMax-Hailuo-2.3", "MiniMax-Hailuo-2.3-Fast"]);
+        assert!(ids.iter().all(|id| !RETIRED_MODELS.contains(id)));
+        let model = offering().options.into_iter().find(|o| o.name == MODEL).unwrap();
+        let names: Vec<Value> = ["hailuo-02", "hailuo-2.3", "hailuo-2.3-fast"].map(text).to_vec();
+        assert_eq!(model.allowed_values, names);
+        assert_eq!(Model::from_name("video-01"), None, "the host refuses it against the allowed values");
     }
 
     #[test]
     fn impossible_combinations_name_the_option_and_the_allowed_values() {
         // (prompt, image, options, the exact message)
         type Case<'a> = (Option<&'a str>, bool, Vec<(&'a str, Value)>, &'a str);
-        let cases: [Case; 7] = [
+        let cases: [Case; 5] = [
             (
                 Some("x"),
                 false,
@@ -518,12 +490,6 @@ mod tests {
             ),
             (
                 Some("x"),
-                false,
-                vec![(MODEL, text("video-01")), (DURATION, Value::Integer(10))],
-                "option `duration` of provider `minimax` must be one of 6 with model `video-01`; got 10",
-            ),
-            (
-                Some("x"),
                 true,
                 vec![(MODEL, text("hailuo-2.3")), (RESOLUTION, text("512p"))],
                 "option `resolution` of provider `minimax` must be one of 768p, 1080p with model `hailuo-2.3`, 6 s, \
@@ -534,13 +500,6 @@ mod tests {
                 false,
                 vec![(MODEL, text("hailuo-2.3-fast"))],
                 "model `hailuo-2.3-fast` of provider `minimax` is image-to-video only: input.image is required",
-            ),
-            (
-                Some("x"),
-                false,
-                vec![(MODEL, text("video-01")), (FAST_PRETREATMENT, Value::Flag(true))],
-                "option `fastPretreatment` of provider `minimax` is only available with model hailuo-02, \
-                 hailuo-2.3, hailuo-2.3-fast; got model `video-01`",
             ),
             (
                 None,
@@ -571,6 +530,6 @@ mod tests {
         let plan = |options: &[(&str, Value)]| Plan::of(&request(Some("x"), false, options)).unwrap();
         assert_eq!(plan(&[(DURATION, Value::Integer(10))]).estimated_seconds(), 300);
         assert_eq!(plan(&[(RESOLUTION, text("1080p"))]).estimated_seconds(), 270);
-        assert_eq!(plan(&[(MODEL, text("video-01"))]).estimated_seconds(), 150);
+        assert_eq!(plan(&[(MODEL, text("hailuo-2.3"))]).estimated_seconds(), 180);
     }
 }

@@ -83,7 +83,8 @@ impl Provider for Minimax {
         }
         let plan = catalogue::Plan::of(&request)?;
         let key = require_secret(SECRET)?;
-        let task = api::submit(&key, &api::SubmitBody::new(&plan, &request.input))?;
+        let body = api::SubmitBody::new(&plan, &request.input).with_model(video_model(plan.model));
+        let task = api::submit(&key, &body)?;
         Ok(Submitted::Running(Running { handle: handle::encode(&task), percent: Some(0), poll_after_ms: api::POLL_MS }))
     }
 
@@ -99,6 +100,18 @@ impl Provider for Minimax {
 }
 
 export_plugin!(Minimax);
+
+/// The MiniMax model id for the video `model` option value: the operator's
+/// `model.minimax.<value>` setting, else (for the default model)
+/// `model.minimax`, else the built-in id.
+fn video_model(model: catalogue::Model) -> String {
+    let specific = format!("{ID}.{}", model.name());
+    if model == catalogue::Model::DEFAULT && setting(&format!("model.{specific}")).is_none() {
+        model_id(ID, model.vendor_id())
+    } else {
+        model_id(&specific, model.vendor_id())
+    }
+}
 
 /// Query the task; on success, fetch the file's download link.
 fn poll_task(task_handle: &str) -> Result<Progress, Failure> {
@@ -121,7 +134,8 @@ fn poll_task(task_handle: &str) -> Result<Progress, Failure> {
 fn submit_image(request: &JobRequest) -> Result<Submitted, Failure> {
     let plan = image::catalogue::Plan::of(request)?;
     let key = require_secret(SECRET)?;
-    let images = image::api::generate(&key, &image::api::ImageBody::new(&plan, &request.input))?;
+    let body = image::api::with_resolved_model(image::api::ImageBody::new(&plan, &request.input), &plan);
+    let images = image::api::generate(&key, &body)?;
     if images.len() < plan.count as usize {
         log(
             Level::Warn,

@@ -1,14 +1,19 @@
 //! The `openai` provider: OpenAI's image and speech models through its REST
 //! API (`https://api.openai.com/v1`).
 //!
-//! It owns two offerings: `gpt-image` (IMAGE: GPT Image 1.5 by default, GPT
-//! Image 1 and 1 Mini, through the Images API) and `openai-tts` (AUDIO:
+//! It owns two offerings: `gpt-image` (IMAGE: GPT Image 2 by default, GPT
+//! Image 1.5, 1 and 1 Mini, through the Images API) and `openai-tts` (AUDIO:
 //! gpt-4o-mini-tts by default, tts-1 and tts-1-hd, through the Audio API).
 //! Both are synchronous: the one call answers with the file (an image as
 //! base64 in JSON, speech as raw audio), returned to the host inline with
 //! its MIME type and pixel size or duration. Nothing survives between
 //! calls, so there is nothing to poll or cancel. DALL·E 2 and 3 are not
 //! offered: OpenAI shut them down in the API on 2026-05-12.
+//!
+//! Every vendor model id goes through the operator's settings
+//! (`model.<offering>` for the default model, `model.<offering>.<value>`
+//! for the others; [`catalogue::vendor_model`]), so a retirement is a
+//! configuration change. The health check reads `GET /v1/models/{model}`.
 //!
 //! Layout:
 //! - this file: the manifest and the thin [`Provider`] glue;
@@ -77,4 +82,18 @@ impl Provider for OpenAi {
     }
 }
 
-export_plugin!(OpenAi);
+/// Checked with `GET /v1/models/{model}` for the default model of each
+/// offering (free; a retired model answers 404 `model_not_found`).
+impl Health for OpenAi {
+    fn check() -> Result<(), Failure> {
+        let key = require_secret(SECRET)?;
+        use catalogue::{image, speech, vendor_model};
+        let models = [
+            vendor_model(image::ID, image::Model::DEFAULT.name(), image::Model::DEFAULT.name()),
+            vendor_model(speech::ID, speech::Model::DEFAULT.name(), speech::Model::DEFAULT.name()),
+        ];
+        api::check_models(&key, &models)
+    }
+}
+
+export_plugin!(OpenAi, health);

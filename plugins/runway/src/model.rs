@@ -11,7 +11,16 @@
 //! |---------|---------------|---------------|----------------|------------|--------------------------|-----------|
 //! | gen-4.5 | `gen4.5`      | yes           | yes            | 2–10       | T2V 16:9, 9:16; I2V all  | 12        |
 //! | gen-4   | `gen4_turbo`  | no            | yes            | 2–10       | all six                  | 5         |
-//! | gen-3   | `gen3a_turbo` | no            | yes            | 5, 10      | 16:9, 9:16               | 5         |
+//!
+//! `gen-3` (`gen3a_turbo`) is gone: Runway removed it from its published
+//! schema on 2026-06-10 (runwayml/sdk-python d106617), so the option no
+//! longer allows it and the host refuses it with `INVALID_INPUT` listing
+//! the models above.
+//!
+//! The Runway model id sent is resolved by the caller through
+//! [`doitong_plugin_sdk::model_id`] (see `lib.rs`): the setting
+//! `model.runway` replaces the default model's id (`gen4.5`), and
+//! `model.runway.<option value>` (e.g. `model.runway.gen-4`) any model's.
 
 use doitong_plugin_sdk::prelude::*;
 use doitong_plugin_sdk::serde_json::{Value as Json, json};
@@ -36,13 +45,11 @@ pub enum Model {
     Gen45,
     /// `gen4_turbo`: fast Gen-4 image animation.
     Gen4Turbo,
-    /// `gen3a_turbo`: the older Gen-3 Alpha Turbo image animation.
-    Gen3aTurbo,
 }
 
 impl Model {
     /// Every model, the default first.
-    pub const ALL: [Model; 3] = [Model::Gen45, Model::Gen4Turbo, Model::Gen3aTurbo];
+    pub const ALL: [Model; 2] = [Model::Gen45, Model::Gen4Turbo];
     /// `model` when the user gives none: the one model that takes text alone or an image.
     pub const DEFAULT: Model = Model::Gen45;
 
@@ -51,16 +58,15 @@ impl Model {
         match self {
             Model::Gen45 => "gen-4.5",
             Model::Gen4Turbo => "gen-4",
-            Model::Gen3aTurbo => "gen-3",
         }
     }
 
-    /// The `model` field Runway expects.
+    /// The built-in `model` field Runway expects (an operator setting may
+    /// replace it, see the module docs).
     pub fn api_name(self) -> &'static str {
         match self {
             Model::Gen45 => "gen4.5",
             Model::Gen4Turbo => "gen4_turbo",
-            Model::Gen3aTurbo => "gen3a_turbo",
         }
     }
 
@@ -69,7 +75,7 @@ impl Model {
     pub fn credits_per_second(self) -> u32 {
         match self {
             Model::Gen45 => 12,
-            Model::Gen4Turbo | Model::Gen3aTurbo => 5,
+            Model::Gen4Turbo => 5,
         }
     }
 
@@ -78,7 +84,6 @@ impl Model {
         match self {
             Model::Gen45 => 120,
             Model::Gen4Turbo => 60,
-            Model::Gen3aTurbo => 45,
         }
     }
 
@@ -97,19 +102,10 @@ impl Model {
         !matches!(self, Model::Gen4Turbo)
     }
 
-    /// The durations allowed when they are not the whole 2–10 range.
-    fn fixed_durations(self) -> Option<&'static [i64]> {
-        match self {
-            Model::Gen3aTurbo => Some(&[5, 10]),
-            Model::Gen45 | Model::Gen4Turbo => None,
-        }
-    }
-
     /// The aspect ratios allowed for a generation with or without an image.
     fn aspect_ratios(self, with_image: bool) -> &'static [&'static str] {
         const LANDSCAPE_PORTRAIT: &[&str] = &["16:9", "9:16"];
         match self {
-            Model::Gen3aTurbo => LANDSCAPE_PORTRAIT,
             Model::Gen45 if !with_image => LANDSCAPE_PORTRAIT,
             Model::Gen45 | Model::Gen4Turbo => ASPECT_RATIOS,
         }
@@ -121,20 +117,7 @@ impl Model {
         if !allowed.contains(&aspect_ratio) {
             return Err(allowed);
         }
-        let size = match self {
-            Model::Gen3aTurbo => gen3_size(aspect_ratio),
-            Model::Gen45 | Model::Gen4Turbo => gen4_size(aspect_ratio),
-        };
-        size.ok_or(allowed)
-    }
-}
-
-/// Gen-3 Alpha Turbo's output size for an aspect ratio (Runway's `ratio`).
-fn gen3_size(aspect_ratio: &str) -> Option<(u32, u32)> {
-    match aspect_ratio {
-        "16:9" => Some((1280, 768)),
-        "9:16" => Some((768, 1280)),
-        _ => None,
+        gen4_size(aspect_ratio).ok_or(allowed)
     }
 }
 
@@ -198,7 +181,6 @@ pub fn plan(request: &JobRequest) -> Result<Plan<'_>, Failure> {
     let image = request.input.image.as_ref();
     check_inputs(model, prompt, image)?;
     let duration = options.integer("duration").unwrap_or(DEFAULT_DURATION_S);
-    check_duration(model, duration)?;
     let aspect_ratio = options.text("aspectRatio").unwrap_or(DEFAULT_ASPECT_RATIO);
     let size = model.size(aspect_ratio, image.is_some()).map_err(|allowed| {
         let when = if model == Model::Gen45 && image.is_none() { " for text-to-video" } else { "" };
@@ -259,20 +241,6 @@ fn inline_data_uri_len(media: &Media) -> Option<usize> {
     Some("data:".len() + mime.len() + ";base64,".len() + bytes.len().div_ceil(3) * 4)
 }
 
-fn check_duration(model: Model, duration: i64) -> Result<(), Failure> {
-    match model.fixed_durations() {
-        Some(allowed) if !allowed.contains(&duration) => {
-            let shown: Vec<String> = allowed.iter().map(i64::to_string).collect();
-            Err(failure::invalid_input(format!(
-                "option `duration` must be one of {} with model \"{}\"; got {duration}",
-                shown.join(", "),
-                model.option_value()
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
 impl Plan<'_> {
     /// Text-to-video without an image, image-to-video with one.
     pub fn endpoint(&self) -> Endpoint {
@@ -289,10 +257,11 @@ impl Plan<'_> {
         self.model.credits_per_second() * self.duration_s
     }
 
-    /// The JSON body for [`Plan::endpoint`].
-    pub fn body(&self) -> Json {
+    /// The JSON body for [`Plan::endpoint`], naming the Runway model
+    /// `model_id` (the built-in [`Model::api_name`] or the operator's).
+    pub fn body(&self, model_id: &str) -> Json {
         let mut body = json!({
-            "model": self.model.api_name(),
+            "model": model_id,
             "ratio": self.ratio(),
             "duration": self.duration_s,
         });
@@ -342,7 +311,7 @@ mod tests {
         let plan = plan(&request).unwrap();
         assert_eq!((plan.model, plan.endpoint(), plan.credits()), (Model::Gen45, Endpoint::TextToVideo, 60));
         assert_eq!(
-            plan.body(),
+            plan.body(plan.model.api_name()),
             json!({ "model": "gen4.5", "ratio": "1280:720", "duration": 5, "promptText": "a fox" })
         );
     }
@@ -359,7 +328,7 @@ mod tests {
         let plan = plan(&request).unwrap();
         assert_eq!((plan.endpoint(), plan.size, plan.credits()), (Endpoint::ImageToVideo, (1584, 672), 15));
         assert_eq!(
-            plan.body(),
+            plan.body(plan.model.api_name()),
             json!({
                 "model": "gen4_turbo",
                 "ratio": "1584:672",
@@ -375,30 +344,29 @@ mod tests {
         let inline = Media { url: String::new(), mime: Some("image/png".into()), bytes: Some(vec![1, 2, 3]) };
         let request = request(Some("dance"), Some(inline), &[("aspectRatio", text("9:16"))]);
         let plan = plan(&request).unwrap();
-        assert_eq!(plan.body()["promptImage"], "data:image/png;base64,AQID");
+        assert_eq!(plan.body(plan.model.api_name())["promptImage"], "data:image/png;base64,AQID");
         assert_eq!(plan.ratio(), "720:1280");
     }
 
     #[test]
-    fn gen3_is_image_animation_at_1280x768() {
-        let options = [("model", text("gen-3")), ("duration", Value::Integer(10)), ("aspectRatio", text("9:16"))];
+    fn gen3_is_retired() {
+        assert_eq!(Model::from_option("gen-3"), None);
+        assert!(Model::ALL.iter().all(|m| m.api_name() != "gen3a_turbo"));
+        let options = [("model", text("gen-3"))];
         let request = request(Some("dance"), linked("https://e.example/c.jpg"), &options);
-        let plan = plan(&request).unwrap();
-        assert_eq!((plan.model.api_name(), plan.ratio().as_str(), plan.credits()), ("gen3a_turbo", "768:1280", 50));
+        assert_eq!(invalid(&request), r#"option `model` must be one of "gen-4.5", "gen-4"; got "gen-3""#);
+    }
+
+    #[test]
+    fn the_body_names_the_resolved_model() {
+        let request = request(Some("a fox"), None, &[]);
+        assert_eq!(plan(&request).unwrap().body("gen4.5_2026")["model"], "gen4.5_2026");
     }
 
     #[test]
     fn combinations_each_model_lacks_are_refused_with_the_allowed_values() {
         let image = || linked("https://e.example/c.jpg");
         let cases: Vec<(JobRequest, &str)> = vec![
-            (
-                request(Some("x"), image(), &[("model", text("gen-3")), ("duration", Value::Integer(7))]),
-                r#"option `duration` must be one of 5, 10 with model "gen-3"; got 7"#,
-            ),
-            (
-                request(Some("x"), image(), &[("model", text("gen-3")), ("aspectRatio", text("1:1"))]),
-                r#"option `aspectRatio` must be one of "16:9", "9:16" with model "gen-3"; got "1:1""#,
-            ),
             (
                 request(Some("x"), None, &[("aspectRatio", text("4:3"))]),
                 r#"option `aspectRatio` must be one of "16:9", "9:16" with model "gen-4.5" for text-to-video; got "4:3""#,
@@ -407,10 +375,10 @@ mod tests {
                 request(Some("x"), None, &[("model", text("gen-4"))]),
                 r#"model "gen-4" animates an image and needs input.image; for text-to-video use model "gen-4.5""#,
             ),
-            (request(None, image(), &[("model", text("gen-3"))]), r#"model "gen-3" needs input.text (the prompt)"#),
+            (request(None, image(), &[]), r#"model "gen-4.5" needs input.text (the prompt)"#),
             (
                 request(Some("x"), None, &[("model", text("gen-2"))]),
-                r#"option `model` must be one of "gen-4.5", "gen-4", "gen-3"; got "gen-2""#,
+                r#"option `model` must be one of "gen-4.5", "gen-4"; got "gen-2""#,
             ),
         ];
         for (request, message) in cases {
@@ -423,7 +391,7 @@ mod tests {
         let with_image = request(Some("x"), linked("https://e.example/c.jpg"), &[("aspectRatio", text("1:1"))]);
         assert_eq!(plan(&with_image).unwrap().size, (960, 960));
         let image_only = request(None, linked("https://e.example/c.jpg"), &[("model", text("gen-4"))]);
-        assert!(plan(&image_only).unwrap().body().get("promptText").is_none());
+        assert!(plan(&image_only).unwrap().body("gen4_turbo").get("promptText").is_none());
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! | 401  | `AuthenticationError`                         | `unauthorized`                  |
 //! | 403  | `AccountOverdueError`                         | `rate-limited`, not retryable   |
 //! | 403  | `AccessDenied` and others                     | `unauthorized`                  |
-//! | 404  | `InvalidEndpoint.NotFound`, model not activated | `unauthorized` (on a task: `generation-failed`) |
+//! | 404 at create | `InvalidEndpointOrModel.NotFound` and other `…NotFound` (the model does not exist) | `model-unavailable` |
+//! | 404  | anything else (model not activated)           | `unauthorized` (on a task: `generation-failed`) |
 //! | 429  | `RateLimitExceeded…`, `QuotaExceeded`, `ServerOverloaded` | `rate-limited`, retryable |
 //! | 400, 409, 413, 422 | `InvalidParameter`, `MissingParameter`, … | `invalid-input`         |
 //! | 5xx and anything else | `InternalServiceError`, …             | `provider-unavailable`, retryable |
@@ -51,7 +52,9 @@ pub struct Task {
 /// `POST /contents/generations/tasks`.
 #[derive(Serialize, Debug)]
 pub struct SubmitBody<'a> {
-    model: &'static str,
+    /// ModelArk's model id (`lib.rs` replaces it with the operator's
+    /// setting, if any).
+    pub model: String,
     content: Vec<Content<'a>>,
     resolution: &'static str,
     /// Left to ModelArk when not given: 16:9 from text, adaptive from an image.
@@ -91,7 +94,7 @@ impl<'a> SubmitBody<'a> {
             content.push(Content::ImageUrl { image_url: ImageUrl { url }, role: "first_frame" });
         }
         SubmitBody {
-            model: plan.vendor_model(),
+            model: plan.vendor_model().to_string(),
             content,
             resolution: plan.resolution.name(),
             ratio: plan.ratio.map(|r| r.name()),
@@ -228,7 +231,8 @@ pub fn create(key: &str, body: &SubmitBody) -> Result<Task, Failure> {
         #[serde(default)]
         id: String,
     }
-    let created: Created = http::decode_json(&exchange(http::post(format!("{API}{TASKS}")).bearer(key).json(body))?)?;
+    let request = http::post(format!("{API}{TASKS}")).bearer(key).json(body).timeout_ms(REQUEST_TIMEOUT_MS);
+    let created: Created = http::decode_json(&request.send_with(create_refused)?)?;
     if created.id.is_empty() {
         // ModelArk may have started something: a retry could bill twice.
         return Err(failure::generation_failed("ModelArk answered without a task id"));
@@ -259,9 +263,24 @@ fn exchange(request: http::Request) -> Result<http::Response, Failure> {
     request.timeout_ms(REQUEST_TIMEOUT_MS).send_with(refused)
 }
 
-/// The failure [`refusal`] gives for a non-2xx answer.
+/// The failure [`refusal`] gives for a non-2xx answer, with ModelArk's
+/// `Retry-After` when it sent one.
 fn refused(response: &http::Response) -> Failure {
-    refusal(response.status, &vendor_error(&response.body))
+    http::with_retry_after(refusal(response.status, &vendor_error(&response.body)), response)
+}
+
+/// A refused create: a 404 `…NotFound` there names the model (ModelArk's
+/// `InvalidEndpointOrModel.NotFound`: the model does not exist, or is not
+/// served to this account), which is `model-unavailable`.
+pub fn create_refused(response: &http::Response) -> Failure {
+    let error = vendor_error(&response.body);
+    if response.status == 404 && error.code.ends_with("NotFound") {
+        return failure::model_unavailable(format!(
+            "ModelArk answered HTTP 404: {} (set `model.seedance` in [plugins.seedance] settings)",
+            error.describe()
+        ));
+    }
+    refused(response)
 }
 
 /// The `error` of an error body, or the body's text when it has none.
@@ -345,6 +364,22 @@ mod tests {
         let input = self::input(Some(inline));
         let body = serde_json::to_value(SubmitBody::new(&plan(Model::Pro, true), &input)).unwrap();
         assert_eq!(body["content"][1]["image_url"]["url"], "data:image/jpeg;base64,/9g=");
+    }
+
+    #[test]
+    fn a_model_modelark_does_not_serve_is_model_unavailable_at_create() {
+        let answer = |status: u16, body: &str| http::Response { status, headers: vec![], body: body.into() };
+        let missing = answer(
+            404,
+            r#"{"error":{"code":"InvalidEndpointOrModel.NotFound","message":"The model or endpoint seedance-1-0-pro-250528 does not exist or you do not have access to it."}}"#,
+        );
+        let failure = create_refused(&missing);
+        assert_eq!((failure.code, failure.retryable), (FailureCode::ModelUnavailable, false));
+        assert!(failure.message.contains("does not exist"), "{}", failure.message);
+        let mut busy = answer(429, r#"{"error":{"code":"RateLimitExceeded","message":"slow"}}"#);
+        busy.headers.push(("Retry-After".into(), "3".into()));
+        let failure = create_refused(&busy);
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(3)));
     }
 
     #[test]

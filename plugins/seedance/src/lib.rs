@@ -62,7 +62,9 @@ impl Provider for Seedance {
     fn submit(request: JobRequest) -> Result<Submitted, Failure> {
         let plan = catalogue::Plan::of(&request)?;
         let key = require_secret(SECRET)?;
-        let task = api::create(&key, &api::SubmitBody::new(&plan, &request.input))?;
+        let mut body = api::SubmitBody::new(&plan, &request.input);
+        body.model = vendor_model(&plan);
+        let task = api::create(&key, &body)?;
         Ok(Submitted::Running(Running { handle: handle::encode(&task), percent: Some(0), poll_after_ms: api::POLL_MS }))
     }
 
@@ -87,6 +89,19 @@ impl Provider for Seedance {
 }
 
 export_plugin!(Seedance);
+
+/// The ModelArk model id for `plan`: the operator's `model.seedance.<model
+/// option value>` setting, else (for the default model) `model.seedance`,
+/// else the built-in id (for `seedance-1-0-lite` the setting replaces both
+/// its t2v and i2v ids).
+fn vendor_model(plan: &catalogue::Plan) -> String {
+    let specific = format!("{ID}.{}", plan.model.name());
+    if plan.model == catalogue::Model::DEFAULT && setting(&format!("model.{specific}")).is_none() {
+        model_id(ID, plan.vendor_model())
+    } else {
+        model_id(&specific, plan.vendor_model())
+    }
+}
 
 fn poll_task(task_handle: &str) -> Result<Progress, Failure> {
     let task: api::Task = handle::decode(task_handle)?;

@@ -14,10 +14,11 @@
 //! | 200, finish reason `CONTENT_FILTERED`          | `content-rejected` (the image is blurred; not delivered) |
 //! | 200, any other finish reason                   | `generation-failed`, quoting it            |
 //! | any status with `name: content_moderation`    | `content-rejected`                         |
-//! | 400, 404, 413, 422                             | `invalid-input`                            |
+//! | 404 (no such endpoint), or a 400/422 refusing the `model` value | `model-unavailable`: retired model (replace it with `model.<offering>`) |
+//! | 400, 413, 422                                  | `invalid-input`                            |
 //! | 401, 403                                       | `unauthorized`                             |
 //! | 402 (out of credits)                           | `rate-limited`, not retryable              |
-//! | 429                                            | `rate-limited`, retryable                  |
+//! | 429                                            | `rate-limited`, retryable, held back for `Retry-After` |
 //! | 5xx, anything else                             | `provider-unavailable`, retryable          |
 //!
 //! Error bodies are `{"id", "name", "errors": [..]}`; the message keeps the
@@ -76,12 +77,13 @@ impl InputImage {
     }
 }
 
-/// The form for a checked request (`image` for image-to-image).
-pub fn form(plan: &Plan, image: Option<InputImage>) -> Form {
+/// The form for a checked request (`image` for image-to-image), with
+/// `model` the SD 3.5 model id to send.
+pub fn form_for(plan: &Plan, model: &str, image: Option<InputImage>) -> Form {
     let mut form = Form::new().text("prompt", plan.prompt.clone());
     if plan.service == Service::StableDiffusion {
         let mode = if image.is_some() { "image-to-image" } else { "text-to-image" };
-        form = form.text("model", plan.model.name()).text("mode", mode);
+        form = form.text("model", model.to_string()).text("mode", mode);
     }
     if let Some(image) = image {
         let filename = format!("image.{}", image.format.name());
@@ -109,6 +111,22 @@ pub fn form(plan: &Plan, image: Option<InputImage>) -> Form {
     form
 }
 
+/// The form for a checked request with its built-in model id.
+pub fn form(plan: &Plan, image: Option<InputImage>) -> Form {
+    form_for(plan, plan.model.name(), image)
+}
+
+/// The endpoint path for `plan`: SD 3.5's fixed path, or Ultra's and
+/// Core's with the operator's replacement for their last segment.
+fn path(plan: &Plan) -> String {
+    match plan.service {
+        Service::StableDiffusion => plan.service.path().to_string(),
+        Service::Ultra | Service::Core => {
+            format!("/v2beta/stable-image/generate/{}", plan.model.resolved_id(plan.service))
+        }
+    }
+}
+
 /// A generated image and what Stability said about it.
 #[derive(Debug, PartialEq)]
 pub struct Generated {
@@ -122,14 +140,14 @@ pub struct Generated {
 
 /// Generate one image.
 pub fn generate(key: &str, plan: &Plan, image: Option<InputImage>) -> Result<Generated, Failure> {
-    let encoded = form(plan, image).encode();
+    let encoded = form_for(plan, &plan.model.resolved_id(plan.service), image).encode();
     if encoded.body.len() > MAX_REQUEST_BYTES {
         return Err(failure::invalid_input(format!(
             "the request to Stability would be {:.1} MiB; Stability accepts at most 10 MiB (use a smaller input.image)",
             encoded.body.len() as f64 / f64::from(1 << 20)
         )));
     }
-    let response = http::post(format!("{API}{}", plan.service.path()))
+    let response = http::post(format!("{API}{}", path(plan)))
         .bearer(key)
         .header("Accept", "image/*")
         .header("stability-client-id", CLIENT_ID)
@@ -208,8 +226,13 @@ struct ErrorBody {
     message: Option<String>,
 }
 
-/// The failure for a non-2xx answer (see the module table).
+/// The failure for a non-2xx answer (see the module table), with the
+/// `Retry-After` of a 429.
 pub fn request_failure(response: &http::Response) -> Failure {
+    http::with_retry_after(classify(response), response)
+}
+
+fn classify(response: &http::Response) -> Failure {
     let status = response.status;
     let body: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
     let mut text: Vec<String> = body.errors.clone();
@@ -223,9 +246,55 @@ pub fn request_failure(response: &http::Response) -> Failure {
     if name == "content_moderation" {
         return failure::content_rejected(message);
     }
+    let lowered = text.to_ascii_lowercase();
+    let model_refused = matches!(status, 400 | 422)
+        && (lowered.contains("model:") || lowered.contains("model "))
+        && (lowered.contains("must be one of")
+            || lowered.contains("deprecated")
+            || lowered.contains("not found")
+            || lowered.contains("does not exist")
+            || lowered.contains("no longer")
+            || lowered.contains("unknown model"));
+    if status == 404 || status == 410 || model_refused {
+        return failure::model_unavailable(message);
+    }
     match status {
         402 => Failure { retryable: false, ..failure::rate_limited(message) },
         _ => http::failure_for_status(status, message),
+    }
+}
+
+/// `GET /v1/user/balance`.
+#[derive(Deserialize, Debug)]
+pub struct Balance {
+    /// Stability credits left.
+    pub credits: f64,
+}
+
+/// Per-request timeout of the health check.
+const HEALTH_TIMEOUT_MS: u32 = 10_000;
+
+/// The health check: the key works and the account has credits
+/// (`GET /v1/user/balance`, which generates nothing).
+pub fn check_balance(key: &str) -> Result<(), Failure> {
+    let response = http::get(format!("{API}/v1/user/balance"))
+        .bearer(key)
+        .header("Accept", "application/json")
+        .timeout_ms(HEALTH_TIMEOUT_MS)
+        .send_with(request_failure)?;
+    credits_left(&http::decode_json(&response)?)
+}
+
+/// `Ok` while the balance is above zero; else `rate-limited`, not
+/// retryable (as Stability's 402).
+pub fn credits_left(balance: &Balance) -> Result<(), Failure> {
+    if balance.credits > 0.0 {
+        Ok(())
+    } else {
+        Err(Failure {
+            retryable: false,
+            ..failure::rate_limited(format!("the Stability account has no credits left ({})", balance.credits))
+        })
     }
 }
 
@@ -411,5 +480,29 @@ mod tests {
         let reconstructed =
             request_failure(&response(400, &[], br#"{"name":"bad_request","message":"seed: too big"}"#));
         assert_eq!(reconstructed.message, "Stability AI bad_request (HTTP 400): seed: too big");
+    }
+
+    #[test]
+    fn retired_models_are_model_unavailable_and_429s_carry_retry_after() {
+        let refused = response(
+            400,
+            &[],
+            br#"{"id":"e1","name":"bad_request","errors":["model: must be one of sd3.5-large, sd3.5-medium"]}"#,
+        );
+        assert_eq!(request_failure(&refused).code, FailureCode::ModelUnavailable);
+        let gone = response(404, &[], br#"{"id":"e2","name":"not_found","errors":["Not found"]}"#);
+        assert_eq!(request_failure(&gone).code, FailureCode::ModelUnavailable);
+        let other = response(400, &[], br#"{"id":"e3","name":"bad_request","errors":["prompt: is required"]}"#);
+        assert_eq!(request_failure(&other).code, FailureCode::InvalidInput);
+        let busy =
+            response(429, &[("Retry-After", "60")], br#"{"id":"e4","name":"rate_limit_exceeded","errors":["slow"]}"#);
+        let failure = request_failure(&busy);
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(60)));
+    }
+
+    #[test]
+    fn the_health_check_wants_credits() {
+        assert!(credits_left(&Balance { credits: 3.5 }).is_ok());
+        assert_eq!(credits_left(&Balance { credits: 0.0 }).unwrap_err().code, FailureCode::RateLimited);
     }
 }

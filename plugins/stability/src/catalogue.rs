@@ -161,6 +161,26 @@ impl Model {
         }
     }
 
+    /// The settings name under which the operator replaces this model's id:
+    /// the offering id for an offering's default model (setting
+    /// `model.stable-diffusion`, `model.stable-image-ultra`,
+    /// `model.stable-image-core`), `stable-diffusion.<name>` for the other
+    /// SD 3.5 models (e.g. `model.stable-diffusion.sd3.5-flash`).
+    pub fn setting_key(self, service: Service) -> String {
+        if service.models().first() == Some(&self) {
+            service.offering_id().to_string()
+        } else {
+            format!("{}.{}", service.offering_id(), self.name())
+        }
+    }
+
+    /// Stability's id as sent (SD 3.5's `model` field; Ultra's and Core's
+    /// endpoint segment): the operator's replacement when set, else
+    /// [`name`](Self::name).
+    pub fn resolved_id(self, service: Service) -> String {
+        model_id(&self.setting_key(service), self.name())
+    }
+
     /// Credits per image: Stability's list price in credits ($0.01 each),
     /// rounded up to a whole credit.
     pub fn credits(self) -> u32 {
@@ -250,9 +270,13 @@ pub fn offering(service: Service) -> Offering {
     if service == Service::StableDiffusion {
         let models: Vec<&str> = service.models().iter().map(|m| m.name()).collect();
         builder = builder.option(
-            OptionBuilder::text(MODEL, "Which Stable Diffusion 3.5 model generates the image")
-                .allowed(&models)
-                .default_text(Model::Sd35Large.name()),
+            OptionBuilder::text(
+                MODEL,
+                "Which Stable Diffusion 3.5 model generates the image (the operator's setting \
+                 model.stable-diffusion replaces the default's id)",
+            )
+            .allowed(&models)
+            .default_text(Model::Sd35Large.name()),
         );
     }
     builder = builder
@@ -626,5 +650,13 @@ mod tests {
         let mut request = request(Service::Core, "x", false, &[]);
         request.offering = "stability".into();
         assert_eq!(Plan::of(&request).unwrap_err().message, "the stability plugin has no offering `stability`");
+    }
+
+    #[test]
+    fn settings_replace_each_offerings_default_model_and_the_others_by_name() {
+        assert_eq!(Model::Sd35Large.setting_key(Service::StableDiffusion), "stable-diffusion");
+        assert_eq!(Model::Sd35Flash.setting_key(Service::StableDiffusion), "stable-diffusion.sd3.5-flash");
+        assert_eq!(Model::Ultra.setting_key(Service::Ultra), "stable-image-ultra");
+        assert_eq!(Model::Core.setting_key(Service::Core), "stable-image-core");
     }
 }

@@ -12,6 +12,11 @@
 //! bytes (the offerings declare `needs-bytes`) and go to Stability as a
 //! file part; the plugin never fetches user URLs itself.
 //!
+//! Every model id (SD 3.5's `model` field, Ultra's and Core's endpoint)
+//! goes through the operator's settings (`model.<offering>` for an
+//! offering's default model, `model.stable-diffusion.<model>` for the
+//! other SD 3.5 models); the health check reads `GET /v1/user/balance`.
+//!
 //! Layout:
 //! - this file: the manifest and the thin [`Provider`] glue;
 //! - [`catalogue`]: services, models, options, prices and the combination
@@ -85,4 +90,12 @@ impl Provider for Stability {
     }
 }
 
-export_plugin!(Stability);
+/// Checked with `GET /v1/user/balance` (generates nothing): the key works
+/// and the account has credits.
+impl Health for Stability {
+    fn check() -> Result<(), Failure> {
+        api::check_balance(&require_secret(SECRET)?)
+    }
+}
+
+export_plugin!(Stability, health);

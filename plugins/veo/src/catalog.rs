@@ -5,11 +5,18 @@
 //! [`check_combination`]), so the manifest, the price table in the README
 //! and the rules `quote` enforces come from one place.
 //!
-//! | offering   | Gemini API model                 | resolutions     | credits / second (720p, 1080p, 4k) |
-//! |------------|----------------------------------|-----------------|------------------------------------|
-//! | `veo`      | `veo-3.1-generate-preview`       | 720p 1080p 4k   | 40, 40, 60                         |
-//! | `veo-fast` | `veo-3.1-fast-generate-preview`  | 720p 1080p 4k   | 10, 12, 30                         |
-//! | `veo-lite` | `veo-3.1-lite-generate-preview`  | 720p 1080p      | 5, 8, —                            |
+//! | offering   | built-in model (setting `model.<offering>`) | resolutions     | credits / second (720p, 1080p, 4k) |
+//! |------------|---------------------------------------------|-----------------|------------------------------------|
+//! | `veo`      | `veo-3.1-generate-001`                      | 720p 1080p 4k   | 40, 40, 60                         |
+//! | `veo-fast` | `veo-3.1-fast-generate-001`                 | 720p 1080p 4k   | 10, 12, 30                         |
+//! | `veo-lite` | `veo-3.1-lite-generate-001`                 | 720p 1080p      | 5, 8, —                            |
+//!
+//! The `*-generate-preview` ids the plugin used until 2026-12 were shut
+//! down on the Gemini API on 2026-10-22 ([`RETIRED_MODELS`]); the built-ins
+//! are Google's GA Veo 3.1 ids. The operator's setting `model.<offering>`
+//! replaces a built-in id (`lib.rs` resolves every id through
+//! [`doitong_plugin_sdk::model_id`]), so the next retirement is a
+//! configuration change.
 //!
 //! One credit is US$0.01 of Google's list price per second of video (audio
 //! is always included on the Gemini API), rounded up.
@@ -44,7 +51,9 @@ pub struct Tier {
     pub offering: &'static str,
     /// Display name.
     pub name: &'static str,
-    /// Gemini API model id, the `{model}` in `models/{model}:predictLongRunning`.
+    /// Built-in Gemini API model id, the `{model}` in
+    /// `models/{model}:predictLongRunning`, unless the operator's setting
+    /// `model.<offering>` replaces it.
     pub model: &'static str,
     /// What it is good at.
     pub description: &'static str,
@@ -63,7 +72,7 @@ pub const TIERS: &[Tier] = &[
     Tier {
         offering: "veo",
         name: "Google Veo 3.1",
-        model: "veo-3.1-generate-preview",
+        model: "veo-3.1-generate-001",
         description: "Google DeepMind's Veo 3.1: hyper-realistic 4 to 8 second clips with physically plausible \
                       motion and native audio (dialogue, effects, music), at 720p, 1080p or 4K. Text-to-video, or \
                       image-to-video from a first frame.",
@@ -75,7 +84,7 @@ pub const TIERS: &[Tier] = &[
     Tier {
         offering: "veo-fast",
         name: "Google Veo 3.1 Fast",
-        model: "veo-3.1-fast-generate-preview",
+        model: "veo-3.1-fast-generate-001",
         description: "Veo 3.1 Fast: the same controls and native audio as Veo 3.1, generated faster and for a \
                       quarter of the price, with slightly less detail.",
         prices: &[("720p", 10), ("1080p", 12), ("4k", 30)],
@@ -86,7 +95,7 @@ pub const TIERS: &[Tier] = &[
     Tier {
         offering: "veo-lite",
         name: "Google Veo 3.1 Lite",
-        model: "veo-3.1-lite-generate-preview",
+        model: "veo-3.1-lite-generate-001",
         description: "Veo 3.1 Lite: the lowest-cost Veo for drafts and high volume, with native audio, at 720p or \
                       1080p.",
         prices: &[("720p", 5), ("1080p", 8)],
@@ -95,6 +104,11 @@ pub const TIERS: &[Tier] = &[
         estimated_seconds: 45,
     },
 ];
+
+/// Model ids Google shut down on the Gemini API (2026-10-22): never sent
+/// unless an operator names one in a setting.
+pub const RETIRED_MODELS: &[&str] =
+    &["veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview"];
 
 /// The tier serving `offering`.
 pub fn tier(offering: &str) -> Option<&'static Tier> {
@@ -236,5 +250,12 @@ mod tests {
         let ids: Vec<&str> = TIERS.iter().map(|t| t.offering).collect();
         assert_eq!(ids, ["veo", "veo-fast", "veo-lite"]);
         assert!(tier("veo-2").is_none());
+    }
+
+    #[test]
+    fn built_in_models_are_current() {
+        let models: Vec<&str> = TIERS.iter().map(|t| t.model).collect();
+        assert_eq!(models, ["veo-3.1-generate-001", "veo-3.1-fast-generate-001", "veo-3.1-lite-generate-001"]);
+        assert!(TIERS.iter().all(|t| !RETIRED_MODELS.contains(&t.model)), "no retired id is built in");
     }
 }

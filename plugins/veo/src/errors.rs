@@ -12,9 +12,12 @@
 //! | `UNAUTHENTICATED`, `PERMISSION_DENIED`            | `unauthorized`                      | `unauthorized`                |
 //! | `RESOURCE_EXHAUSTED` (quota, rate)                | `rate-limited`, retryable           | `rate-limited`, final         |
 //! | `FAILED_PRECONDITION` (billing, region)           | `provider-unavailable`, final       | `provider-unavailable`, final |
-//! | `NOT_FOUND` (model retired, operation expired)    | `provider-unavailable`, final       | `generation-failed`           |
+//! | `NOT_FOUND` at submit or health (model retired)   | `model-unavailable`, final          | —                             |
+//! | `NOT_FOUND` elsewhere (operation, file expired)   | `provider-unavailable`, final       | `generation-failed`           |
 //! | `UNAVAILABLE`, `INTERNAL`, `DEADLINE_EXCEEDED`, … | `provider-unavailable`, retryable   | `generation-failed`           |
 //! | a body that is not Google's error shape           | the SDK's mapping of the HTTP status | —                            |
+//!
+//! A 429 carries Google's `Retry-After`, when sent, as `retry-after-secs`.
 //!
 //! A finished operation never changes, so nothing failed inside one is
 //! retryable: polling it again would return the same error until the job's
@@ -60,12 +63,35 @@ enum Origin {
     Operation,
 }
 
-/// The failure for a non-2xx answer to any Veo request.
+/// The failure for a non-2xx answer to a poll or a download.
 pub fn http_failure(response: &Response) -> Failure {
+    http::with_retry_after(http_classify(response, false), response)
+}
+
+/// The failure for a non-2xx answer to a request naming the model
+/// (`predictLongRunning`, `models.get`): there `NOT_FOUND` means Google
+/// no longer serves the model (`models/… is not found`, `… is no longer
+/// available`), which is `model-unavailable`.
+pub fn model_failure(response: &Response) -> Failure {
+    http::with_retry_after(http_classify(response, true), response)
+}
+
+fn http_classify(response: &Response, names_model: bool) -> Failure {
     let Ok(Envelope { error }) = serde_json::from_slice::<Envelope>(&response.body) else {
-        return http::status_failure(response);
+        return match response.status {
+            404 if names_model => failure::model_unavailable(format!(
+                "Veo answered HTTP 404 for the model: {}",
+                http::error_text(&response.body)
+            )),
+            _ => http::status_failure(response),
+        };
     };
     let message = format!("Veo answered HTTP {} {}: {}", response.status, error.status, error.message);
+    if names_model && error.status == "NOT_FOUND" {
+        return failure::model_unavailable(format!(
+            "{message} (the model is retired or unknown: set `model.<offering>` in [plugins.veo] settings)"
+        ));
+    }
     classify(&error.status, error.has_reason("API_KEY_INVALID"), message, Origin::Http)
 }
 
@@ -153,6 +179,34 @@ mod tests {
             assert_eq!((failure.code, failure.retryable), (code, retryable), "{}", failure.message);
             assert!(failure.message.contains("the words"), "{}", failure.message);
         }
+    }
+
+    #[test]
+    fn a_missing_model_is_model_unavailable_where_the_request_names_it() {
+        let retired = Response {
+            status: 404,
+            headers: vec![],
+            body: br#"{"error":{"code":404,"message":"models/veo-3.1-generate-preview is no longer available","status":"NOT_FOUND"}}"#.to_vec(),
+        };
+        let failure = model_failure(&retired);
+        assert_eq!((failure.code, failure.retryable), (FailureCode::ModelUnavailable, false));
+        assert!(failure.message.contains("is no longer available"), "{}", failure.message);
+        // An expired operation or file is not a retired model.
+        assert_eq!(http_failure(&retired).code, FailureCode::ProviderUnavailable);
+        let bare = Response { status: 404, headers: vec![], body: b"Not Found".to_vec() };
+        assert_eq!(model_failure(&bare).code, FailureCode::ModelUnavailable);
+        // Other statuses are classified as everywhere else.
+        assert_eq!(model_failure(&google(400, "INVALID_ARGUMENT", None)).code, FailureCode::InvalidInput);
+    }
+
+    #[test]
+    fn a_429_carries_the_retry_after_seconds() {
+        let mut response = google(429, "RESOURCE_EXHAUSTED", None);
+        response.headers.push(("Retry-After".into(), "42".into()));
+        for failure in [http_failure(&response), model_failure(&response)] {
+            assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(42)));
+        }
+        assert_eq!(http_failure(&google(429, "RESOURCE_EXHAUSTED", None)).retry_after_secs, None);
     }
 
     #[test]

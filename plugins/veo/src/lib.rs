@@ -17,9 +17,17 @@
 //!    re-hosts before Google deletes the file (2 days).
 //! 4. `cancel`: Google has no cancel for Veo operations, so we only stop
 //!    waiting and refund nothing (Google still bills the clip).
+//! 5. `check` (health): `GET /v1beta/models/{model}` for each offering's
+//!    model, free and authenticated; fails when Google serves none of them.
+//!
+//! Every model id goes through [`doitong_plugin_sdk::model_id`]: the
+//! operator's setting `model.<offering>` replaces the built-in id. A
+//! `NOT_FOUND` for the model (retired, unknown) is `model-unavailable`.
+//! `predictLongRunning` takes no idempotency key or client reference, so
+//! none is sent.
 //!
 //! Decisions where the vendor notes were uncertain (details in README.md):
-//! the Veo 3.1 preview model ids; 1080p and 4k as 8-second clips on `veo`
+//! the Veo 3.1 GA model ids (the preview ids were shut down 2026-10-22); 1080p and 4k as 8-second clips on `veo`
 //! and `veo-fast` but not `veo-lite`; Google's April–May 2026 per-second
 //! prices; PNG and JPEG first frames recognised from their bytes;
 //! `personGeneration` left to Veo's per-mode default; safety blocks mapped
@@ -80,8 +88,9 @@ impl Provider for Veo {
         let tier = checked_tier(&request)?;
         let key = require_secret(API_KEY)?;
         let body = request::body(&request)?;
-        let url = format!("{API}/v1beta/models/{}:predictLongRunning", tier.model);
-        let started: Operation = http::decode_json(&send(http::post(url).json(&body), &key)?)?;
+        let url = format!("{API}/v1beta/models/{}:predictLongRunning", model(tier));
+        let request = http::post(url).json(&body).header(KEY_HEADER, &key);
+        let started: Operation = http::decode_json(&request.send_with(errors::model_failure)?)?;
         if started.name.is_empty() {
             return Err(failure::provider_unavailable("Veo accepted the request but named no operation"));
         }
@@ -99,7 +108,43 @@ impl Provider for Veo {
     }
 }
 
-export_plugin!(Veo);
+impl Health for Veo {
+    /// `GET /v1beta/models/{model}` (models.get: free, no generation) for
+    /// each offering's model. Fails with the first failure that is not a
+    /// missing model (a refused key, an outage), or `model-unavailable`
+    /// when Google serves none of the models; one missing model is left
+    /// to `submit`, whose `model-unavailable` holds back that offering only.
+    fn check() -> Result<(), Failure> {
+        let key = require_secret(API_KEY)?;
+        let mut missing = Vec::new();
+        for tier in catalog::TIERS {
+            let model = model(tier);
+            let answer = http::get(format!("{API}/v1beta/models/{model}"))
+                .header(KEY_HEADER, &key)
+                .send_with(errors::model_failure);
+            match answer {
+                Ok(_) => {}
+                Err(failure) if failure.code == FailureCode::ModelUnavailable => missing.push(failure),
+                Err(failure) => return Err(failure),
+            }
+        }
+        if missing.len() == catalog::TIERS.len() {
+            return Err(missing.remove(0));
+        }
+        for failure in &missing {
+            log(Level::Warn, &failure.message);
+        }
+        Ok(())
+    }
+}
+
+export_plugin!(Veo, health);
+
+/// The model id `tier` sends: the operator's `model.<offering>` setting or
+/// the built-in id.
+fn model(tier: &Tier) -> String {
+    model_id(tier.offering, tier.model)
+}
 
 /// The request's tier, after the checks the host cannot make.
 fn checked_tier(request: &JobRequest) -> Result<&'static Tier, Failure> {

@@ -9,7 +9,13 @@
 //! | `viduq3-pro` | yes | yes | 1–16 (5) | 540p, 720p (720p), 1080p | 16:9, 9:16, 1:1, 3:4, 4:3 | `audio` |
 //! | `viduq1` | yes | yes | 5 | 1080p | 16:9, 9:16, 1:1 | `style`, `motionIntensity`, `bgm` |
 //! | `vidu2.0` | no | yes | 4 or 8 (4) | 4 s: 360p (default), 720p, 1080p; 8 s: 720p | — | `motionIntensity`, `bgm` |
-//! | `vidu1.5` | yes | yes | 4 or 8 (4) | 4 s: 360p (default), 720p, 1080p; 8 s: 720p | 16:9, 9:16, 1:1 | `style`, `motionIntensity`, `bgm` |
+//! | `vidu1.5` | no | yes | 4 or 8 (4) | 4 s: 360p (default), 720p, 1080p; 8 s: 720p | — | `motionIntensity`, `bgm` |
+//!
+//! `vidu1.5` text-to-video is gone: Vidu's current text2video model list is
+//! `viduq3-turbo`, `viduq3-pro`, `viduq2`, `viduq1` (platform.vidu.cn
+//! docs, 2026), so `vidu1.5` is offered for image-to-video only (still in
+//! the img2video list). The `model` sent is resolved through
+//! [`doitong_plugin_sdk::model_id`] in `lib.rs`.
 //!
 //! Image-to-video keeps the image's aspect ratio; `style` is text-to-video
 //! only.
@@ -146,11 +152,11 @@ pub const MODELS: [Model; 5] = [
     },
     Model {
         name: "vidu1.5",
-        text_to_video: true,
+        text_to_video: false,
         image_to_video: true,
         lengths: Lengths::Menu(&[(4, "360p", 20), (4, "720p", 50), (4, "1080p", 100), (8, "720p", 100)]),
-        aspect_ratios: CLASSIC_RATIOS,
-        style: true,
+        aspect_ratios: &[],
+        style: false,
         motion_and_bgm: true,
         audio: false,
         max_prompt_chars: 1500,
@@ -274,7 +280,7 @@ pub fn offering() -> Offering {
             .allowed(&ASPECT_RATIOS),
         )
         .option(
-            OptionBuilder::text("style", "Text-to-video look on viduq1 and vidu1.5 (general when omitted)")
+            OptionBuilder::text("style", "Text-to-video look on viduq1 (general when omitted)")
                 .allowed(&["general", "anime"]),
         )
         .option(

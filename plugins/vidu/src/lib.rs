@@ -75,7 +75,9 @@ impl Provider for Vidu {
     }
 
     fn submit(request: JobRequest) -> Result<Submitted, Failure> {
-        let plan = Plan::new(&request)?;
+        let mut plan = Plan::new(&request)?;
+        let model = vendor_model(plan.body["model"].as_str().unwrap_or(catalog::DEFAULT_MODEL));
+        plan.body["model"] = json!(model);
         let response = http::post(format!("{API}{}", plan.endpoint.path()))
             .header("Authorization", authorization()?)
             .json(&plan.body)
@@ -102,7 +104,30 @@ impl Provider for Vidu {
     }
 }
 
-export_plugin!(Vidu);
+impl Health for Vidu {
+    /// `GET /ent/v2/credits`: the account's remaining credits (free,
+    /// authenticated with the same `Token` header).
+    fn check() -> Result<(), Failure> {
+        http::get(format!("{API}/ent/v2/credits"))
+            .header("Authorization", authorization()?)
+            .send_with(vendor::error_failure)
+            .map(|_| ())
+    }
+}
+
+export_plugin!(Vidu, health);
+
+/// The `model` sent for the `model` option value `name`: the operator's
+/// `model.vidu.<name>` setting, else (for the default model) `model.vidu`,
+/// else `name`.
+fn vendor_model(name: &str) -> String {
+    let specific = format!("{ID}.{name}");
+    if name == catalog::DEFAULT_MODEL && setting(&format!("model.{specific}")).is_none() {
+        model_id(ID, name)
+    } else {
+        model_id(&specific, name)
+    }
+}
 
 /// `Token <api_key>`, or `unauthorized` naming the missing secret.
 fn authorization() -> Result<String, Failure> {

@@ -240,8 +240,7 @@ mod tests {
     #[test]
     fn options_map_to_vidu_fields() {
         let options = [
-            ("model", text("vidu1.5")),
-            ("duration", Value::Integer(8)),
+            ("model", text("viduq1")),
             ("aspectRatio", text("9:16")),
             ("style", text("anime")),
             ("motionIntensity", text("large")),
@@ -252,11 +251,23 @@ mod tests {
         assert_eq!(
             plan.body,
             json!({
-                "model": "vidu1.5", "prompt": "x", "duration": 8, "resolution": "720p", "aspect_ratio": "9:16",
+                "model": "viduq1", "prompt": "x", "duration": 5, "resolution": "1080p", "aspect_ratio": "9:16",
                 "style": "anime", "movement_amplitude": "large", "seed": 42, "bgm": true
             })
         );
-        assert_eq!(plan.clip.credits, 100);
+        assert_eq!(plan.clip.credits, 40);
+        let animated = [("model", text("vidu1.5")), ("duration", Value::Integer(8)), ("bgm", Value::Flag(true))];
+        let plan = self::plan(Some("x"), Some(lantern()), &animated).unwrap();
+        assert_eq!((plan.body["model"].as_str(), plan.clip.credits), (Some("vidu1.5"), 100));
+    }
+
+    #[test]
+    fn vidu_1_5_no_longer_makes_text_to_video() {
+        let message = invalid(plan(Some("x"), None, &[("model", text("vidu1.5"))]));
+        assert!(
+            message.contains("only animates images") && message.contains("viduq3-turbo, viduq3-pro, viduq1"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -296,7 +307,8 @@ mod tests {
             let message = invalid(plan(Some("x"), None, options));
             assert!(message.contains(needle), "{message:?} should contain {needle:?}");
         }
-        assert!(invalid(plan(Some("x"), None, &[("style", text("anime"))])).contains("viduq1, vidu1.5"));
+        let message = invalid(plan(Some("x"), None, &[("style", text("anime"))]));
+        assert!(message.contains("only available with model viduq1;"), "{message}");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! | `QuotaExceeded`, `TooManyRequests`, `SystemThrottling` | `rate-limited`, retryable |
 //! | `CreditInsufficient` | `rate-limited`, **not** retryable (billing) |
 //! | `Unauthorized`, `Forbidden` | `unauthorized` |
-//! | `InternalServiceFailure`, `OperationInProcess`, `ModelUnavailable`, `Canceled` | `provider-unavailable`, retryable |
+//! | `ModelUnavailable`; `BadRequest`/`Field*` whose message names the `model` | `model-unavailable` (the model is retired or unknown) |
+//! | `InternalServiceFailure`, `OperationInProcess`, `Canceled` | `provider-unavailable`, retryable |
 //! | `TaskNotFound`, `CreationNotFound` | `generation-failed` (the task is gone) |
 //! | `BadRequest`, `Field*`, `Image*`, `PageSizeOutOfRange`, `NotFound`, `Conflict` | `invalid-input` |
 //! | anything else | by HTTP status (the SDK's table) |
@@ -93,7 +94,21 @@ pub fn error_failure(response: &Response) -> Failure {
         reason => format!("{reason}: {}", error.message),
     };
     let text = format!("Vidu answered HTTP {}, {detail}", response.status);
-    reason_failure(&error.reason, text.clone()).unwrap_or_else(|| http::failure_for_status(response.status, text))
+    let failure = if names_the_model(&error) {
+        failure::model_unavailable(format!(
+            "{text} (the model is retired or unknown: set `model.vidu` in [plugins.vidu] settings)"
+        ))
+    } else {
+        reason_failure(&error.reason, text.clone()).unwrap_or_else(|| http::failure_for_status(response.status, text))
+    };
+    http::with_retry_after(failure, response)
+}
+
+/// Whether the error says the model is not served: `ModelUnavailable`, or
+/// a field refusal whose message is about `model`.
+fn names_the_model(error: &ErrorBody) -> bool {
+    let field_refusal = matches!(error.reason.as_str(), "BadRequest" | "FieldInvalid" | "FieldUnwanted");
+    error.reason == "ModelUnavailable" || (field_refusal && error.message.to_lowercase().contains("model"))
 }
 
 /// The failure Vidu's `reason` stands for, if it is one we know.
@@ -104,9 +119,7 @@ fn reason_failure(reason: &str, text: String) -> Option<Failure> {
         // Billing: retrying cannot help until the operator buys credits.
         "CreditInsufficient" => Failure { retryable: false, ..failure::rate_limited(text) },
         "Unauthorized" | "Forbidden" => failure::unauthorized(text),
-        "InternalServiceFailure" | "OperationInProcess" | "ModelUnavailable" | "Canceled" => {
-            failure::provider_unavailable(text)
-        }
+        "InternalServiceFailure" | "OperationInProcess" | "Canceled" => failure::provider_unavailable(text),
         "TaskNotFound" | "CreationNotFound" => failure::generation_failed(text),
         "BadRequest"
         | "FieldLacking"
@@ -165,6 +178,24 @@ mod tests {
 
     fn task(value: serde_json::Value) -> Task {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn a_model_vidu_does_not_serve_is_model_unavailable() {
+        let answer = |status: u16, body: &str| Response { status, headers: Vec::new(), body: body.as_bytes().to_vec() };
+        for body in [
+            r#"{"code":400,"reason":"ModelUnavailable","message":"model unavailable"}"#,
+            r#"{"code":400,"reason":"FieldInvalid","message":"model vidu1.5 is not supported for text2video"}"#,
+        ] {
+            let failure = error_failure(&answer(400, body));
+            assert_eq!((failure.code, failure.retryable), (FailureCode::ModelUnavailable, false), "{body}");
+        }
+        let other = answer(400, r#"{"code":400,"reason":"FieldInvalid","message":"duration must be 4 or 8"}"#);
+        assert_eq!(error_failure(&other).code, FailureCode::InvalidInput);
+        let mut busy = answer(429, r#"{"code":429,"reason":"TooManyRequests","message":"slow down"}"#);
+        busy.headers.push(("Retry-After".into(), "4".into()));
+        let failure = error_failure(&busy);
+        assert_eq!((failure.code, failure.retry_after_secs), (FailureCode::RateLimited, Some(4)));
     }
 
     #[test]

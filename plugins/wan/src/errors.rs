@@ -10,7 +10,10 @@
 //! | `DataInspectionFailed`, `*DataInspection*`, `IPInfringementSuspect` | `content-rejected` | `content-rejected`          |
 //! | `Throttling`, `Throttling.*` (rate, concurrency, quota) | `rate-limited`, retryable     | `rate-limited`, final       |
 //! | `InvalidApiKey`, `AccessDenied*`, `*.AccessDenied`, `Arrearage` | `unauthorized`        | `unauthorized`              |
+//! | at submit: `ModelNotFound`, `Model.*NotFound`, or `InvalidParameter` whose message says the model does not exist | `model-unavailable` | — |
 //! | anything else                                          | by HTTP status (400 → `invalid-input`, 5xx → retryable `provider-unavailable`, …) | `generation-failed` |
+//!
+//! Rate-limited answers carry DashScope's `Retry-After` when it sends one.
 //!
 //! A finished task never changes, so nothing failed inside one is
 //! retryable. The vendor's code and message are kept in every failure.
@@ -51,8 +54,32 @@ fn kind(code: &str) -> Option<Kind> {
     }
 }
 
+/// The failure for a non-2xx answer to the create call: as
+/// [`http_failure`], except that a model DashScope does not serve is
+/// `model-unavailable`.
+pub fn submit_failure(response: &Response) -> Failure {
+    let body: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
+    let lower = body.message.to_lowercase();
+    let missing_model = body.code == "ModelNotFound"
+        || (body.code.starts_with("Model") && body.code.ends_with("NotFound"))
+        || (body.code == "InvalidParameter"
+            && lower.contains("model")
+            && ["not exist", "not found", "not support", "no longer"].iter().any(|w| lower.contains(w)));
+    if missing_model {
+        return failure::model_unavailable(format!(
+            "Wan answered HTTP {} {}: {} (set `model.<offering>.t2v|i2v` in [plugins.wan] settings)",
+            response.status, body.code, body.message
+        ));
+    }
+    http_failure(response)
+}
+
 /// The failure for a non-2xx DashScope answer.
 pub fn http_failure(response: &Response) -> Failure {
+    http::with_retry_after(classify(response), response)
+}
+
+fn classify(response: &Response) -> Failure {
     let body: ErrorBody = serde_json::from_slice(&response.body).unwrap_or_default();
     let message = format!("Wan answered HTTP {} {}: {}", response.status, body.code, body.message);
     match kind(&body.code) {
@@ -106,6 +133,21 @@ mod tests {
         let failure = http_failure(&bare);
         assert_eq!((failure.code, failure.retryable), (FailureCode::ProviderUnavailable, true));
         assert!(failure.message.contains("Bad Gateway"), "{}", failure.message);
+    }
+
+    #[test]
+    fn a_missing_model_at_submit_is_model_unavailable() {
+        let body = |code: &str, message: &str| Response {
+            status: 400,
+            headers: vec![],
+            body: format!(r#"{{"request_id":"r","code":"{code}","message":"{message}"}}"#).into_bytes(),
+        };
+        for (code, message) in [("InvalidParameter", "Model not exist."), ("ModelNotFound", "model not found")] {
+            let failure = submit_failure(&body(code, message));
+            assert_eq!((failure.code, failure.retryable), (FailureCode::ModelUnavailable, false), "{code}");
+        }
+        assert_eq!(submit_failure(&body("InvalidParameter", "size is invalid")).code, FailureCode::InvalidInput);
+        assert_eq!(http_failure(&body("InvalidParameter", "Model not exist.")).code, FailureCode::InvalidInput);
     }
 
     #[test]

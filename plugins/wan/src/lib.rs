@@ -74,11 +74,16 @@ impl Provider for Wan {
     fn submit(request: JobRequest) -> Result<Submitted, Failure> {
         let tier = checked_tier(&request)?;
         let key = require_secret(API_KEY)?;
+        let mut body = task::body(tier, &request);
+        let image = request.input.image.is_some();
+        let mode = if image { "i2v" } else { "t2v" };
+        body["model"] =
+            doitong_plugin_sdk::serde_json::json!(model_id(&format!("{}.{mode}", tier.offering), tier.model(image)));
         let response = http::post(format!("{API}/api/v1/services/aigc/video-generation/video-synthesis"))
             .bearer(&key)
             .header("X-DashScope-Async", "enable")
-            .json(&task::body(tier, &request))
-            .send_with(errors::http_failure)?;
+            .json(&body)
+            .send_with(errors::submit_failure)?;
         let created: TaskAnswer = http::decode_json(&response)?;
         if created.output.task_id.is_empty() {
             return Err(failure::provider_unavailable("Wan accepted the request but returned no task id"));

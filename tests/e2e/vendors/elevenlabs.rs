@@ -15,6 +15,12 @@
 //! not take it). Markers in the text pick failures: `[quota]` (401
 //! `quota_exceeded`), `[busy]` (429 `system_busy`), `[moderated]` (400
 //! `bad_prompt`) and `[flaky]` (the first attempt answers 503).
+//!
+//! It serves the text-to-speech models ElevenLabs lists today
+//! (elevenlabs.io/docs/models: Eleven v3, Multilingual v2, Flash and Turbo
+//! v2/v2.5); any other `model_id`, such as the deprecated v1 models, gets
+//! 400 `model_not_found`. `GET /v1/models`, the adapter's health check,
+//! lists them.
 
 use std::sync::{Arc, Mutex};
 
@@ -24,7 +30,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::{
@@ -32,7 +38,7 @@ use super::{
     assert_spoken, assert_status, credits, generate_kind, generate_kind_to_end, listed_provider, live_server, metadata,
     option_names, sample_wav, the_one,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "sk_el_live_4c1d9e";
@@ -294,10 +300,32 @@ async fn text_to_speech(
         .into_response()
 }
 
+/// `GET /v1/models`: the models the mock serves, as ElevenLabs lists them.
+async fn list_models(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    mock.recorder.record("GET", "/v1/models", &headers, Value::Null);
+    if headers.get("xi-api-key").and_then(|v| v.to_str().ok()) != Some(KEY) {
+        return detail(StatusCode::UNAUTHORIZED, "invalid_api_key", "Invalid API key");
+    }
+    let ids = [
+        "eleven_v3",
+        "eleven_multilingual_v2",
+        "eleven_flash_v2_5",
+        "eleven_flash_v2",
+        "eleven_turbo_v2_5",
+        "eleven_turbo_v2",
+    ];
+    let models: Vec<Value> =
+        ids.iter().map(|id| json!({ "model_id": id, "name": id, "can_do_text_to_speech": true })).collect();
+    axum::Json(Value::from(models)).into_response()
+}
+
 /// Start the mock ElevenLabs.
 async fn mock_elevenlabs() -> (MockVendor, Arc<Mock>) {
     let mock = Arc::new(Mock::default());
-    let router = Router::new().route("/v1/text-to-speech/{voice_id}", post(text_to_speech)).with_state(mock.clone());
+    let router = Router::new()
+        .route("/v1/text-to-speech/{voice_id}", post(text_to_speech))
+        .route("/v1/models", get(list_models))
+        .with_state(mock.clone());
     (MockVendor::start(router).await, mock)
 }
 
@@ -532,4 +560,42 @@ async fn elevenlabs_portal_snippet_speaks_with_rachel_excited() {
             "voice_settings": { "stability": 0.3, "similarity_boost": 0.75, "style": 0.45, "use_speaker_boost": true, "speed": 1.0 }
         })
     );
+}
+
+/// A server like [`live_server`] whose `[plugins.elevenlabs]` also carries
+/// the operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_ELEVENLABS_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_ELEVENLABS_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_ELEVENLABS_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.elevenlabs]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A retired model (a stale setting naming the deprecated
+/// `eleven_monolingual_v1`) fails as `PROVIDER_UNAVAILABLE`, not retried
+/// and refunded; a setting for another model value reaches ElevenLabs.
+#[tokio::test]
+async fn elevenlabs_settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (vendor, mock) = mock_elevenlabs().await;
+    let (server, key) = live_server_with_settings(
+        &vendor,
+        r#""model.elevenlabs" = "eleven_monolingual_v1", "model.elevenlabs.turbo-v2.5" = "eleven_flash_v2_5""#,
+    )
+    .await;
+    let (retired, moved) = tokio::join!(
+        speak(&server, &key, json!({ "text": "An old model [retired]" }), json!({})),
+        speak(&server, &key, json!({ "text": "A turbo request [moved]" }), json!({ "model": "turbo-v2.5" })),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["model_not_found", "eleven_monolingual_v1"]);
+    assert_eq!(mock.calls("[retired]").len(), 1, "not retried: {:?}", mock.recorder.requests());
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
+    assert_eq!(mock.call("[moved]").body["model_id"], "eleven_flash_v2_5");
+    assert_eq!(credits(&server, &key).await, 100_000 - 1, "the failed job is refunded");
 }

@@ -18,6 +18,12 @@
 //! BFL cluster the plugin does not list), `[foreign-poll]` (a host that is
 //! not BFL's) and `[no-polling-url]` (an answer without one, as older API
 //! versions gave).
+//!
+//! It serves the model endpoints BFL documents today (api.bfl.ai
+//! openapi, 2026: FLUX.1 [dev]/[pro], FLUX1.1 [pro] and Ultra, Kontext
+//! [pro]/[max], and FLUX.2 [pro]/[max]/[flex]/[klein] 4B and 9B); any
+//! other path answers FastAPI's 404 `{"detail": "Not Found"}`, as BFL does.
+//! `GET /v1/credits`, the adapter's health check, answers the balance.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,7 +44,7 @@ use super::{
     assert_not_configured, assert_rehosted, assert_status, cancel_to_end, credits, generate_kind, generate_kind_to_end,
     live_server, sample_jpeg, sample_png, the_one,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "bfl_live_7c1e0a9f";
@@ -135,6 +141,30 @@ fn fields(endpoint: &str) -> Option<Vec<&'static str>> {
         "flux-kontext-pro" | "flux-kontext-max" => {
             &["input_image", "input_image_2", "input_image_3", "input_image_4", "aspect_ratio"]
         }
+        "flux-2-pro" | "flux-2-max" | "flux-2-klein-4b" | "flux-2-klein-9b" | "flux-2-flex" => {
+            const FLUX2: [&str; 15] = [
+                "prompt",
+                "seed",
+                "safety_tolerance",
+                "output_format",
+                "webhook_url",
+                "webhook_secret",
+                "width",
+                "height",
+                "input_image",
+                "input_image_2",
+                "input_image_3",
+                "input_image_4",
+                "input_image_5",
+                "input_image_6",
+                "input_image_7",
+            ];
+            let mut fields = [&FLUX2[..], &["input_image_8"]].concat();
+            if endpoint == "flux-2-flex" {
+                fields.extend(["prompt_upsampling", "steps", "guidance"]);
+            }
+            return Some(fields);
+        }
         _ => return None,
     };
     Some([&COMMON[..], own].concat())
@@ -154,11 +184,12 @@ fn invalid(endpoint: &str, body: &Value) -> Option<(String, String)> {
     let in_range = |field: &str, lo: f64, hi: f64| {
         body.get(field).is_none_or(|v| v.as_f64().is_some_and(|n| (lo..=hi).contains(&n)))
     };
+    let flux2 = endpoint.starts_with("flux-2-");
     for (field, lo, hi) in [
         ("steps", 1.0, 50.0),
-        ("guidance", 1.5, 5.0),
+        ("guidance", 1.5, if flux2 { 10.0 } else { 5.0 }),
         ("interval", 1.0, 4.0),
-        ("safety_tolerance", 0.0, 6.0),
+        ("safety_tolerance", 0.0, if flux2 { 5.0 } else { 6.0 }),
         ("image_prompt_strength", 0.0, 1.0),
     ] {
         if !in_range(field, lo, hi) {
@@ -166,11 +197,22 @@ fn invalid(endpoint: &str, body: &Value) -> Option<(String, String)> {
         }
     }
     for side in ["width", "height"] {
+        if flux2 {
+            if let Some(v) = body.get(side)
+                && !v.as_u64().is_some_and(|n| n >= 64 && n.is_multiple_of(16))
+            {
+                return fail(side, "Input should be a multiple of 16, at least 64");
+            }
+            continue;
+        }
         if let Some(v) = body.get(side)
             && !v.as_u64().is_some_and(|n| (256..=1440).contains(&n) && n.is_multiple_of(32))
         {
             return fail(side, "Input should be a multiple of 32 between 256 and 1440");
         }
+    }
+    if flux2 && body["width"].as_u64().unwrap_or(0) * body["height"].as_u64().unwrap_or(0) > 4 * 1024 * 1024 {
+        return fail("width", "The image may have at most 4 megapixels");
     }
     if body.get("seed").is_some_and(|s| !s.is_u64()) {
         return fail("seed", "Input should be a valid integer");
@@ -225,8 +267,20 @@ fn rendered_size(endpoint: &str, body: &Value) -> (u32, u32) {
             Some("16:9") => (1392, 752),
             _ => (1024, 1024),
         },
+        e if e.starts_with("flux-2-") => {
+            (body["width"].as_u64().unwrap_or(1024) as u32, body["height"].as_u64().unwrap_or(1024) as u32)
+        }
         _ => (body["width"].as_u64().unwrap_or(1024) as u32, body["height"].as_u64().unwrap_or(768) as u32),
     }
+}
+
+/// `GET /v1/credits`: the account's balance.
+async fn get_credits(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    mock.recorder.record("GET", "/v1/credits", &headers, Value::Null);
+    if headers.get("x-key").and_then(|v| v.to_str().ok()) != Some(KEY) {
+        return detail(StatusCode::FORBIDDEN, NOT_AUTHENTICATED);
+    }
+    Json(json!({ "credits": 1234.5 })).into_response()
 }
 
 async fn submit(
@@ -349,6 +403,7 @@ async fn mock_bfl() -> (MockVendor, Arc<Mock>) {
     let mock = Arc::new(Mock::default());
     let router = Router::new()
         .route("/v1/get_result", get(get_result))
+        .route("/v1/credits", get(get_credits))
         .route("/v1/{endpoint}", post(submit))
         .route("/delivery/results/{id}/{file}", get(delivery))
         .with_state(mock.clone());
@@ -772,4 +827,84 @@ async fn flux_needs_its_key_and_refuses_a_wrong_one() {
     assert_eq!(submits.len(), 1);
     assert_eq!(submits[0].header("x-key"), Some("bfl_revoked"));
     assert!(mock.submits("[test mode]").is_empty(), "test keys never reach BFL");
+}
+
+/// A server like [`live_server`] whose `[plugins.flux]` also carries the
+/// operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_FLUX_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_FLUX_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_FLUX_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.flux]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// FLUX.2 runs on the same submit and poll flow: [pro] edits an image
+/// given by URL (sent as it is), [flex] renders exact sides with its steps
+/// and guidance; both priced by megapixels.
+#[tokio::test]
+async fn flux2_models_complete_with_the_image_rehosted() {
+    let (vendor, mock) = mock_bfl().await;
+    let (server, key) = live_server("flux", &vendor, &[("api_key", KEY)]).await;
+    let (edit, flex) = tokio::join!(
+        run(
+            &server,
+            &key,
+            "flux-2-pro",
+            json!({ "text": "make it night [flux2-edit]", "image": "https://img.example/cat.png" }),
+            json!({ "aspectRatio": "16:9" }),
+        ),
+        run(
+            &server,
+            &key,
+            "flux-2-flex",
+            json!({ "text": "a poster that says SALE [flux2-flex]" }),
+            json!({ "width": 1536, "height": 1024, "steps": 30 }),
+        ),
+    );
+    // 1344x768 output (~1 MP) and one input megapixel: 3c + 1.5c → 5.
+    assert_image(&edit, "flux-2-pro", 5, "jpg", (1344, 768));
+    let submit = mock.submit("[flux2-edit]");
+    assert_eq!(submit.path, "/v1/flux-2-pro");
+    assert_eq!(
+        submit.body,
+        json!({
+            "prompt": "make it night [flux2-edit]", "input_image": "https://img.example/cat.png",
+            "width": 1344, "height": 768, "safety_tolerance": 2, "output_format": "jpeg"
+        })
+    );
+    // 1536x1024 = 1.57 MP on [flex]: 5c + 0.57 × 5c → 8.
+    assert_image(&flex, "flux-2-flex", 8, "jpg", (1536, 1024));
+    let submit = mock.submit("[flux2-flex]");
+    assert_eq!(submit.path, "/v1/flux-2-flex");
+    assert_eq!((submit.body["steps"].as_i64(), submit.body["guidance"].as_f64()), (Some(30), Some(4.5)));
+    assert_eq!(submit.body["prompt_upsampling"], true);
+}
+
+/// A model endpoint BFL no longer serves (a stale setting) fails as
+/// `PROVIDER_UNAVAILABLE`, not retried and refunded; another setting
+/// moves an offering to a served model.
+#[tokio::test]
+async fn flux_settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (vendor, mock) = mock_bfl().await;
+    let (server, key) = live_server_with_settings(
+        &vendor,
+        r#""model.flux-pro" = "flux-pro-1.0-retired", "model.flux-2-klein" = "flux-2-klein-4b""#,
+    )
+    .await;
+    let (retired, moved) = tokio::join!(
+        run(&server, &key, "flux-pro", json!({ "text": "an old model [retired]" }), json!({})),
+        run(&server, &key, "flux-2-klein", json!({ "text": "a small model [moved]" }), json!({})),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["/v1/flux-pro-1.0-retired", "Not Found"]);
+    assert_eq!(mock.submits("[retired]").len(), 1, "not retried: {:?}", mock.recorder.requests());
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
+    assert_eq!(mock.submit("[moved]").path, "/v1/flux-2-klein-4b");
+    assert_eq!(credits(&server, &key).await, 100_000 - 2, "the failed job is refunded");
 }

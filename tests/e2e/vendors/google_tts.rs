@@ -16,15 +16,19 @@
 //! `[quota]` (429 `RESOURCE_EXHAUSTED`), `[disabled]` (403
 //! `PERMISSION_DENIED`, API not enabled) and `[flaky]` (the first attempt
 //! answers 503 `UNAVAILABLE`).
+//!
+//! A voice it does not have (one Google retired, say) gets Google's 400
+//! `Voice '…' does not exist`. `GET /v1/voices?languageCode=…`, the
+//! adapter's health check, lists the voices of a language.
 
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
+use axum::extract::{OriginalUri, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
@@ -33,7 +37,7 @@ use super::{
     assert_status, credits, generate_kind, generate_kind_to_end, listed_provider, live_server, option_names,
     sample_wav, the_one,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "AIzaSyMockGoogleTtsKey0123456789";
@@ -262,6 +266,31 @@ fn ogg_opus(ms: u32) -> (Vec<u8>, u32) {
     (out, ms)
 }
 
+/// `GET /v1/voices?languageCode=…`: the project's voices of a language.
+async fn list_voices(
+    State(mock): State<Arc<Mock>>,
+    OriginalUri(uri): OriginalUri,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    mock.recorder.record("GET", uri.to_string(), &headers, Value::Null);
+    if headers.get("x-goog-api-key").and_then(|v| v.to_str().ok()) != Some(KEY) {
+        return google_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "API key not valid. Please pass a valid API key.",
+            Some("API_KEY_INVALID"),
+        );
+    }
+    let language = query.get("languageCode").cloned().unwrap_or_default();
+    let voices: Vec<Value> = VOICES
+        .iter()
+        .filter(|(name, _)| language.is_empty() || name.starts_with(&language))
+        .map(|(name, rate)| json!({ "name": name, "languageCodes": [&name[..5]], "ssmlGender": "FEMALE", "naturalSampleRateHertz": rate }))
+        .collect();
+    axum::Json(json!({ "voices": voices })).into_response()
+}
+
 async fn synthesize(
     State(mock): State<Arc<Mock>>,
     OriginalUri(uri): OriginalUri,
@@ -317,7 +346,10 @@ fn speech_ms(text: &str, speed: f64) -> u32 {
 /// Start the mock Google Text-to-Speech.
 async fn mock_google() -> (MockVendor, Arc<Mock>) {
     let mock = Arc::new(Mock::default());
-    let router = Router::new().route("/v1/text:synthesize", post(synthesize)).with_state(mock.clone());
+    let router = Router::new()
+        .route("/v1/text:synthesize", post(synthesize))
+        .route("/v1/voices", get(list_voices))
+        .with_state(mock.clone());
     (MockVendor::start(router).await, mock)
 }
 
@@ -541,4 +573,50 @@ async fn google_tts_needs_its_key_and_refuses_a_wrong_one() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].header("x-goog-api-key"), Some("AIza-revoked"));
     assert!(mock.calls("[test mode]").is_empty(), "test keys never reach Google");
+}
+
+/// A server like [`live_server`] whose `[plugins.google-tts]` also carries
+/// the operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_GOOGLE_TTS_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_GOOGLE_TTS_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_GOOGLE_TTS_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.google-tts]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// The default voice follows the operator's `model.google-tts` setting
+/// (priced by its family); a default voice Google no longer has fails as
+/// `PROVIDER_UNAVAILABLE` (refunded), while a voice the user names wrongly
+/// stays `INVALID_INPUT`.
+#[tokio::test]
+async fn google_tts_settings_replace_the_default_voice_and_a_retired_one_is_unavailable() {
+    let (vendor, mock) = mock_google().await;
+    let (moved_server, moved_key) =
+        live_server_with_settings(&vendor, r#""model.google-tts" = "en-US-Chirp3-HD-Kore""#).await;
+    let moved = speak(&moved_server, &moved_key, json!({ "text": "A new default voice [moved]" }), json!({})).await;
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", moved_server.log());
+    assert_eq!(mock.call("[moved]").body["voice"]["name"], "en-US-Chirp3-HD-Kore");
+
+    let (server, key) = live_server_with_settings(&vendor, r#""model.google-tts" = "en-US-Journey-F""#).await;
+    let retired = speak(&server, &key, json!({ "text": "An old default voice [retired]" }), json!({})).await;
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["Voice 'en-US-Journey-F' does not exist"]);
+    assert_eq!(mock.calls("[retired]").len(), 1, "not retried");
+    assert_eq!(credits(&server, &key).await, 100_000, "refunded");
+    // A voice the user names wrongly stays the user's fault (asked on the
+    // other server: the failure above opened `google-tts`'s circuit here).
+    let named = speak(
+        &moved_server,
+        &moved_key,
+        json!({ "text": "A misspelt voice [named]" }),
+        json!({ "voice": "en-US-Neural2-Z" }),
+    )
+    .await;
+    assert_failed(&named, "INVALID_INPUT", &["Voice 'en-US-Neural2-Z' does not exist"]);
 }

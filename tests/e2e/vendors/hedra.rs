@@ -18,6 +18,10 @@
 //! `MODERATION_FAILED`), `[broken]` (status `error`, `INTERNAL`),
 //! `[flaky]` (the first status answers 503) and `[slow]` (stays
 //! `processing`).
+//!
+//! It knows two models, Character-3 and Hedra Avatar, by the ids Hedra's
+//! public clients use; any other `ai_model_id` gets 404 `Model not found`.
+//! `GET /models`, the adapter's health check, lists them.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +41,7 @@ use super::{
     assert_rehosted_mp4, cancel_to_end, credits, data_uri, generate_kind, generate_kind_to_end, listed_provider,
     live_server, mp4_file, option_names, parse_multipart, sample_mp4, sample_png, sample_wav, the_one, wav_ms,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "hedra-live-key-90be";
@@ -407,6 +411,18 @@ async fn download(State(mock): State<Arc<Mock>>, Path(file): Path<String>) -> Re
     mp4_file(generations.get(file.trim_end_matches(".mp4")).map(|g| (g.width, g.height, g.duration_ms)))
 }
 
+/// `GET /models`: the account's models.
+async fn list_models(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    if !mock.record("GET", format!("{PREFIX}/models"), &headers, Value::Null) {
+        return unauthorized();
+    }
+    Json(json!([
+        { "id": CHARACTER_3, "name": "Character-3", "type": "video" },
+        { "id": AVATAR, "name": "Hedra Avatar", "type": "video" },
+    ]))
+    .into_response()
+}
+
 /// Anything else: recorded, so a test sees calls Hedra has no endpoint for.
 async fn unknown(State(mock): State<Arc<Mock>>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     mock.record(method.as_str(), uri.path().to_string(), &headers, Value::Null);
@@ -420,6 +436,7 @@ async fn mock_hedra() -> (MockVendor, Arc<Mock>) {
         .route("/web-app/public/assets", post(create_asset))
         .route("/web-app/public/assets/{id}/upload", post(upload_asset))
         .route("/web-app/public/generations", post(create_generation))
+        .route("/web-app/public/models", get(list_models))
         .route("/web-app/public/generations/{id}/status", get(generation_status))
         .route("/cdn/v/{file}", get(download))
         .fallback(unknown)
@@ -714,4 +731,53 @@ async fn hedra_needs_its_key_and_refuses_a_wrong_one() {
     let seen = mock.recorder.requests();
     assert_eq!(seen.len(), 1, "one refused call, never retried: {seen:?}");
     assert_eq!(seen[0].header("x-api-key"), Some("hedra-revoked"));
+}
+
+/// A server like [`live_server`] whose `[plugins.hedra]` also carries the
+/// operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_HEDRA_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_HEDRA_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_HEDRA_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.hedra]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A model id Hedra does not serve (a stale setting) fails as
+/// `PROVIDER_UNAVAILABLE`, not retried and refunded; a setting for the
+/// other model value reaches Hedra as its `ai_model_id`.
+#[tokio::test]
+async fn hedra_settings_replace_model_ids_and_an_unknown_model_is_unavailable() {
+    let (vendor, mock) = mock_hedra().await;
+    let (server, key) = live_server_with_settings(
+        &vendor,
+        &format!(r#""model.hedra" = "00000000-0000-4000-8000-000000000000", "model.hedra.avatar" = "{CHARACTER_3}""#),
+    )
+    .await;
+    let portrait = data_uri("image/png", &sample_png(48, 64));
+    let (retired, moved) = tokio::join!(
+        run(
+            &server,
+            &key,
+            json!({ "image": portrait, "text": "Hello there", "voice": VOICE }),
+            json!({ "prompt": "an old model [retired]" }),
+        ),
+        run(
+            &server,
+            &key,
+            json!({ "image": portrait, "text": "Hello there", "voice": VOICE }),
+            json!({ "model": "avatar", "prompt": "a moved model [moved]" }),
+        ),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["Model not found"]);
+    let [old] = &mock.generations("[retired]")[..] else { panic!("one generation, not retried") };
+    assert_eq!(old.body["ai_model_id"], "00000000-0000-4000-8000-000000000000");
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
+    assert_eq!(mock.generation("[moved]").body["ai_model_id"], CHARACTER_3);
 }

@@ -17,6 +17,13 @@
 //! `blocked_words_detected` on create), `[busy]` (429 on create),
 //! `[render-fails]` (status `failed`, `rendering_failed`), `[flaky]` (the
 //! first status answers 503) and `[slow]` (stays `processing`).
+//!
+//! Engines are HeyGen's of today (heygen-cli 2026-07, v3 schema):
+//! `avatar_iv` and `avatar_v`; `avatar_iii`, which HeyGen deprecated at the
+//! end of July 2026, is refused as deprecated. The `callback_id` a create
+//! carries (the generation id) is kept apart from the recorded body, by
+//! script. `GET /v3/users/me`, the adapter's health check, answers the
+//! account.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,7 +44,7 @@ use super::{
     listed_provider, live_server, mp4_file, option_names, parse_multipart, sample_mp4, sample_png, sample_wav, the_one,
     wav_ms,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "hg-live-key-5c21";
@@ -95,6 +102,8 @@ struct Mock {
     videos: Mutex<HashMap<String, Video>>,
     next_id: AtomicU64,
     recorder: Recorder,
+    /// The `callback_id` of each create, by script.
+    callback_ids: Mutex<HashMap<String, String>>,
 }
 
 impl Mock {
@@ -293,8 +302,14 @@ fn refusal(mock: &Mock, body: &Value) -> Option<Response> {
         _ => return Some(invalid("type", "type must be one of avatar, image, cinematic_avatar, studio")),
     };
     let engine = body.get("engine").map(|e| e["type"].as_str().unwrap_or_default());
-    if engine.is_some_and(|e| !["avatar_iv", "avatar_v", "avatar_iii"].contains(&e)) {
-        return Some(invalid("engine", "engine.type must be avatar_iv, avatar_v or avatar_iii"));
+    if engine == Some("avatar_iii") {
+        return Some(invalid(
+            "engine.type",
+            "Engine avatar_iii is deprecated and no longer available; use avatar_iv or avatar_v",
+        ));
+    }
+    if engine.is_some_and(|e| !["avatar_iv", "avatar_v"].contains(&e)) {
+        return Some(invalid("engine.type", "engine.type must be avatar_iv or avatar_v"));
     }
     let avatar_v = engine == Some("avatar_v");
     if avatar_v && kind != Some(AvatarKind::Twin) {
@@ -383,7 +398,12 @@ fn refusal(mock: &Mock, body: &Value) -> Option<Response> {
 
 /// `POST /v3/videos`.
 async fn create_video(State(mock): State<Arc<Mock>>, headers: HeaderMap, body: Bytes) -> Response {
-    let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let mut json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let callback_id = json.as_object_mut().and_then(|o| o.remove("callback_id"));
+    if let Some(id) = &callback_id {
+        let script = json["script"].as_str().unwrap_or_default().to_string();
+        mock.callback_ids.lock().unwrap().insert(script, id.as_str().unwrap_or("<not a string>").to_string());
+    }
     if !mock.record("POST", "/v3/videos".into(), &headers, json.clone()) {
         return unauthorized();
     }
@@ -482,11 +502,21 @@ async fn download(State(mock): State<Arc<Mock>>, Path(file): Path<String>) -> Re
 }
 
 /// Start the mock HeyGen.
+/// `GET /v3/users/me`: the account and its balance.
+async fn me(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    if !mock.record("GET", "/v3/users/me".into(), &headers, Value::Null) {
+        return unauthorized();
+    }
+    Json(json!({ "data": { "email": "ops@example.com", "billing_type": "wallet", "wallet": { "remaining_balance": 42.5, "currency": "USD" } } }))
+        .into_response()
+}
+
 async fn mock_heygen() -> (MockVendor, Arc<Mock>) {
     let mock = Arc::new(Mock::default());
     let router = Router::new()
         .route("/v3/assets", post(upload_asset))
         .route("/v3/videos", post(create_video))
+        .route("/v3/users/me", get(me))
         .route("/v3/videos/{id}", get(get_video).delete(delete_video))
         .route("/files/video/{file}", get(download))
         .with_state(mock.clone());
@@ -667,7 +697,10 @@ async fn heygen_failures_reach_the_right_public_codes() {
         &["(invalid_parameter, param motion_prompt)", "only with engine avatar_v"],
     );
 
-    // What HeyGen cannot do at all: refused before any job exists.
+    // What HeyGen cannot do at all: refused before any job exists. On a
+    // second server: the 429 above carried `Retry-After`, which holds the
+    // offering back on this one.
+    let (refusing, refusing_key) = live_server("heygen", &vendor, &[("api_key", KEY)]).await;
     let cases = [
         (
             say("hi [refused]"),
@@ -714,12 +747,14 @@ async fn heygen_failures_reach_the_right_public_codes() {
         ),
     ];
     for (input, options, message) in cases {
-        let error =
-            generate_kind(&server, &key, "AVATAR", "heygen", input, options.clone()).await.expect_err("refused");
+        let error = generate_kind(&refusing, &refusing_key, "AVATAR", "heygen", input, options.clone())
+            .await
+            .expect_err("refused");
         assert_eq!(error["extensions"]["code"], "INVALID_INPUT", "{options}: {error}");
         assert_eq!(error["message"], message, "{options}");
     }
     assert!(mock.creates("[refused]").is_empty(), "nothing refused reached HeyGen");
+    assert_job_count(&refusing, &refusing_key, 0).await;
     assert_job_count(&server, &key, 6).await;
 
     // Every failure was refunded; only the flaky one was charged.
@@ -905,4 +940,57 @@ async fn heygen_portal_snippet_gets_the_exact_answer_for_what_heygen_cannot_do()
         })
     );
     assert_eq!(credits(&server, &live).await, 100_000 - price(2_000, 667));
+}
+
+/// A server like [`live_server`] whose `[plugins.heygen]` also carries the
+/// operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_HEYGEN_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_HEYGEN_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_HEYGEN_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.heygen]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A retired engine (a stale setting naming Avatar III) fails as
+/// `PROVIDER_UNAVAILABLE`, not retried and refunded; the generation id
+/// reaches HeyGen as the video's `callback_id`.
+#[tokio::test]
+async fn heygen_settings_replace_the_engine_and_a_retired_one_is_unavailable() {
+    let (vendor, mock) = mock_heygen().await;
+    let (server, key) = live_server_with_settings(&vendor, r#""model.heygen" = "avatar_iii""#).await;
+    let retired = run(
+        &server,
+        &key,
+        json!({ "text": "An old engine speaks [retired]", "voice": VOICE }),
+        json!({ "avatarId": STUDIO }),
+    )
+    .await;
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["deprecated", "avatar_iii"]);
+    let [create] = &mock.creates("[retired]")[..] else { panic!("one create, not retried: {:?}", mock.seen()) };
+    assert_eq!(create.body["engine"], json!({ "type": "avatar_iii" }));
+    assert_eq!(credits(&server, &key).await, 100_000, "refunded");
+
+    let (plain, plain_key) = live_server("heygen", &vendor, &[("api_key", KEY)]).await;
+    let done = run(
+        &plain,
+        &plain_key,
+        json!({ "text": "The current engine speaks [callback]", "voice": VOICE }),
+        json!({ "avatarId": STUDIO }),
+    )
+    .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}\n{}", plain.log());
+    assert_eq!(mock.create("[callback]").body["engine"], json!({ "type": "avatar_iv" }));
+    let callback_ids = mock.callback_ids.lock().unwrap().clone();
+    assert_eq!(
+        callback_ids.get("The current engine speaks [callback]").map(String::as_str),
+        done["id"].as_str(),
+        "the generation id is HeyGen's callback_id: {callback_ids:?}"
+    );
 }

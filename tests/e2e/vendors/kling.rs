@@ -18,6 +18,16 @@
 //! | `doomed` | fails the task: "Internal error, please try again" |
 //! | `flaky` | answers the first poll 500, code 5000, then goes on |
 //! | `endless` | keeps the task `processing` |
+//! | `lost` | creates the task but answers the first create 500, code 5000 (an answer lost on the way) |
+//!
+//! Models: the mock serves what Kling's 2026 capability map lists for the
+//! legacy API (`kling-v2-5-turbo`, `kling-v2-6`, `kling-v3`); any other
+//! `model_name` gets 404, code 1203 ("the requested resource does not
+//! exist, such as the model"). `external_task_id` must be unique per
+//! account: a second create with the same one gets 400, code 1201
+//! ("external_task_id already exists"; Kling's exact text is unverified),
+//! and a task can be queried by it in the path. `GET /account/costs` (the
+//! adapter's health check) answers the resource packs.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -39,20 +49,11 @@ use super::{
     MockVendor, Recorded, Recorder, assert_failed, assert_rehosted_mp4, cancel_to_end, credits, generate,
     generate_to_end, live_server, mp4_file, sample_mp4,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 const ACCESS_KEY: &str = "ak-e2e-kling";
 const SECRET_KEY: &str = "sk-e2e-kling";
-const MODELS: [&str; 8] = [
-    "kling-v1",
-    "kling-v1-5",
-    "kling-v1-6",
-    "kling-v2-master",
-    "kling-v2-1",
-    "kling-v2-1-master",
-    "kling-v2-5-turbo",
-    "kling-v2-6",
-];
+const MODELS: [&str; 3] = ["kling-v2-5-turbo", "kling-v2-6", "kling-v3"];
 /// A 1×1 PNG, as users send it in a `data:` URI.
 const PNG_BASE64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -73,6 +74,10 @@ struct Mock {
     origin: String,
     /// Tasks by id; ids count up from `862014559871620000` in creation order.
     tasks: HashMap<String, Task>,
+    /// Task ids by `external_task_id` (unique per account).
+    external: HashMap<String, String>,
+    /// Create calls of `lost` prompts already answered with a 500.
+    lost_answers: u32,
 }
 
 /// The mock's state and the requests it accepted past authentication.
@@ -151,7 +156,7 @@ fn verify_jwt(headers: &HeaderMap) -> Result<Value, KlingError> {
 fn check_create(endpoint: &str, body: &Value) -> Result<(), KlingError> {
     let bad = |message: &str| Err(kling_error(400, 1201, message));
     if !body["model_name"].as_str().is_some_and(|m| MODELS.contains(&m)) {
-        return bad("model_name is invalid");
+        return Err(kling_error(404, 1203, &format!("model is not supported: {}", body["model_name"])));
     }
     if !matches!(body["duration"].as_str(), Some("5" | "10")) {
         return bad("duration must be the string \"5\" or \"10\"");
@@ -217,11 +222,31 @@ async fn create(
     if prompt.contains("broke") {
         return kling_error(429, 1102, "Resource pack exhausted").into_response();
     }
+    let external = body["external_task_id"].as_str().map(str::to_string);
+    if let Some(external) = &external
+        && mock.external.contains_key(external)
+    {
+        return kling_error(400, 1201, "external_task_id already exists").into_response();
+    }
     let id = format!("86201455987162{:04}", mock.tasks.len());
     let size = if body["mode"] == "pro" { (1920, 1080) } else { (1280, 720) };
     let duration_s = body["duration"].as_str().unwrap().parse().unwrap();
+    let lost = prompt.contains("lost") && mock.lost_answers == 0;
     mock.tasks.insert(id.clone(), Task { endpoint, prompt, duration_s, size, polls: 0 });
-    kling_ok(json!({ "task_id": id, "task_status": "submitted", "task_info": {}, "created_at": 1, "updated_at": 1 }))
+    if let Some(external) = &external {
+        mock.external.insert(external.clone(), id.clone());
+    }
+    if lost {
+        mock.lost_answers += 1;
+        return kling_error(500, 5000, "Server internal error").into_response();
+    }
+    let task_info = match &external {
+        Some(external) => json!({ "external_task_id": external }),
+        None => json!({}),
+    };
+    kling_ok(
+        json!({ "task_id": id, "task_status": "submitted", "task_info": task_info, "created_at": 1, "updated_at": 1 }),
+    )
 }
 
 async fn query(
@@ -235,6 +260,8 @@ async fn query(
     shared.recorder.record("GET", format!("/v1/videos/{endpoint}/{id}"), &headers, Value::Null);
     let mut mock = shared.lock();
     let origin = mock.origin.clone();
+    // The path takes Kling's task id or the caller's external_task_id.
+    let id = mock.external.get(&id).cloned().unwrap_or(id);
     let Some(task) = mock.tasks.get_mut(&id).filter(|t| t.endpoint == endpoint) else {
         return kling_error(404, 1203, "task not found").into_response();
     };
@@ -264,6 +291,27 @@ async fn query(
     kling_ok(data)
 }
 
+/// `GET /account/costs?start_time=…&end_time=…`: the resource packs (free).
+async fn costs(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(refusal) = verify_jwt(&headers) {
+        return refusal.into_response();
+    }
+    let query = query.unwrap_or_default();
+    shared.recorder.record("GET", format!("/account/costs?{query}"), &headers, Value::Null);
+    if !(query.contains("start_time=") && query.contains("end_time=")) {
+        return kling_error(400, 1201, "start_time and end_time are required").into_response();
+    }
+    kling_ok(json!({ "code": 0, "msg": "", "resource_pack_subscribe_infos": [{
+        "resource_pack_name": "Video Generation - 1,000 units", "resource_pack_id": "509f3fd3",
+        "resource_pack_type": "decreasing_total", "total_quantity": 1000.0, "remaining_quantity": 812.5,
+        "purchase_time": 1, "effective_time": 1, "invalid_time": 4_102_444_800_000u64, "status": "online"
+    }] }))
+}
+
 async fn result(State(shared): State<Arc<Shared>>, Path(file): Path<String>) -> Response {
     let mock = shared.lock();
     let task = file.strip_suffix(".mp4").and_then(|id| mock.tasks.get(id));
@@ -280,6 +328,7 @@ async fn start_mock() -> (MockVendor, Arc<Shared>) {
     let router = Router::new()
         .route("/v1/videos/{endpoint}", post(create))
         .route("/v1/videos/{endpoint}/{id}", get(query))
+        .route("/account/costs", get(costs))
         .route("/results/{file}", get(result))
         .with_state(shared.clone());
     let mock = MockVendor::start(router).await;
@@ -319,8 +368,12 @@ async fn text_and_image_to_video_complete_with_signed_requests() {
     assert_eq!(create.path, "/v1/videos/text2video");
     assert_eq!(
         create.body,
-        json!({ "model_name": "kling-v2-5-turbo", "prompt": "a paper boat in the rain", "mode": "std", "duration": "5" })
+        json!({
+            "model_name": "kling-v2-5-turbo", "prompt": "a paper boat in the rain", "mode": "std", "duration": "5",
+            "external_task_id": done["id"]
+        })
     );
+    assert!(done["id"].as_str().is_some_and(|id| !id.is_empty()), "the generation id is Kling's external_task_id");
     let claims = claims(create);
     assert_eq!(claims["iss"], ACCESS_KEY);
     let lifetime = claims["exp"].as_u64().unwrap() - claims["nbf"].as_u64().unwrap();
@@ -334,7 +387,7 @@ async fn text_and_image_to_video_complete_with_signed_requests() {
         &key,
         "kling-animation",
         json!({ "image": url }),
-        json!({ "model": "kling-v2-1", "mode": "pro" }),
+        json!({ "model": "kling-v2-5-turbo", "mode": "pro" }),
     )
     .await;
     assert_eq!(done["status"], "COMPLETED", "{done}\n{}", server.log());
@@ -342,7 +395,10 @@ async fn text_and_image_to_video_complete_with_signed_requests() {
     let create =
         shared.recorder.requests().into_iter().find(|s| s.body["image"] == url).expect("the image create call");
     assert_eq!(create.path, "/v1/videos/image2video");
-    assert_eq!(create.body, json!({ "model_name": "kling-v2-1", "image": url, "mode": "pro", "duration": "5" }));
+    assert_eq!(
+        create.body,
+        json!({ "model_name": "kling-v2-5-turbo", "image": url, "mode": "pro", "duration": "5", "external_task_id": done["id"] })
+    );
     assert!(shared.recorder.count("GET", "/v1/videos/image2video/862014559871620001") >= 2, "polled on image2video");
 
     // Image to video from a data: URI goes as bare base64.
@@ -382,7 +438,7 @@ async fn portal_snippet_runs_with_test_and_live_keys() {
         create.body,
         json!({
             "model_name": "kling-v2-5-turbo", "prompt": "Epic space battle scene", "aspect_ratio": "16:9",
-            "mode": "pro", "duration": "10"
+            "mode": "pro", "duration": "10", "external_task_id": live["id"]
         })
     );
 }
@@ -420,14 +476,11 @@ async fn vendor_failures_reach_their_public_codes() {
 async fn impossible_requests_are_refused_before_any_job() {
     let (server, key, _mock, shared) = kling_server().await;
     let cases = [
-        (
-            json!({ "model": "kling-v2-1-master", "mode": "pro" }),
-            "option `mode` must be std for model `kling-v2-1-master`",
-        ),
-        (json!({ "model": "kling-v2-1" }), "choose a text-to-video model for option `model`: kling-v1, kling-v1-6"),
-        (json!({ "sound": true }), "option `sound` is only available with model kling-v2-6"),
+        (json!({ "model": "kling-v2-1-master" }), r#"must be one of "kling-v2-5-turbo", "kling-v2-6", "kling-v3""#),
+        (json!({ "model": "kling-v1" }), r#"must be one of "kling-v2-5-turbo", "kling-v2-6", "kling-v3""#),
+        (json!({ "sound": true }), "option `sound` is only available with model kling-v2-6, kling-v3"),
         (json!({ "model": "kling-v2-6", "sound": true }), "allowed values of mode with sound: pro"),
-        (json!({ "cfgScale": 0.3 }), "option `cfgScale` is only honoured by models kling-v1, kling-v1-5, kling-v1-6"),
+        (json!({ "cfgScale": 0.3 }), "option `cfgScale` is not supported by provider `kling`"),
         (json!({ "duration": 8 }), "must be one of 5, 10"),
         (json!({ "mode": "max" }), r#"must be one of "std", "pro""#),
         (json!({ "resolution": "1080p" }), "option `resolution` is not supported by provider `kling`"),
@@ -500,7 +553,7 @@ async fn missing_secrets_make_kling_unavailable_but_test_keys_work() {
         assert_eq!(provider["pricing"]["creditCost"], 21);
         let model = provider["options"].as_array().unwrap().iter().find(|o| o["name"] == "model").unwrap();
         assert_eq!(model["default"], "kling-v2-5-turbo");
-        assert_eq!(model["allowedValues"].as_array().unwrap().len(), 8);
+        assert_eq!(model["allowedValues"], json!(["kling-v2-5-turbo", "kling-v2-6", "kling-v3"]));
     }
 
     let error = generate(&server, &key, "kling", json!({ "text": "a cat" }), json!({})).await.expect_err("refused");
@@ -509,4 +562,60 @@ async fn missing_secrets_make_kling_unavailable_but_test_keys_work() {
 
     let test_mode = generate_to_end(&server, &server.key, "kling", json!({ "text": "a cat" }), json!({})).await;
     assert_eq!((&test_mode["status"], &test_mode["provider"]), (&json!("COMPLETED"), &json!("kling")), "{test_mode}");
+}
+
+/// A server whose `kling` plugin talks to a fresh mock, with the
+/// operator's `[plugins.kling] settings` (a TOML inline table's body).
+async fn kling_server_with_settings(settings: &str) -> (Server, String, MockVendor, Arc<Shared>) {
+    let (mock, shared) = start_mock().await;
+    let env = vec![
+        ("DOITONG_PLUGINS_KLING_BASE_URL".to_string(), mock.base_url()),
+        ("DOITONG_PLUGINS_KLING_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_KLING_ACCESS_KEY".into(), ACCESS_KEY.into()),
+        ("DOITONG_SECRET_KLING_SECRET_KEY".into(), SECRET_KEY.into()),
+    ];
+    let config_toml = format!("[plugins.kling]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key, mock, shared)
+}
+
+/// A model Kling no longer serves (named by a stale operator setting) is
+/// code 1203: the job fails `PROVIDER_UNAVAILABLE`, not retried, and the
+/// setting reaches Kling as `model_name`; another setting moves kling-v2-6
+/// to kling-v3.
+#[tokio::test]
+async fn settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (server, key, _mock, shared) =
+        kling_server_with_settings(r#""model.kling" = "kling-v1-6", "model.kling.kling-v2-6" = "kling-v3""#).await;
+    let (retired, moved) = tokio::join!(
+        generate_to_end(&server, &key, "kling", json!({ "text": "an old model" }), json!({})),
+        generate_to_end(&server, &key, "kling", json!({ "text": "a moved model" }), json!({ "model": "kling-v2-6" })),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["code 1203", "model is not supported"]);
+    let [old] = &creates(&shared, "old model")[..] else { panic!("one create call, not retried") };
+    assert_eq!(old.body["model_name"], "kling-v1-6");
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
+    let [new] = &creates(&shared, "moved model")[..] else { panic!("one create call") };
+    assert_eq!((new.body["model_name"].as_str(), new.body["sound"].as_str()), (Some("kling-v3"), Some("off")));
+}
+
+/// A create whose answer is lost (Kling made the task, we saw a 500) is
+/// retried with the same `external_task_id`; Kling refuses the duplicate
+/// and the adapter takes up the task it made, so there is one task only.
+#[tokio::test]
+async fn a_retried_submit_takes_up_the_task_kling_already_made() {
+    let (server, key, _mock, shared) = kling_server().await;
+    let done = generate_to_end(&server, &key, "kling", json!({ "text": "a lost answer" }), json!({})).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}\n{}", server.log());
+    let attempts = creates(&shared, "lost answer");
+    assert_eq!(attempts.len(), 2, "the submit was retried once: {attempts:?}");
+    assert!(attempts.iter().all(|a| a.body["external_task_id"] == done["id"]), "{attempts:?}");
+    assert_eq!(shared.lock().tasks.len(), 1, "Kling has one task");
+    let by_external = format!("/v1/videos/text2video/{}", done["id"].as_str().unwrap());
+    assert_eq!(shared.recorder.count("GET", &by_external), 1, "the task was looked up by external_task_id once");
+    assert!(shared.recorder.count("GET", "/v1/videos/text2video/862014559871620000") >= 1, "then polled by task_id");
+    assert_eq!(credits(&server, &key).await, 100_000 - 21, "charged once");
 }

@@ -26,7 +26,7 @@ use super::{
     MockVendor, Recorded, Recorder, assert_rehosted_mp4, assert_status, cancel_to_end, generate, generate_to_end,
     live_server_with_key, mp4_file, sample_mp4,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The key the mock accepts.
 const KEY: &str = "luma-0123456789abcdef";
@@ -128,6 +128,15 @@ impl Mock {
         let found = vendor.generations.iter().find(|(_, g)| g.prompt.contains(marker));
         found.map(|(id, _)| id.clone()).expect("waited for it")
     }
+}
+
+/// `GET /credits`: the account's balance (the adapter's health check).
+async fn credits_left(State(mock): State<Mock>, headers: HeaderMap) -> Response {
+    mock.recorder.record("GET", format!("{API}/credits"), &headers, Value::Null);
+    if !authorized(&headers) {
+        return detail(StatusCode::UNAUTHORIZED, "Invalid API key");
+    }
+    Json(json!({ "credit_balance": 1250.0 })).into_response()
 }
 
 fn detail(status: StatusCode, message: &str) -> Response {
@@ -284,6 +293,7 @@ async fn start_mock() -> (MockVendor, Mock) {
     let router = Router::new()
         .route(&format!("{API}/generations/video"), post(create))
         .route(&format!("{API}/generations/{{id}}"), get(fetch).delete(delete))
+        .route(&format!("{API}/credits"), get(credits_left))
         .route("/dream_machine/{id}/{file}", get(video))
         .with_state(mock.clone());
     let vendor = MockVendor::start(router).await;
@@ -506,4 +516,47 @@ async fn unsupported_inputs_are_invalid_input_and_the_portal_snippet_runs_on_ray
             "loop": false, "duration": "9s", "resolution": "720p",
         })
     );
+}
+
+/// A server whose `luma` plugin talks to `vendor`, with the operator's
+/// `[plugins.luma] settings` (a TOML inline table's body).
+async fn luma_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_LUMA_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_LUMA_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_LUMA_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.luma]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A model Luma does not serve (named by an operator setting) is refused
+/// with a validation error naming `model`: the job fails
+/// `PROVIDER_UNAVAILABLE` (model unavailable), not retried; another
+/// setting reaches Luma's `model` field.
+#[tokio::test]
+async fn settings_replace_model_ids_and_an_unknown_model_is_unavailable() {
+    let (vendor, mock) = start_mock().await;
+    let (server, live) =
+        luma_server_with_settings(&vendor, r#""model.luma" = "ray-1", "model.luma-ray-flash-2" = "ray-2""#).await;
+    let (retired, moved) = tokio::join!(
+        generate_to_end(&server, &live, "luma", json!({ "text": "An old model [retired-model]" }), json!({})),
+        generate_to_end(
+            &server,
+            &live,
+            "luma-ray-flash-2",
+            json!({ "text": "A moved model [moved-model]" }),
+            json!({})
+        ),
+    );
+    assert_status(&retired, "FAILED", Some("PROVIDER_UNAVAILABLE"), &server);
+    let old = mock.creates("[retired-model]");
+    assert_eq!(old.len(), 1, "not retried: {old:?}");
+    assert_eq!(old[0].body["model"], "ray-1");
+    assert_status(&moved, "COMPLETED", None, &server);
+    assert_eq!(mock.creates("[moved-model]")[0].body["model"], "ray-2");
 }

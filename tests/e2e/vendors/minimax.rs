@@ -31,7 +31,7 @@ use super::{
     assert_not_configured, assert_rehosted_mp4, cancel_to_end, credits, generate, generate_to_end, listed_provider,
     live_server, mp4_file, option_names, sample_mp4, the_one,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "mm-live-key-7f3a";
@@ -125,11 +125,13 @@ fn invalid_params(body: &Value) -> Option<String> {
         return Some(format!("unknown field {unknown}"));
     }
     let model = body["model"].as_str().unwrap_or_default();
+    // MiniMax's supported models today; the video-01 family (T2V-01,
+    // I2V-01, -Director, I2V-01-live) is refused like any unknown model.
     let hailuo = ["MiniMax-Hailuo-02", "MiniMax-Hailuo-2.3", "MiniMax-Hailuo-2.3-Fast"].contains(&model);
-    let text_only = ["T2V-01", "T2V-01-Director"].contains(&model);
-    let image_only = ["MiniMax-Hailuo-2.3-Fast", "I2V-01", "I2V-01-Director", "I2V-01-live"].contains(&model);
-    if !(hailuo || text_only || image_only || model == "MiniMax-Hailuo-02") {
-        return Some(format!("invalid model {model}"));
+    let text_only = false;
+    let image_only = model == "MiniMax-Hailuo-2.3-Fast";
+    if !hailuo {
+        return Some(format!("invalid model {model}, not support"));
     }
     let prompt = body.get("prompt").map(|p| p.as_str().map(|p| p.chars().count()));
     let image = body.get("first_frame_image").map(|i| i.as_str().unwrap_or_default());
@@ -307,7 +309,7 @@ async fn minimax_text_and_image_to_video_complete_with_the_file_rehosted() {
             json!({ "model": "hailuo-2.3", "resolution": "1080p", "promptOptimizer": false })
         ),
         generate_to_end(&server, &key, "minimax", https_image, json!({ "model": "hailuo-2.3-fast", "duration": 10 })),
-        generate_to_end(&server, &key, "minimax", inline_image, json!({ "model": "video-01-live" })),
+        generate_to_end(&server, &key, "minimax", inline_image, json!({ "resolution": "512p" })),
     );
 
     // Text to video with every default: Hailuo 02, 6 s at 768P.
@@ -351,16 +353,16 @@ async fn minimax_text_and_image_to_video_complete_with_the_file_rehosted() {
     assert_eq!(body["first_frame_image"], "https://images.example.com/cat.png");
     assert_eq!(body["duration"], 10);
 
-    // Image to video from a data: URI with no prompt at all: I2V-01-live, 720P.
-    assert_completed(&from_data, "minimax", 43, (1280, 720), 6.0);
+    // Image to video from a data: URI with no prompt at all: Hailuo 02, 512P.
+    assert_completed(&from_data, "minimax", 10, (912, 512), 6.0);
     let inline: Vec<Recorded> =
-        seen.iter().filter(|s| s.path == "/v1/video_generation" && s.body["model"] == "I2V-01-live").cloned().collect();
+        seen.iter().filter(|s| s.path == "/v1/video_generation" && s.body["resolution"] == "512P").cloned().collect();
     assert_eq!(inline.len(), 1);
     assert_eq!(inline[0].body["first_frame_image"], PNG_DATA_URI);
     assert_eq!(inline[0].body.get("prompt"), None);
-    assert_eq!((inline[0].body["resolution"].as_str(), inline[0].body.get("fast_pretreatment")), (Some("720P"), None));
+    assert_eq!(inline[0].body["model"], "MiniMax-Hailuo-02");
 
-    assert_eq!(credits(&server, &key).await, 100_000 - 28 - 49 - 32 - 43);
+    assert_eq!(credits(&server, &key).await, 100_000 - 28 - 49 - 32 - 10);
 }
 
 #[tokio::test]
@@ -392,9 +394,9 @@ async fn minimax_failures_reach_the_right_public_codes() {
              with model `hailuo-02`, 10 s, text-to-video; got 1080p",
         ),
         (
-            json!({ "model": "video-01", "duration": 10 }),
-            "provider `minimax` refused the request: option `duration` of provider `minimax` must be one of 6 with \
-             model `video-01`; got 10",
+            json!({ "model": "video-01" }),
+            "option `model` of provider `minimax` must be one of \"hailuo-02\", \"hailuo-2.3\", \"hailuo-2.3-fast\"; \
+             got \"video-01\"",
         ),
         (
             json!({ "model": "hailuo-2.3-fast" }),
@@ -403,7 +405,7 @@ async fn minimax_failures_reach_the_right_public_codes() {
         ),
         (
             json!({ "resolution": "4k" }),
-            "option `resolution` of provider `minimax` must be one of \"512p\", \"720p\", \"768p\", \"1080p\"; got \"4k\"",
+            "option `resolution` of provider `minimax` must be one of \"512p\", \"768p\", \"1080p\"; got \"4k\"",
         ),
         (
             json!({ "aspectRatio": "9:16" }),
@@ -535,4 +537,42 @@ async fn minimax_portal_snippet_gets_the_exact_answer_for_what_minimax_cannot_do
         .map(|s| (s.body["duration"].clone(), s.body["resolution"].clone()))
         .collect();
     assert_eq!(sent, [(json!(6), json!("1080P")), (json!(10), json!("768P"))]);
+}
+
+/// A server whose `minimax` plugin talks to `vendor`, with the operator's
+/// `[plugins.minimax] settings` (a TOML inline table's body).
+async fn minimax_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_MINIMAX_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_MINIMAX_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_MINIMAX_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.minimax]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A retired video-01 id (named by a stale operator setting) is refused by
+/// MiniMax with 2013 naming the model: the job fails `PROVIDER_UNAVAILABLE`
+/// (model unavailable), not retried; another setting reaches MiniMax.
+#[tokio::test]
+async fn minimax_settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (vendor, mock) = mock_minimax().await;
+    let (server, key) = minimax_server_with_settings(
+        &vendor,
+        r#""model.minimax" = "T2V-01", "model.minimax.hailuo-2.3" = "MiniMax-Hailuo-02""#,
+    )
+    .await;
+    let (retired, moved) = tokio::join!(
+        run(&server, &key, "An old model [retired-model]", json!({})),
+        run(&server, &key, "A moved model [moved-model]", json!({ "model": "hailuo-2.3" })),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["invalid model T2V-01"]);
+    assert_eq!(mock.submits("[retired-model]").len(), 1, "a retired model is not retried");
+    assert_eq!(mock.submit("[retired-model]").body["model"], "T2V-01");
+    assert_completed(&moved, "minimax", 28, (1366, 768), 6.0);
+    assert_eq!(mock.submit("[moved-model]").body["model"], "MiniMax-Hailuo-02");
 }

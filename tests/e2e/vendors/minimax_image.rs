@@ -14,6 +14,9 @@
 //! (1008), `[expired]` (links that 404), `[png]` (PNG links) and `[data]`
 //! (the counts under `data`, as MiniMax's CLI types them).
 //!
+//! It serves image-01 and image-01-live, MiniMax's image models today;
+//! any other model gets 2013 `invalid params, invalid model …`.
+//!
 //! The video API of the same plugin is mocked in `minimax.rs`; nothing here
 //! touches it.
 
@@ -34,7 +37,7 @@ use super::{
     MockVendor, Recorded, Recorder, assert_failed, assert_job_count, assert_not_configured, assert_status, credits,
     generate_kind, generate_kind_to_end, live_server, option_names, sample_jpeg, sample_png, the_one,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "mm-image-key-51c9";
@@ -603,4 +606,42 @@ async fn minimax_image_needs_the_minimax_key_and_refuses_a_wrong_one() {
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].header("authorization"), Some("Bearer mm-revoked"));
     assert!(mock.calls("[test mode]").is_empty(), "test keys never reach MiniMax");
+}
+
+/// A server like [`live_server`] whose `[plugins.minimax]` also carries the
+/// operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_MINIMAX_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_MINIMAX_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_MINIMAX_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.minimax]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// An image model MiniMax does not serve (a stale setting) fails as
+/// `PROVIDER_UNAVAILABLE`, not retried and refunded; a setting for the
+/// other model value reaches MiniMax as the body's `model`.
+#[tokio::test]
+async fn minimax_image_settings_replace_model_ids_and_an_unknown_model_is_unavailable() {
+    let (vendor, mock) = mock_minimax_image().await;
+    let (server, key) = live_server_with_settings(
+        &vendor,
+        r#""model.minimax-image" = "image-00", "model.minimax-image.image-01-live" = "image-01""#,
+    )
+    .await;
+    let (retired, moved) = tokio::join!(
+        run(&server, &key, json!({ "text": "an old model [retired]" }), json!({})),
+        run(&server, &key, json!({ "text": "a moved model [moved]" }), json!({ "model": "image-01-live" })),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["invalid model image-00"]);
+    assert_eq!(mock.calls("[retired]").len(), 1, "not retried");
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
+    assert_eq!(mock.call("[moved]").body["model"], "image-01");
+    assert_eq!(credits(&server, &key).await, 100_000 - 1, "the failed job is refunded");
 }

@@ -26,10 +26,10 @@ use crate::harness::{Server, ServerOptions};
 
 mod elevenlabs;
 mod flux;
+mod gemini_image;
 mod google_tts;
 mod hedra;
 mod heygen;
-mod imagen;
 mod kling;
 mod luma;
 mod minimax;
@@ -751,9 +751,8 @@ async fn providers_list_every_image_audio_and_avatar_offering() {
                 "flux-pro-1-1",
                 "flux-ultra",
                 "flux-kontext",
-                "imagen",
-                "imagen-ultra",
-                "imagen-fast",
+                "gemini-image",
+                "gemini-image-pro",
                 "minimax-image",
                 "stable-diffusion",
                 "stable-image-ultra",

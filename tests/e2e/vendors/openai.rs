@@ -14,6 +14,11 @@
 //! (429 `insufficient_quota`), `[unverified]` (403) and `[flaky]` (the
 //! first call answers 500).
 //!
+//! It serves only the models OpenAI lists today (openai-python, 2026-08:
+//! `ImageModel`, `SpeechModel`): any other model id, such as the DALL·E
+//! models OpenAI shut down, gets OpenAI's 404 `model_not_found`. It also
+//! serves `GET /v1/models/{model}`, the adapter's health check.
+//!
 //! Speech lasts 60 ms per character of input at speed 1.0, as real MP3
 //! frames (24 ms each), a WAV whose header was streamed (sizes 0xFFFFFFFF,
 //! as OpenAI's are) or Ogg Opus pages.
@@ -22,10 +27,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -34,10 +39,21 @@ use super::{
     MockVendor, Recorded, Recorder, assert_failed, assert_job_count, assert_not_configured, assert_rehosted, credits,
     generate_kind, generate_kind_to_end, live_server, sample_jpeg, sample_png, sample_wav, sample_webp, the_one,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "sk-proj-live-9c1d";
+/// The image models OpenAI serves today.
+const IMAGE_MODELS: [&str; 5] =
+    ["gpt-image-2", "gpt-image-2-2026-04-21", "gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini"];
+/// The speech models OpenAI serves today.
+const SPEECH_MODELS: [&str; 4] = ["gpt-4o-mini-tts", "gpt-4o-mini-tts-2025-12-15", "tts-1", "tts-1-hd"];
+
+/// OpenAI's answer for a model it does not serve.
+fn model_not_found(model: &str) -> Response {
+    let message = format!("The model `{model}` does not exist or you do not have access to it.");
+    error(StatusCode::NOT_FOUND, &message, "invalid_request_error", None, Some("model_not_found"))
+}
 const VOICES: [&str; 13] =
     ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin", "cedar"];
 const CLASSIC_VOICES: [&str; 9] = ["alloy", "ash", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer"];
@@ -137,13 +153,9 @@ fn invalid_image_body(body: &Value) -> Option<Response> {
     }
     let text = |name: &str| body.get(name).and_then(Value::as_str);
     match text("model") {
-        Some("gpt-image-1.5" | "gpt-image-1" | "gpt-image-1-mini") => {}
-        Some(model @ ("dall-e-2" | "dall-e-3")) => {
-            let message = format!("The model `{model}` does not exist or you do not have access to it.");
-            let code = Some("model_not_found");
-            return Some(error(StatusCode::NOT_FOUND, &message, "invalid_request_error", None, code));
-        }
-        _ => return Some(invalid("Invalid value for 'model'.", "model")),
+        Some(model) if IMAGE_MODELS.contains(&model) => {}
+        Some(model) => return Some(model_not_found(model)),
+        None => return Some(invalid("Missing required parameter: 'model'.", "model")),
     }
     if text("prompt").is_none_or(|p| p.is_empty() || p.chars().count() > 32_000) {
         return Some(invalid("Invalid 'prompt'.", "prompt"));
@@ -172,6 +184,9 @@ fn invalid_image_body(body: &Value) -> Option<Response> {
     }
     if text("background") == Some("transparent") && format == "jpeg" {
         return Some(invalid("Transparent background is not supported for jpeg.", "background"));
+    }
+    if text("background") == Some("transparent") && text("model").is_some_and(|m| m.starts_with("gpt-image-2")) {
+        return Some(invalid("Transparent background is not supported for this model.", "background"));
     }
     None
 }
@@ -259,9 +274,10 @@ fn invalid_speech_body(body: &Value) -> Option<Response> {
     let text = |name: &str| body.get(name).and_then(Value::as_str);
     let model = text("model").unwrap_or_default();
     let voices: &[&str] = match model {
-        "gpt-4o-mini-tts" => &VOICES,
+        "gpt-4o-mini-tts" | "gpt-4o-mini-tts-2025-12-15" => &VOICES,
         "tts-1" | "tts-1-hd" => &CLASSIC_VOICES,
-        _ => return Some(invalid("Invalid value for 'model'.", "model")),
+        "" => return Some(invalid("Missing required parameter: 'model'.", "model")),
+        other => return Some(model_not_found(other)),
     };
     if text("input").is_none_or(|i| i.is_empty() || i.chars().count() > 4096) {
         return Some(invalid("Invalid 'input'.", "input"));
@@ -275,7 +291,7 @@ fn invalid_speech_body(body: &Value) -> Option<Response> {
     if body.get("speed").is_some_and(|s| !s.as_f64().is_some_and(|s| (0.25..=4.0).contains(&s))) {
         return Some(invalid("Invalid value for 'speed'.", "speed"));
     }
-    if model != "gpt-4o-mini-tts" && body.get("instructions").is_some() {
+    if !model.starts_with("gpt-4o-mini-tts") && body.get("instructions").is_some() {
         return Some(invalid("Instructions are not supported for tts-1 and tts-1-hd.", "instructions"));
     }
     None
@@ -309,12 +325,26 @@ async fn create_speech(State(mock): State<Arc<Mock>>, headers: HeaderMap, Json(b
     response
 }
 
+/// `GET /v1/models/{model}`: the model object, or 404 `model_not_found`.
+async fn retrieve_model(State(mock): State<Arc<Mock>>, Path(model): Path<String>, headers: HeaderMap) -> Response {
+    mock.recorder.record("GET", format!("/v1/models/{model}"), &headers, Value::Null);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {KEY}")) {
+        let message = "Incorrect API key provided.";
+        return error(StatusCode::UNAUTHORIZED, message, "invalid_request_error", None, Some("invalid_api_key"));
+    }
+    if !IMAGE_MODELS.contains(&model.as_str()) && !SPEECH_MODELS.contains(&model.as_str()) {
+        return model_not_found(&model);
+    }
+    Json(json!({ "id": model, "object": "model", "created": 1_745_000_000, "owned_by": "system" })).into_response()
+}
+
 /// Start the mock OpenAI.
 async fn mock_openai() -> (MockVendor, Arc<Mock>) {
     let mock = Arc::new(Mock::default());
     let router = Router::new()
         .route("/v1/images/generations", post(create_image))
         .route("/v1/audio/speech", post(create_speech))
+        .route("/v1/models/{model}", get(retrieve_model))
         .with_state(mock.clone());
     (MockVendor::start(router).await, mock)
 }
@@ -357,8 +387,8 @@ async fn openai_images_complete_with_the_file_stored() {
         image(&server, &key, "A fox sticker [sticker]", sticker),
     );
 
-    // Every default: GPT Image 1.5, medium, 1024x1024 PNG, 4 credits.
-    assert_completed(&default, "gpt-image", 4, "png");
+    // Every default: GPT Image 2, medium, 1024x1024 PNG, 6 credits.
+    assert_completed(&default, "gpt-image", 6, "png");
     assert_eq!(pixels(&default), (Some(1024), Some(1024)));
     assert_rehosted(&server, &default, "image/png", &mock.served("[default]")).await;
     let call = mock.call("[default]");
@@ -368,7 +398,7 @@ async fn openai_images_complete_with_the_file_stored() {
     assert_eq!(
         call.body,
         json!({
-            "model": "gpt-image-1.5",
+            "model": "gpt-image-2",
             "prompt": "A red bicycle leaning on a brick wall [default]",
             "n": 1,
             "size": "1024x1024",
@@ -396,7 +426,7 @@ async fn openai_images_complete_with_the_file_stored() {
     assert_eq!((body["size"].as_str(), body["background"].as_str()), (Some("1024x1536"), Some("transparent")));
     assert_eq!((body["moderation"].as_str(), body.get("output_compression")), (Some("low"), None));
 
-    assert_eq!(credits(&server, &key).await, 100_000 - 4 - 26 - 1);
+    assert_eq!(credits(&server, &key).await, 100_000 - 6 - 26 - 1);
 }
 
 #[tokio::test]
@@ -475,7 +505,9 @@ async fn openai_failures_reach_the_right_public_codes() {
     assert_completed(&flaky, "openai-tts", 1, "mp3");
     assert_eq!(mock.calls("[flaky]").len(), 2);
 
-    // What OpenAI cannot do: refused before any job exists.
+    // What OpenAI cannot do: refused before any job exists. On a second
+    // server: the 403 above opened `gpt-image`'s circuit on this one.
+    let (refusing, refusing_key) = live_server("openai", &vendor, &[("api_key", KEY)]).await;
     let long = "a".repeat(4097);
     let cases = [
         (
@@ -537,16 +569,18 @@ async fn openai_failures_reach_the_right_public_codes() {
             "gpt-image",
             json!({ "text": "x [refused]" }),
             json!({ "model": "dall-e-3" }),
-            "option `model` of provider `gpt-image` must be one of \"gpt-image-1.5\", \"gpt-image-1\", \
-             \"gpt-image-1-mini\"; got \"dall-e-3\"",
+            "option `model` of provider `gpt-image` must be one of \"gpt-image-2\", \"gpt-image-1.5\", \
+             \"gpt-image-1\", \"gpt-image-1-mini\"; got \"dall-e-3\"",
         ),
     ];
     for (kind, provider, input, options, message) in cases {
-        let error = generate_kind(&server, &key, kind, provider, input, options.clone()).await.expect_err("refused");
+        let error =
+            generate_kind(&refusing, &refusing_key, kind, provider, input, options.clone()).await.expect_err("refused");
         assert_eq!(error["extensions"]["code"], "INVALID_INPUT", "{options}: {error}");
         assert_eq!(error["message"], message, "{options}");
     }
     assert!(mock.calls("[refused]").is_empty(), "nothing refused reached OpenAI");
+    assert_job_count(&refusing, &refusing_key, 0).await;
     assert_job_count(&server, &key, 5).await;
 
     // Every failure was refunded; only the flaky speech was charged.
@@ -565,7 +599,7 @@ async fn openai_needs_its_key_and_refuses_a_wrong_one() {
         (
             "IMAGE",
             "gpt-image",
-            4,
+            6,
             json!(["model", "aspectRatio", "quality", "outputFormat", "compression", "background", "moderation"]),
         ),
         ("AUDIO", "openai-tts", 1, json!(["model", "voice", "speed", "format", "instructions", "emotion"])),
@@ -583,7 +617,7 @@ async fn openai_needs_its_key_and_refuses_a_wrong_one() {
         assert_not_configured(&unconfigured, &live, kind, id, json!({ "text": "hello" }), json!({}), "openai").await;
     }
     let test_image = image(&unconfigured, &unconfigured.key, "a fox [test mode]", json!({ "quality": "high" })).await;
-    assert_eq!((test_image["status"].as_str(), test_image["creditCost"].as_i64()), (Some("COMPLETED"), Some(14)));
+    assert_eq!((test_image["status"].as_str(), test_image["creditCost"].as_i64()), (Some("COMPLETED"), Some(22)));
     let test_speech = speech(&unconfigured, &unconfigured.key, json!({ "text": "hello [test mode]" }), json!({})).await;
     assert_eq!(test_speech["status"], "COMPLETED", "{test_speech}");
 
@@ -638,4 +672,70 @@ async fn openai_answers_the_portals_audio_and_image_examples_exactly() {
         "option `aspectRatio` of provider `gpt-image` must be one of \"1:1\", \"3:2\", \"2:3\"; got \"16:9\""
     );
     assert!(mock.calls("Rembrandt").is_empty());
+}
+
+/// A server like [`live_server`] whose `[plugins.openai]` also carries the
+/// operator's `settings` (a TOML inline table's body), checking health
+/// every second.
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_OPENAI_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_OPENAI_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_OPENAI_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.openai]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A retired model id (a stale operator setting naming DALL·E 3) fails the
+/// job as `PROVIDER_UNAVAILABLE` (model-unavailable, not retried, refunded);
+/// a setting for another value reaches OpenAI as the model id.
+#[tokio::test]
+async fn openai_settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (vendor, mock) = mock_openai().await;
+    let (server, key) =
+        live_server_with_settings(&vendor, r#""model.gpt-image" = "dall-e-3", "model.openai-tts.tts-1" = "tts-1-hd""#)
+            .await;
+    let (retired, moved) = tokio::join!(
+        image(&server, &key, "A lighthouse [retired]", json!({})),
+        speech(&server, &key, json!({ "text": "Hello there [moved]" }), json!({ "model": "tts-1", "voice": "alloy" })),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["model_not_found", "dall-e-3"]);
+    assert_eq!(mock.calls("[retired]").len(), 1, "a retired model is not retried: {:?}", mock.recorder.requests());
+    assert_eq!(mock.call("[retired]").body["model"], "dall-e-3");
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
+    assert_eq!(mock.call("[moved]").body["model"], "tts-1-hd");
+    assert_eq!(credits(&server, &key).await, 100_000 - 1, "the failed image is refunded");
+}
+
+/// Without settings, the built-in models are ones OpenAI serves; a model
+/// the mock does not know (as OpenAI) is model-unavailable.
+#[tokio::test]
+async fn openai_the_built_in_models_are_served_today() {
+    let (vendor, mock) = mock_openai().await;
+    let (server, key) = live_server("openai", &vendor, &[("api_key", KEY)]).await;
+    for model in ["gpt-image-2", "gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini"] {
+        let done = image(&server, &key, &format!("A kite [{model}]"), json!({ "model": model })).await;
+        assert_eq!(done["status"], "COMPLETED", "{model}: {done}");
+        assert_eq!(mock.call(&format!("[{model}]")).body["model"], model);
+    }
+    for model in ["gpt-4o-mini-tts", "tts-1", "tts-1-hd"] {
+        let done = speech(
+            &server,
+            &key,
+            json!({ "text": format!("Hi [{model}]") }),
+            json!({ "model": model, "voice": "alloy" }),
+        )
+        .await;
+        assert_eq!(done["status"], "COMPLETED", "{model}: {done}");
+    }
+    let error =
+        generate_kind(&server, &key, "IMAGE", "gpt-image", json!({ "text": "x" }), json!({ "model": "dall-e-3" }))
+            .await
+            .unwrap_err();
+    assert_eq!(error["extensions"]["code"], "INVALID_INPUT", "DALL·E is not offered: {error}");
 }

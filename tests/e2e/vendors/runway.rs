@@ -9,6 +9,13 @@
 //! `[flaky]` (one 502 while polling, then as normal), `[endless]` (RUNNING
 //! until cancelled); `[quota]` answers the submit itself with 429. Results
 //! are real MP4s of the requested ratio and duration, served by the mock.
+//!
+//! Models: the mock serves what Runway's schema has today for these
+//! endpoints (`gen4.5`, `gen4_turbo`; `gen3a_turbo` was removed on
+//! 2026-06-10). Any other `model` gets Runway's validation 400 with an
+//! issue at path `["model"]` ("No matching discriminator"), as the real
+//! API answers. `GET /v1/organization` (the adapter's health check)
+//! answers the account's credit balance.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,7 +31,7 @@ use super::{
     MockVendor, Recorded, Recorder, assert_rehosted_mp4, assert_status, cancel_to_end, generate, generate_to_end,
     live_server_with_key, mp4_file, sample_mp4,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The key the mock accepts.
 const KEY: &str = "key_0123456789abcdef";
@@ -142,8 +149,7 @@ fn schema_problem(endpoint: &str, body: &Value) -> Option<String> {
         ("text_to_video", "gen4.5") => (&["1280:720", "720:1280"], &[2, 3, 4, 5, 6, 7, 8, 9, 10], true),
         ("image_to_video", "gen4.5") => (GEN4_RATIOS, &[2, 3, 4, 5, 6, 7, 8, 9, 10], true),
         ("image_to_video", "gen4_turbo") => (GEN4_RATIOS, &[2, 3, 4, 5, 6, 7, 8, 9, 10], false),
-        ("image_to_video", "gen3a_turbo") => (&["1280:768", "768:1280"], &[5, 10], true),
-        _ => return Some(format!("model `{model}` is not available on /v1/{endpoint}")),
+        _ => return None,
     };
     if !ratio.is_some_and(|r| ratios.contains(&r)) {
         return Some(format!("ratio {ratio:?} is not one of {ratios:?}"));
@@ -176,6 +182,20 @@ async fn create(mock: Mock, endpoint: &str, headers: HeaderMap, body: Value) -> 
     if let Some(refusal) = refuse_headers(&headers) {
         return refusal;
     }
+    if !model_known(endpoint, body["model"].as_str().unwrap_or_default()) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({
+                "error": "Validation of body failed",
+                "issues": [{
+                    "code": "invalid_union", "errors": [], "note": "No matching discriminator",
+                    "discriminator": "model", "path": ["model"], "message": "Invalid input"
+                }],
+                "docUrl": "https://docs.dev.runwayml.com/api"
+            })),
+        )
+            .into_response();
+    }
     if let Some(problem) = schema_problem(endpoint, &body) {
         return error(StatusCode::BAD_REQUEST, &format!("Validation of body failed: {problem}"));
     }
@@ -200,6 +220,25 @@ async fn create(mock: Mock, endpoint: &str, headers: HeaderMap, body: Value) -> 
         id
     });
     Json(json!({ "id": id })).into_response()
+}
+
+/// Whether Runway's schema for `/v1/{endpoint}` has `model` today.
+fn model_known(endpoint: &str, model: &str) -> bool {
+    matches!((endpoint, model), ("text_to_video", "gen4.5") | ("image_to_video", "gen4.5" | "gen4_turbo"))
+}
+
+/// `GET /v1/organization`: the balance and tier (the health check).
+async fn organization(State(mock): State<Mock>, headers: HeaderMap) -> Response {
+    mock.recorder.record("GET", "/v1/organization", &headers, Value::Null);
+    if let Some(refusal) = refuse_headers(&headers) {
+        return refusal;
+    }
+    Json(json!({
+        "creditBalance": 12_000,
+        "tier": { "maxMonthlyCreditSpend": 50_000, "models": { "gen4.5": { "maxConcurrentGenerations": 2, "maxDailyGenerations": 200 } } },
+        "usage": { "models": { "gen4.5": { "dailyGenerations": 3 } } }
+    }))
+    .into_response()
 }
 
 async fn task_status(State(mock): State<Mock>, Path(id): Path<String>, headers: HeaderMap) -> Response {
@@ -268,6 +307,7 @@ async fn start_mock() -> (MockVendor, Mock) {
             post(|State(m): State<Mock>, h: HeaderMap, Json(b): Json<Value>| create(m, "image_to_video", h, b)),
         )
         .route("/v1/tasks/{id}", get(task_status).delete(delete_task))
+        .route("/v1/organization", get(organization))
         .route("/results/{file}", get(result))
         .with_state(mock.clone());
     let vendor = MockVendor::start(router).await;
@@ -396,17 +436,12 @@ async fn assert_refused_before_any_job(server: &Server, live: &str, mock: &Mock)
         (
             json!({ "text": "[invalid] a" }),
             json!({ "model": "gen-2" }),
-            r#"must be one of "gen-4.5", "gen-4", "gen-3"; got "gen-2""#,
+            r#"must be one of "gen-4.5", "gen-4"; got "gen-2""#,
         ),
         (
             json!({ "text": "[invalid] b", "image": image }),
-            json!({ "model": "gen-3", "duration": 7 }),
-            r#"option `duration` must be one of 5, 10 with model "gen-3"; got 7"#,
-        ),
-        (
-            json!({ "text": "[invalid] c", "image": image }),
-            json!({ "model": "gen-3", "aspectRatio": "1:1" }),
-            r#"option `aspectRatio` must be one of "16:9", "9:16" with model "gen-3"; got "1:1""#,
+            json!({ "model": "gen-3", "duration": 5 }),
+            r#"must be one of "gen-4.5", "gen-4"; got "gen-3""#,
         ),
         (
             json!({ "text": "[invalid] d" }),
@@ -434,7 +469,7 @@ async fn assert_refused_before_any_job(server: &Server, live: &str, mock: &Mock)
     }
     let unknown_model = generate(server, live, "runway", json!({ "text": "[invalid] h" }), json!({ "model": "gen-2" }));
     let allowed = &unknown_model.await.unwrap_err()["extensions"]["allowedValues"];
-    assert_eq!(allowed, &json!(["gen-4.5", "gen-4", "gen-3"]));
+    assert_eq!(allowed, &json!(["gen-4.5", "gen-4"]));
     let none = server.post(Some(live), "{ generations { nodes { id } } }", json!({}), &[]).await.2;
     assert_eq!(none["data"]["generations"]["nodes"], json!([]), "no job was created: {none}");
     assert!(mock.requests().is_empty(), "Runway was never called: {:?}", mock.requests());
@@ -490,23 +525,77 @@ async fn unsupported_options_and_the_portal_snippet_are_invalid_input_and_it_run
     }
     assert!(mock.requests().is_empty());
 
-    // The rest of the snippet runs: `gen-3` is Runway's gen3a_turbo.
+    // The snippet's `gen-3` (Runway's gen3a_turbo) is retired: refused
+    // before any job, listing the models Runway has today.
     let gen3 = json!({ "model": "gen-3" });
+    for key in [&server.key, &live] {
+        let error = generate(&server, key, "runway", input.clone(), gen3.clone()).await.unwrap_err();
+        assert_eq!(error["extensions"]["code"], "INVALID_INPUT", "{error}");
+        assert_eq!(error["extensions"]["field"], "options.model", "{error}");
+        assert_eq!(error["extensions"]["allowedValues"], json!(["gen-4.5", "gen-4"]), "{error}");
+    }
+    assert!(mock.requests().is_empty());
+
+    // Without the retired model the snippet's input runs on gen-4.5.
     let (test_mode, live_run) = tokio::join!(
-        generate_to_end(&server, &server.key, "runway", input.clone(), gen3.clone()),
-        generate_to_end(&server, &live, "runway", input.clone(), gen3.clone()),
+        generate_to_end(&server, &server.key, "runway", input.clone(), json!({})),
+        generate_to_end(&server, &live, "runway", input.clone(), json!({})),
     );
     assert_status(&test_mode, "COMPLETED", None, &server);
     assert_status(&live_run, "COMPLETED", None, &server);
-    assert_rehosted_mp4(&server, &live_run, &sample_mp4(1280, 768, 5_000)).await;
+    assert_rehosted_mp4(&server, &live_run, &sample_mp4(1280, 720, 5_000)).await;
     let submits = mock.submits("Make the character dance");
     assert_eq!(submits.len(), 1, "only the live key reaches Runway");
     assert_eq!(submits[0].path, "/v1/image_to_video");
     assert_eq!(
         submits[0].body,
         json!({
-            "model": "gen3a_turbo", "promptText": "Make the character dance",
-            "promptImage": "https://example.com/character.jpg", "ratio": "1280:768", "duration": 5,
+            "model": "gen4.5", "promptText": "Make the character dance",
+            "promptImage": "https://example.com/character.jpg", "ratio": "1280:720", "duration": 5,
         })
     );
+}
+
+/// A server like `live_server_with_key` whose `[plugins.runway]` carries
+/// the operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_RUNWAY_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_RUNWAY_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_RUNWAY_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.runway]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// The operator's setting reaches Runway; a model Runway no longer has
+/// (here `gen3a_turbo`, named by a stale setting) fails the job as
+/// `PROVIDER_UNAVAILABLE` (model unavailable), not retried.
+#[tokio::test]
+async fn settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (vendor, mock) = start_mock().await;
+    let (server, live) =
+        live_server_with_settings(&vendor, r#""model.runway" = "gen3a_turbo", "model.runway.gen-4" = "gen4.5""#).await;
+    let image = "https://images.example.test/c.jpg";
+    let (retired, moved) = tokio::join!(
+        generate_to_end(&server, &live, "runway", json!({ "text": "[retired] a fox", "image": image }), json!({})),
+        generate_to_end(
+            &server,
+            &live,
+            "runway",
+            json!({ "text": "[moved] a fox", "image": image }),
+            json!({ "model": "gen-4" })
+        ),
+    );
+    assert_status(&retired, "FAILED", Some("PROVIDER_UNAVAILABLE"), &server);
+    assert!(retired["error"]["message"].as_str().unwrap().contains("Validation of body failed"), "{retired}");
+    let submits = mock.submits("[retired]");
+    assert_eq!(submits.len(), 1, "a retired model is not retried: {submits:?}");
+    assert_eq!(submits[0].body["model"], "gen3a_turbo");
+    assert_status(&moved, "COMPLETED", None, &server);
+    assert_eq!(mock.submits("[moved]")[0].body["model"], "gen4.5");
 }

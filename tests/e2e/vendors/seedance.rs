@@ -34,7 +34,7 @@ use super::{
     assert_rehosted_mp4, cancel_to_end, credits, generate, generate_to_end, listed_provider, live_server, mp4_file,
     sample_mp4, the_one,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The ModelArk API key the mock accepts.
 const KEY: &str = "ark-live-key-51c2";
@@ -214,6 +214,12 @@ async fn create_task(State(mock): State<Arc<Mock>>, headers: HeaderMap, Json(bod
     }
     if !record(&mock, "POST", TASKS.into(), &headers, body.clone()) {
         return unauthorized();
+    }
+    let model = body["model"].as_str().unwrap_or_default();
+    if !MODELS.contains(&model) {
+        // ModelArk's answer for a model it does not serve (or not to this account).
+        let message = format!("The model or endpoint {model} does not exist or you do not have access to it.");
+        return refuse(StatusCode::NOT_FOUND, "InvalidEndpointOrModel.NotFound", &message);
     }
     if let Some(why) = invalid_parameter(&body) {
         return invalid(why);
@@ -571,4 +577,34 @@ async fn seedance_needs_its_key_and_refuses_a_wrong_one() {
     assert_eq!(creates.len(), 1);
     assert_eq!(creates[0].header("authorization"), Some("Bearer ark-revoked"));
     assert!(mock.creates("[test mode]").is_empty(), "test keys never reach ModelArk");
+}
+
+/// A server whose `seedance` plugin talks to `vendor`, with the operator's
+/// `[plugins.seedance] settings` (a TOML inline table's body).
+async fn seedance_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_SEEDANCE_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_SEEDANCE_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_SEEDANCE_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.seedance]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A model ModelArk does not serve (named by an operator setting) is a 404
+/// `InvalidEndpointOrModel.NotFound`: the job fails `PROVIDER_UNAVAILABLE`
+/// (model unavailable), not retried; the setting reaches ModelArk.
+#[tokio::test]
+async fn settings_replace_model_ids_and_an_unknown_model_is_unavailable() {
+    let (vendor, mock) = mock_modelark().await;
+    let (server, key) = seedance_server_with_settings(&vendor, r#""model.seedance" = "seedance-1-0-pro-250101""#).await;
+    let retired =
+        generate_to_end(&server, &key, "seedance", json!({ "text": "An old model [retired-model]" }), json!({})).await;
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["InvalidEndpointOrModel.NotFound"]);
+    let create = mock.create("[retired-model]");
+    assert_eq!(create.body["model"], "seedance-1-0-pro-250101");
 }

@@ -15,6 +15,11 @@
 //! `finish-reason: CONTENT_FILTERED` and a blurred image), `[busy]` (429),
 //! `[no-credits]` (402) and `[flaky]` (the first call answers 503).
 //!
+//! It serves the models Stability documents today (SD 3.5 Large, Large
+//! Turbo, Medium and Flash on `sd3`; Ultra; Core): another `model` is
+//! refused 400 `model: must be one of …`, another endpoint 404. `GET
+//! /v1/user/balance`, the adapter's health check, answers the credits.
+//!
 //! Images are real files of the shape the aspect ratio asks for, at an
 //! eighth of Stability's size to keep the tests quick (1:1 → 128x128,
 //! 21:9 → 192x80); image-to-image keeps the input's size.
@@ -27,7 +32,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -37,7 +42,7 @@ use super::{
     assert_rehosted, credits, data_uri, generate_kind, generate_kind_to_end, live_server, option_names,
     parse_multipart, sample_jpeg, sample_png, sample_webp, the_one,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 /// The API key the mock accepts.
 const KEY: &str = "sk-stability-live-4b7e";
@@ -200,7 +205,9 @@ fn invalid_form(service: &str, form: &Value, image: Option<&FormPart>) -> Option
     let model = text("model").unwrap_or("sd3.5-large");
     if service == "sd3" {
         if !["sd3.5-large", "sd3.5-large-turbo", "sd3.5-medium", "sd3.5-flash"].contains(&model) {
-            return Some(format!("model: unknown model {model}"));
+            return Some(format!(
+                "model: must be one of sd3.5-large, sd3.5-large-turbo, sd3.5-medium, sd3.5-flash; got {model}"
+            ));
         }
         if model.ends_with("turbo") && form.get("negative_prompt").is_some() {
             return Some("negative_prompt: not supported by turbo models".into());
@@ -312,11 +319,22 @@ async fn generate_image(
     response
 }
 
+/// `GET /v1/user/balance`: the account's credits.
+async fn balance(State(mock): State<Arc<Mock>>, headers: HeaderMap) -> Response {
+    mock.recorder.record("GET", "/v1/user/balance", &headers, Value::Null);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Bearer {KEY}")) {
+        return error(&mock, StatusCode::UNAUTHORIZED, "unauthorized", &["authorization: invalid or missing API key"]);
+    }
+    Json(json!({ "credits": 412.5 })).into_response()
+}
+
 /// Start the mock Stability.
 async fn mock_stability() -> (MockVendor, Arc<Mock>) {
     let mock = Arc::new(Mock::default());
-    let router =
-        Router::new().route("/v2beta/stable-image/generate/{service}", post(generate_image)).with_state(mock.clone());
+    let router = Router::new()
+        .route("/v2beta/stable-image/generate/{service}", post(generate_image))
+        .route("/v1/user/balance", get(balance))
+        .with_state(mock.clone());
     (MockVendor::start(router).await, mock)
 }
 
@@ -619,4 +637,48 @@ async fn stability_answers_the_portals_image_example_exactly() {
     assert_image(&done, "stable-image-ultra", 8, "png", (168, 96));
     let call = mock.call("Rembrandt");
     assert_eq!((call.body["aspect_ratio"].as_str(), call.body["seed"].as_str()), (Some("16:9"), Some("42")));
+}
+
+/// A server like [`live_server`] whose `[plugins.stability]` also carries
+/// the operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_STABILITY_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_STABILITY_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_STABILITY_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.stability]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A model Stability no longer serves (a stale setting naming SD3 Large)
+/// fails as `PROVIDER_UNAVAILABLE`, not retried and refunded; a setting
+/// for another model value reaches Stability as the form's `model`.
+#[tokio::test]
+async fn stability_settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (vendor, mock) = mock_stability().await;
+    let (server, key) = live_server_with_settings(
+        &vendor,
+        r#""model.stable-diffusion" = "sd3-large", "model.stable-diffusion.sd3.5-flash" = "sd3.5-medium""#,
+    )
+    .await;
+    let (retired, moved) = tokio::join!(
+        run(&server, &key, "stable-diffusion", json!({ "text": "an old model [retired]" }), json!({})),
+        run(
+            &server,
+            &key,
+            "stable-diffusion",
+            json!({ "text": "a quick one [moved]" }),
+            json!({ "model": "sd3.5-flash" })
+        ),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["must be one of", "sd3-large"]);
+    assert_eq!(mock.calls("[retired]").len(), 1, "not retried: {:?}", mock.recorder.requests());
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
+    assert_eq!(fields(&mock.call("[moved]"))["model"], "sd3.5-medium");
+    assert_eq!(credits(&server, &key).await, 100_000 - 3, "the failed job is refunded; flash is priced as flash");
 }

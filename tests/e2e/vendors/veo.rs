@@ -9,6 +9,12 @@
 //! the key, redirecting to a signed result URL (or serving the bytes
 //! itself, or inlining them in the operation, by scenario).
 //!
+//! Models: the mock serves Google's GA Veo 3.1 ids only. The preview ids
+//! Google shut down on 2026-10-22 answer 404 `NOT_FOUND` "… is no longer
+//! available", any other id 404 "… is not found for API version v1beta",
+//! both at `predictLongRunning` and at `models.get` (`GET
+//! /v1beta/models/{model}`, the adapter's health check).
+//!
 //! A scenario is chosen by a tag in the prompt: `[moderated]` (safety
 //! filter), `[fails]` (operation error), `[flaky]` (a 503 while polling),
 //! `[quota]` (429 at submit), `[slow]` (never finishes), `[direct]` (the
@@ -35,7 +41,11 @@ use crate::harness::{Server, ServerOptions};
 
 /// The key the mock accepts.
 const KEY: &str = "veo-test-key";
-const MODELS: &[&str] = &["veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview"];
+/// The models Google serves on the Gemini API (GA Veo 3.1).
+const MODELS: &[&str] = &["veo-3.1-generate-001", "veo-3.1-fast-generate-001", "veo-3.1-lite-generate-001"];
+/// The preview ids Google shut down on 2026-10-22.
+const RETIRED: &[&str] =
+    &["veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview"];
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR first frame";
 
 /// One operation the mock started.
@@ -151,9 +161,12 @@ async fn predict(State(mock): State<Mock>, Path(target): Path<String>, headers: 
     if let Some(refused) = refuse_key(&headers) {
         return refused;
     }
-    let Some(model) = target.strip_suffix(":predictLongRunning").filter(|m| MODELS.contains(m)) else {
+    let Some(model) = target.strip_suffix(":predictLongRunning") else {
         return google_error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("models/{target} is not found"), None);
     };
+    if let Some(missing) = missing_model(model) {
+        return missing;
+    }
     let clip = match check_body(model, &body) {
         Ok(clip) => clip,
         Err(why) => return google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", &why, None),
@@ -171,6 +184,40 @@ async fn predict(State(mock): State<Mock>, Path(target): Path<String>, headers: 
     let id = format!("op{}", operations.len() + 1);
     operations.insert(id.clone(), Operation { prompt, polls: 0, clip });
     axum::Json(json!({ "name": format!("models/{model}/operations/{id}") })).into_response()
+}
+
+/// Google's 404 for a model it does not serve; `None` for a served one.
+fn missing_model(model: &str) -> Option<Response> {
+    if MODELS.contains(&model) {
+        None
+    } else if RETIRED.contains(&model) {
+        Some(google_error(StatusCode::NOT_FOUND, "NOT_FOUND", &format!("models/{model} is no longer available."), None))
+    } else {
+        Some(google_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            &format!("models/{model} is not found for API version v1beta, or is not supported for predictLongRunning."),
+            None,
+        ))
+    }
+}
+
+/// `GET /v1beta/models/{model}` (models.get): the model's card, free.
+async fn model_card(State(mock): State<Mock>, Path(model): Path<String>, headers: HeaderMap) -> Response {
+    mock.recorder.record("GET", format!("/v1beta/models/{model}"), &headers, Value::Null);
+    if let Some(refused) = refuse_key(&headers) {
+        return refused;
+    }
+    if let Some(missing) = missing_model(&model) {
+        return missing;
+    }
+    axum::Json(json!({
+        "name": format!("models/{model}"),
+        "version": "3.1",
+        "displayName": "Veo 3.1",
+        "supportedGenerationMethods": ["predictLongRunning"]
+    }))
+    .into_response()
 }
 
 /// `GET /v1beta/models/{model}/operations/{id}`.
@@ -273,7 +320,7 @@ async fn result(State(mock): State<Mock>, Path(file): Path<String>) -> Response 
 async fn start_mock() -> (MockVendor, Mock) {
     let mock = Mock::default();
     let router = Router::new()
-        .route("/v1beta/models/{model}", post(predict))
+        .route("/v1beta/models/{model}", post(predict).get(model_card))
         .route("/v1beta/models/{model}/operations/{id}", get(operation))
         .route("/v1beta/files/{file}", get(download))
         .route("/results/{file}", get(result))
@@ -309,7 +356,7 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
     let [submit] = &mock.submits("lighthouse")[..] else { panic!("one submit: {:?}", mock.seen()) };
     assert_eq!(
         (submit.method.as_str(), submit.path.as_str()),
-        ("POST", "/v1beta/models/veo-3.1-generate-preview:predictLongRunning")
+        ("POST", "/v1beta/models/veo-3.1-generate-001:predictLongRunning")
     );
     assert_eq!(submit.header("x-goog-api-key"), Some(KEY));
     assert_eq!(
@@ -327,8 +374,7 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
     );
     assert_eq!(metadata["format"], "mp4");
     let seen = mock.seen();
-    let polls =
-        seen.iter().filter(|s| s.path.starts_with("/v1beta/models/veo-3.1-generate-preview/operations/")).count();
+    let polls = seen.iter().filter(|s| s.path.starts_with("/v1beta/models/veo-3.1-generate-001/operations/")).count();
     assert!(polls >= 2, "the operation was polled until done: {seen:?}");
     assert!(
         seen.iter().filter(|s| s.path.starts_with("/v1beta/")).all(|s| s.header("x-goog-api-key") == Some(KEY)),
@@ -341,7 +387,7 @@ async fn text_and_image_to_video_complete_with_the_file_rehosted() {
     assert_eq!(direct["creditCost"], 80);
     assert_rehosted_mp4(&server, &direct, &sample_mp4(1280, 720, 8000)).await;
     let [fast] = &mock.submits("[direct]")[..] else { panic!("one submit") };
-    assert_eq!(fast.path, "/v1beta/models/veo-3.1-fast-generate-preview:predictLongRunning");
+    assert_eq!(fast.path, "/v1beta/models/veo-3.1-fast-generate-001:predictLongRunning");
     assert_eq!(fast.body["parameters"], json!({ "aspectRatio": "16:9", "resolution": "720p", "durationSeconds": 8 }));
 
     // Veo Lite; the clip inline in the operation.
@@ -501,4 +547,62 @@ async fn portal_card_and_snippet_with_test_and_live_keys() {
             "{body}"
         );
     }
+}
+
+/// A server like [`live_server`] whose `[plugins.veo]` also carries the
+/// operator's `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_VEO_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_VEO_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_VEO_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.veo]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A retired model id (here named by the operator, as a stale setting
+/// would) fails the job as `PROVIDER_UNAVAILABLE` with Google's 404, not
+/// as the user's fault; another setting moves an offering to a served id.
+#[tokio::test]
+async fn settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (vendor, mock) = start_mock().await;
+    let (server, key) = live_server_with_settings(
+        &vendor,
+        r#""model.veo" = "veo-3.1-generate-preview", "model.veo-lite" = "veo-3.1-fast-generate-001""#,
+    )
+    .await;
+    let (retired, moved) = tokio::join!(
+        generate_to_end(&server, &key, "veo", json!({ "text": "An old preview model" }), json!({})),
+        generate_to_end(&server, &key, "veo-lite", json!({ "text": "A lite job on another model" }), json!({})),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["no longer available"]);
+    let [old] = &mock.submits("old preview")[..] else { panic!("one submit, not retried: {:?}", mock.seen()) };
+    assert_eq!(old.path, "/v1beta/models/veo-3.1-generate-preview:predictLongRunning");
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
+    let [lite] = &mock.submits("lite job")[..] else { panic!("one submit") };
+    assert_eq!(lite.path, "/v1beta/models/veo-3.1-fast-generate-001:predictLongRunning");
+    assert_eq!(credits(&server, &key).await, 100_000 - 40, "the failed job is refunded, the other priced as veo-lite");
+}
+
+/// Without settings the adapter sends the GA ids only; the preview ids
+/// Google shut down never reach it.
+#[tokio::test]
+async fn the_built_in_models_are_the_ga_ids() {
+    let (vendor, mock) = start_mock().await;
+    let (server, key) = live_server("veo", &vendor, &[("api_key", KEY)]).await;
+    for provider in ["veo", "veo-fast", "veo-lite"] {
+        let done =
+            generate_to_end(&server, &key, provider, json!({ "text": format!("Built-in {provider}") }), json!({}))
+                .await;
+        assert_eq!(done["status"], "COMPLETED", "{provider}: {done}");
+    }
+    let submitted: Vec<String> =
+        mock.recorder.filter(|r| r.path.ends_with(":predictLongRunning")).into_iter().map(|r| r.path).collect();
+    assert_eq!(submitted.len(), 3, "{submitted:?}");
+    assert!(submitted.iter().all(|p| p.contains("-generate-001:") && !p.contains("preview")), "{submitted:?}");
 }

@@ -36,10 +36,11 @@ use super::{
     MockVendor, Recorded, Recorder, assert_failed, assert_rehosted_mp4, cancel_to_end, credits, generate,
     generate_to_end, live_server, mp4_file, sample_mp4,
 };
-use crate::harness::Server;
+use crate::harness::{Server, ServerOptions};
 
 const API_KEY: &str = "vda_e2e_key";
-const TEXT_MODELS: [&str; 4] = ["viduq3-turbo", "viduq3-pro", "viduq1", "vidu1.5"];
+/// Vidu's current text2video list (viduq2 exists too; the adapter does not offer it).
+const TEXT_MODELS: [&str; 4] = ["viduq3-turbo", "viduq3-pro", "viduq2", "viduq1"];
 const IMAGE_MODELS: [&str; 5] = ["viduq3-turbo", "viduq3-pro", "viduq1", "vidu2.0", "vidu1.5"];
 /// A 1×1 PNG, as users send it in a `data:` URI.
 const PNG_DATA_URI: &str = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
@@ -267,12 +268,22 @@ fn video_of((width, height): (u32, u32), duration_s: u32) -> Vec<u8> {
 }
 
 /// The mock, listening, and its shared state.
+/// `GET /ent/v2/credits`: the remaining credits (the health check).
+async fn credits_left(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = check_token(&headers) {
+        return refusal.into_response();
+    }
+    shared.recorder.record("GET", "/ent/v2/credits", &headers, Value::Null);
+    axum::Json(json!({ "remains": [{ "type": "metered", "credit_remain": 1200 }], "packages": [] })).into_response()
+}
+
 async fn start_mock() -> (MockVendor, Arc<Shared>) {
     let shared = Arc::new(Shared::default());
     let router = Router::new()
         .route("/ent/v2/{endpoint}", post(create))
         .route("/ent/v2/tasks/{id}/creations", get(creations))
         .route("/ent/v2/tasks/{id}/cancel", post(cancel))
+        .route("/ent/v2/credits", get(credits_left))
         .route("/results/{file}", get(result))
         .with_state(shared.clone());
     let mock = MockVendor::start(router).await;
@@ -399,6 +410,7 @@ async fn impossible_requests_are_refused_before_any_job() {
             json!({ "model": "vidu1.5", "duration": 8, "resolution": "1080p" }),
             "option `resolution` must be one of 720p for a 8 s clip; got 1080p (model `vidu1.5`)",
         ),
+        (json!({ "model": "vidu1.5" }), "only animates images"),
         (json!({ "resolution": "360p" }), "option `resolution` must be one of 540p, 720p, 1080p"),
         (json!({ "model": "viduq1", "aspectRatio": "4:3" }), "option `aspectRatio` must be one of 16:9, 9:16, 1:1"),
         (json!({ "model": "vidu2.0" }), "only animates images"),
@@ -493,4 +505,41 @@ async fn credentials_are_checked_and_required() {
     let test_mode = generate_to_end(&server, &server.key, "vidu", json!({ "text": "a cat" }), json!({})).await;
     assert_eq!((&test_mode["status"], &test_mode["provider"]), (&json!("COMPLETED"), &json!("vidu")), "{test_mode}");
     assert!(shared.recorder.requests().is_empty(), "test keys never reach Vidu");
+}
+
+/// A server whose `vidu` plugin talks to a fresh mock, with the operator's
+/// `[plugins.vidu] settings` (a TOML inline table's body).
+async fn vidu_server_with_settings(settings: &str) -> (Server, String, MockVendor, Arc<Shared>) {
+    let (mock, shared) = start_mock().await;
+    let env = vec![
+        ("DOITONG_PLUGINS_VIDU_BASE_URL".to_string(), mock.base_url()),
+        ("DOITONG_PLUGINS_VIDU_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_VIDU_API_KEY".into(), API_KEY.into()),
+    ];
+    let config_toml = format!("[plugins.vidu]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key, mock, shared)
+}
+
+/// `vidu1.5` text-to-video, named by a stale operator setting, is refused
+/// by Vidu ("model is invalid"): the job fails `PROVIDER_UNAVAILABLE`
+/// (model unavailable), not retried; the setting reaches Vidu's `model`.
+#[tokio::test]
+async fn settings_replace_model_ids_and_a_retired_model_is_unavailable() {
+    let (server, key, _mock, shared) =
+        vidu_server_with_settings(r#""model.vidu" = "vidu1.5", "model.vidu.viduq1" = "viduq3-pro""#).await;
+    let (retired, moved) = tokio::join!(
+        generate_to_end(&server, &key, "vidu", json!({ "text": "an old model" }), json!({})),
+        generate_to_end(&server, &key, "vidu", json!({ "text": "a moved model" }), json!({ "model": "viduq1" })),
+    );
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["model is invalid"]);
+    let [old] = &creates(&shared, "old model")[..] else { panic!("one create call, not retried") };
+    assert_eq!((old.path.as_str(), old.body["model"].as_str()), ("/ent/v2/text2video", Some("vidu1.5")));
+    let [new] = &creates(&shared, "moved model")[..] else { panic!("one create call") };
+    assert_eq!(new.body["model"], "viduq3-pro");
+    // viduq1's options went with it (1080p, 5 s); Vidu's Q3 Pro takes them.
+    assert_eq!(moved["status"], "COMPLETED", "{moved}\n{}", server.log());
 }

@@ -532,3 +532,35 @@ async fn portal_card_and_snippet_with_test_and_live_keys() {
         assert_eq!(error["extensions"]["field"], "options.style", "{body}");
     }
 }
+
+/// A server like `live_server` whose `[plugins.wan]` carries the operator's
+/// `settings` (a TOML inline table's body).
+async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
+    let env = vec![
+        ("DOITONG_PLUGINS_WAN_BASE_URL".to_string(), vendor.base_url()),
+        ("DOITONG_PLUGINS_WAN_ALLOW_PRIVATE".into(), "true".into()),
+        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
+        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
+        ("DOITONG_SECRET_WAN_API_KEY".into(), KEY.into()),
+    ];
+    let config_toml = format!("[plugins.wan]\nsettings = {{ {settings} }}\n");
+    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
+    let (_, key) = server.account_with_key("live", 100_000, false);
+    (server, key)
+}
+
+/// A model DashScope does not serve (named by an operator setting) answers
+/// `InvalidParameter` "Model not exist": the job fails
+/// `PROVIDER_UNAVAILABLE` (model unavailable), not retried, and the
+/// setting reaches DashScope's `model`.
+#[tokio::test]
+async fn settings_replace_model_ids_and_an_unknown_model_is_unavailable() {
+    let (vendor, mock) = start_mock().await;
+    let (server, key) = live_server_with_settings(&vendor, r#""model.wan.t2v" = "wan-retired-t2v""#).await;
+    let retired =
+        generate_to_end(&server, &key, "wan", json!({ "text": "An old model [retired-model]" }), json!({})).await;
+    assert_failed(&retired, "PROVIDER_UNAVAILABLE", &["Model not exist"]);
+    let submits = mock.submits("[retired-model]");
+    assert_eq!(submits.len(), 1, "not retried: {submits:?}");
+    assert_eq!(submits[0].body["model"], "wan-retired-t2v");
+}

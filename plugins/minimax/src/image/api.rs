@@ -39,7 +39,7 @@ pub const DEFAULT_MIME: &str = "image/jpeg";
 /// `POST /v1/image_generation`.
 #[derive(Serialize, Debug)]
 pub struct ImageBody<'a> {
-    model: &'static str,
+    model: String,
     prompt: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     aspect_ratio: Option<&'static str>,
@@ -85,7 +85,7 @@ impl<'a> ImageBody<'a> {
             Frame::Pixels { width, height } => (None, Some(width), Some(height)),
         };
         ImageBody {
-            model: plan.model.name(),
+            model: plan.model.name().to_string(),
             prompt: &plan.prompt,
             aspect_ratio,
             width,
@@ -146,7 +146,7 @@ pub struct Counts {
 /// The artifacts of an answer (see the module table).
 pub fn images(answer: ImageAnswer) -> Result<Vec<Artifact>, Failure> {
     if answer.base_resp.status_code != 0 {
-        return Err(request_failure(&answer.base_resp));
+        return Err(image_failure(&answer.base_resp));
     }
     let data = answer.data.unwrap_or_default();
     let counts = answer.metadata.unwrap_or_default();
@@ -172,6 +172,27 @@ pub fn mime_of(url: &str) -> &'static str {
         "webp" => "image/webp",
         _ => DEFAULT_MIME,
     }
+}
+
+/// The failure for a refused image request: MiniMax saying the model is
+/// unknown, unsupported or retired (any code whose `status_msg` names the
+/// model so) is `model-unavailable`; the rest as the video API's
+/// [`request_failure`].
+pub fn image_failure(base: &BaseResp) -> Failure {
+    let failure = request_failure(base);
+    let lowered = failure.message.to_ascii_lowercase();
+    let model_gone = lowered.contains("model")
+        && ["not support", "not exist", "not found", "invalid model", "deprecated", "no longer"]
+            .iter()
+            .any(|w| lowered.contains(w));
+    if model_gone { failure::model_unavailable(failure.message) } else { failure }
+}
+
+/// `body` with the model id the operator's settings resolve: setting
+/// `model.minimax-image` replaces image-01 (the default), and
+/// `model.minimax-image.image-01-live` replaces image-01-live.
+pub fn with_resolved_model<'a>(body: ImageBody<'a>, plan: &Plan) -> ImageBody<'a> {
+    ImageBody { model: model_id(&plan.model.setting_key(), plan.model.name()), ..body }
 }
 
 /// Generate: one exchange, the images' links in the answer.
@@ -330,5 +351,18 @@ mod tests {
         assert_eq!(mime_of("https://x/b.webp#frag"), "image/webp");
         assert_eq!(mime_of("https://x/b.jpg"), "image/jpeg");
         assert_eq!(mime_of("https://x.example.png/noext"), "image/jpeg");
+    }
+
+    #[test]
+    fn unknown_models_are_model_unavailable() {
+        let gone = answer(
+            json!({ "base_resp": { "status_code": 2013, "status_msg": "invalid params, model image-00 not support" } }),
+        )
+        .unwrap_err();
+        assert_eq!(gone.code, FailureCode::ModelUnavailable);
+        let other =
+            answer(json!({ "base_resp": { "status_code": 2013, "status_msg": "invalid params, prompt too long" } }))
+                .unwrap_err();
+        assert_eq!(other.code, FailureCode::InvalidInput);
     }
 }

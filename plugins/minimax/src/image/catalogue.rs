@@ -94,6 +94,16 @@ impl ImageModel {
         }
     }
 
+    /// The model a request without `model` gets.
+    pub const DEFAULT: ImageModel = ImageModel::Image01;
+
+    /// The settings name under which the operator replaces this model's
+    /// id: `minimax-image` (setting `model.minimax-image`) for the default,
+    /// `minimax-image.image-01-live` for the other.
+    pub fn setting_key(self) -> String {
+        if self == ImageModel::DEFAULT { OFFERING.to_string() } else { format!("{OFFERING}.{}", self.name()) }
+    }
+
     /// The model an option value names.
     pub fn from_name(name: &str) -> Option<ImageModel> {
         ImageModel::ALL.into_iter().find(|m| m.name() == name)
@@ -197,9 +207,13 @@ pub fn offering() -> Offering {
             "no negative prompt",
         ])
         .option(
-            OptionBuilder::text(MODEL, "Which MiniMax image model draws the images")
-                .allowed(&models)
-                .default_text(ImageModel::Image01.name()),
+            OptionBuilder::text(
+                MODEL,
+                "Which MiniMax image model draws the images (the operator's setting model.minimax-image replaces \
+                 the default's id)",
+            )
+            .allowed(&models)
+            .default_text(ImageModel::Image01.name()),
         )
         .option(
             OptionBuilder::text(
@@ -569,5 +583,11 @@ mod tests {
         assert!(Plan::of(&request(Some(&long[3..]), false, &[])).is_ok(), "characters, not bytes");
         let failure = Plan::of(&request(Some(" "), true, &[])).unwrap_err();
         assert_eq!(failure.message, "provider `minimax-image` needs a prompt in input.text");
+    }
+
+    #[test]
+    fn settings_replace_the_default_model_by_offering_and_the_other_by_name() {
+        assert_eq!(ImageModel::DEFAULT.setting_key(), "minimax-image");
+        assert_eq!(ImageModel::Image01Live.setting_key(), "minimax-image.image-01-live");
     }
 }

@@ -14,7 +14,7 @@ use crate::catalogue::image::Plan;
 /// The request body.
 #[derive(Serialize, Debug, PartialEq)]
 pub struct Body<'a> {
-    model: &'static str,
+    model: String,
     prompt: &'a str,
     /// One image per generation.
     n: u8,
@@ -31,7 +31,7 @@ impl<'a> Body<'a> {
     /// The body for a checked request.
     pub fn new(plan: &'a Plan) -> Self {
         Body {
-            model: plan.model.name(),
+            model: plan.model.name().to_string(),
             prompt: &plan.prompt,
             n: 1,
             size: plan.shape.size(),
@@ -61,7 +61,8 @@ struct Item {
 
 /// Generate one image.
 pub fn generate(key: &str, plan: &Plan) -> Result<Artifact, Failure> {
-    let response = post(key, "/v1/images/generations", "application/json", &Body::new(plan))?;
+    let body = Body { model: plan.vendor_model(), ..Body::new(plan) };
+    let response = post(key, "/v1/images/generations", "application/json", &body)?;
     read_answer(&response, plan)
 }
 

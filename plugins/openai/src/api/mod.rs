@@ -8,10 +8,10 @@
 //! | 400  | anything else (`param` names the field)                     | `invalid-input`                  |
 //! | 401  | `invalid_api_key`, …                                        | `unauthorized`                   |
 //! | 403  | (organisation not verified, model not allowed)              | `unauthorized`                   |
-//! | 404  | `model_not_found`                                           | `unauthorized`: the operator's account cannot use the model |
+//! | 400, 404 | `model_not_found`, or a message saying the model does not exist or is deprecated | `model-unavailable`: retired or unknown model (fix with `model.<offering>`) |
 //! | 404  | anything else                                               | `invalid-input`                  |
 //! | 429  | `insufficient_quota` (code or type)                         | `rate-limited`, not retryable (billing) |
-//! | 429  | `rate_limit_exceeded`, …                                    | `rate-limited`, retryable        |
+//! | 429  | `rate_limit_exceeded`, …                                    | `rate-limited`, retryable, held back for `Retry-After` |
 //! | 5xx  | `server_error`, …                                           | `provider-unavailable`, retryable |
 //!
 //! Every message keeps OpenAI's text and code, and the `x-request-id`
@@ -29,6 +29,8 @@ pub const API: &str = "https://api.openai.com";
 /// Per-request timeout. OpenAI advises at least 120 s for high-quality
 /// images; the host caps every request (60 s by default).
 const REQUEST_TIMEOUT_MS: u32 = 120_000;
+/// Per-request timeout of a health check (a metadata read).
+const HEALTH_TIMEOUT_MS: u32 = 10_000;
 
 /// OpenAI's error envelope.
 #[derive(Deserialize, Debug, Default)]
@@ -67,15 +69,36 @@ pub fn request_failure(response: &http::Response) -> Failure {
     if let Some(id) = http::header(response, "x-request-id") {
         message.push_str(&format!(" [request {id}]"));
     }
+    let lowered = text.to_ascii_lowercase();
+    let model_gone = code == "model_not_found"
+        || (matches!(status, 400 | 404)
+            && lowered.contains("model")
+            && (lowered.contains("does not exist") || lowered.contains("deprecated") || lowered.contains("not found")));
     let moderated =
         matches!(code, "moderation_blocked" | "content_policy_violation") || kind == "image_generation_user_error";
     let out_of_quota = code == "insufficient_quota" || kind == "insufficient_quota";
-    match status {
+    let failure = match status {
         400 if moderated => failure::content_rejected(message),
-        404 if code == "model_not_found" => failure::unauthorized(message),
+        _ if model_gone => failure::model_unavailable(message),
         429 if out_of_quota => Failure { retryable: false, ..failure::rate_limited(message) },
         _ => http::failure_for_status(status, message),
+    };
+    http::with_retry_after(failure, response)
+}
+
+/// The health check: `GET /v1/models/{model}` for each offering's default
+/// model (as the operator's settings resolve it). Free, generates nothing;
+/// a retired model answers 404 `model_not_found` (`model-unavailable`), a
+/// bad key 401.
+pub fn check_models(key: &str, models: &[String]) -> Result<(), Failure> {
+    for model in models {
+        http::get(format!("{API}/v1/models/{model}"))
+            .bearer(key)
+            .header("Accept", "application/json")
+            .timeout_ms(HEALTH_TIMEOUT_MS)
+            .send_with(request_failure)?;
     }
+    Ok(())
 }
 
 /// POST `body` as JSON to `path` with the key; a non-2xx answer fails by
@@ -113,7 +136,7 @@ mod tests {
             (400, "invalid_request_error", None, FailureCode::InvalidInput, false),
             (401, "invalid_request_error", Some("invalid_api_key"), FailureCode::Unauthorized, false),
             (403, "invalid_request_error", None, FailureCode::Unauthorized, false),
-            (404, "invalid_request_error", Some("model_not_found"), FailureCode::Unauthorized, false),
+            (404, "invalid_request_error", Some("model_not_found"), FailureCode::ModelUnavailable, false),
             (404, "invalid_request_error", None, FailureCode::InvalidInput, false),
             (429, "requests", Some("rate_limit_exceeded"), FailureCode::RateLimited, true),
             (429, "insufficient_quota", Some("insufficient_quota"), FailureCode::RateLimited, false),
@@ -124,6 +147,24 @@ mod tests {
             let failure = request_failure(&response(status, &envelope("why", kind, code)));
             assert_eq!((failure.code, failure.retryable), (expected, retryable), "{status} {kind} {code:?}");
         }
+    }
+
+    #[test]
+    fn retired_models_are_model_unavailable_and_429s_carry_retry_after() {
+        let gone = "The model `gpt-image-0` does not exist or you do not have access to it.";
+        let failure = request_failure(&response(404, &envelope(gone, "invalid_request_error", None)));
+        assert_eq!((failure.code, failure.retryable), (FailureCode::ModelUnavailable, false));
+        let deprecated =
+            "The model `tts-0` has been deprecated, learn more here: https://platform.openai.com/docs/deprecations";
+        let failure = request_failure(&response(400, &envelope(deprecated, "invalid_request_error", None)));
+        assert_eq!(failure.code, FailureCode::ModelUnavailable);
+        let mut busy = response(429, &envelope("Rate limit reached", "requests", Some("rate_limit_exceeded")));
+        busy.headers.push(("retry-after".into(), "20".into()));
+        let failure = request_failure(&busy);
+        assert_eq!(
+            (failure.code, failure.retryable, failure.retry_after_secs),
+            (FailureCode::RateLimited, true, Some(20))
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::catalogue::speech::Plan;
 /// The request body.
 #[derive(Serialize, Debug, PartialEq)]
 pub struct Body<'a> {
-    model: &'static str,
+    model: String,
     input: &'a str,
     voice: &'static str,
     response_format: &'static str,
@@ -25,7 +25,7 @@ impl<'a> Body<'a> {
     /// The body for a checked request.
     pub fn new(plan: &'a Plan) -> Self {
         Body {
-            model: plan.model.name(),
+            model: plan.model.name().to_string(),
             input: &plan.text,
             voice: plan.voice,
             response_format: plan.format.name(),
@@ -38,7 +38,8 @@ impl<'a> Body<'a> {
 /// Speak the text.
 pub fn generate(key: &str, plan: &Plan) -> Result<Artifact, Failure> {
     // The official SDK asks for octet-stream; the body is the file.
-    let response = post(key, "/v1/audio/speech", "application/octet-stream", &Body::new(plan))?;
+    let body = Body { model: plan.vendor_model(), ..Body::new(plan) };
+    let response = post(key, "/v1/audio/speech", "application/octet-stream", &body)?;
     read_answer(&response, plan)
 }
 

@@ -2,7 +2,8 @@
 //!
 //! | `model`                      | 1:1 low / medium / high | 3:2, 2:3 low / medium / high | text input |
 //! |------------------------------|-------------------------|------------------------------|------------|
-//! | `gpt-image-1.5` (default)    | $0.009 / $0.034 / $0.133 | $0.013 / $0.050 / $0.200    | $5 / 1M tokens |
+//! | `gpt-image-2` (default)      | $0.006 / $0.053 / $0.211 | $0.009 / $0.079 / $0.317 (estimated) | $5 / 1M tokens |
+//! | `gpt-image-1.5`              | $0.009 / $0.034 / $0.133 | $0.013 / $0.050 / $0.200    | $5 / 1M tokens |
 //! | `gpt-image-1`                | $0.011 / $0.042 / $0.167 | $0.016 / $0.063 / $0.250    | $5 / 1M tokens |
 //! | `gpt-image-1-mini`           | $0.005 / $0.011 / $0.036 | $0.006 / $0.015 / $0.052    | $2 / 1M tokens |
 //!
@@ -13,7 +14,12 @@
 //! offered for that reason.
 //!
 //! Combination rules: `compression` only for `jpeg` and `webp`; a
-//! `transparent` background only for `png` and `webp`.
+//! `transparent` background only for `png` and `webp`, and not with
+//! `gpt-image-2` (which draws no transparent backgrounds).
+//!
+//! The vendor model id is resolved at submit by [`vendor_model`]: the
+//! operator's `model.gpt-image` setting replaces the default model's id,
+//! `model.gpt-image.<value>` the id behind another `model` value.
 
 use doitong_plugin_sdk::prelude::*;
 
@@ -43,13 +49,15 @@ pub const MAX_PROMPT_CHARS: usize = 32_000;
 /// characters of English. `quote` counts the real prompt, so a longer one
 /// can cost a credit or more above the rule.
 const RULE_PROMPT_TOKENS: u64 = 100;
-/// Quality rank of the offering (its default model, GPT Image 1.5).
-const RANK: u8 = 92;
+/// Quality rank of the offering (its default model, GPT Image 2).
+const RANK: u8 = 94;
 
 /// A GPT image model, as the `model` option names it (OpenAI's own id).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Model {
-    /// `gpt-image-1.5`: OpenAI's flagship image model.
+    /// `gpt-image-2`: OpenAI's flagship image model since 2026-04-21.
+    GptImage2,
+    /// `gpt-image-1.5`.
     GptImage15,
     /// `gpt-image-1`.
     GptImage1,
@@ -59,11 +67,14 @@ pub enum Model {
 
 impl Model {
     /// Every model, in option order (the first is the default).
-    pub const ALL: [Model; 3] = [Model::GptImage15, Model::GptImage1, Model::GptImage1Mini];
+    pub const ALL: [Model; 4] = [Model::GptImage2, Model::GptImage15, Model::GptImage1, Model::GptImage1Mini];
+    /// The model a request without `model` gets.
+    pub const DEFAULT: Model = Model::GptImage2;
 
     /// OpenAI's id, also the option value.
     pub fn name(self) -> &'static str {
         match self {
+            Model::GptImage2 => "gpt-image-2",
             Model::GptImage15 => "gpt-image-1.5",
             Model::GptImage1 => "gpt-image-1",
             Model::GptImage1Mini => "gpt-image-1-mini",
@@ -78,6 +89,9 @@ impl Model {
     /// OpenAI's per-image price, in tenths of a US cent.
     pub fn image_price_tenths(self, quality: Quality, shape: Shape) -> u64 {
         let [low, medium, high] = match (self, shape == Shape::Square) {
+            (Model::GptImage2, true) => [6, 53, 211],
+            // OpenAI publishes 1024x1024 only; 1.5x its output tokens.
+            (Model::GptImage2, false) => [9, 79, 317],
             (Model::GptImage15, true) => [9, 34, 133],
             (Model::GptImage15, false) => [13, 50, 200],
             (Model::GptImage1, true) => [11, 42, 167],
@@ -95,7 +109,7 @@ impl Model {
     /// Text input price, in tenths of a US cent per million tokens.
     fn text_price_tenths_per_million(self) -> u64 {
         match self {
-            Model::GptImage15 | Model::GptImage1 => 5_000,
+            Model::GptImage2 | Model::GptImage15 | Model::GptImage1 => 5_000,
             Model::GptImage1Mini => 2_000,
         }
     }
@@ -204,8 +218,9 @@ pub fn offering() -> Offering {
     let default = Plan::default_request();
     let mut builder = OfferingBuilder::new(ID, "OpenAI GPT Image", &[MediaKind::Image])
         .description(
-            "OpenAI's GPT image models through the Images API: GPT Image 1.5 by default, GPT Image 1 and GPT Image 1 \
-             Mini. Strong prompt following and legible text in images; transparent backgrounds in PNG or WebP.",
+            "OpenAI's GPT image models through the Images API: GPT Image 2 by default, GPT Image 1.5, 1 and 1 \
+             Mini. Strong prompt following and legible text in images; transparent backgrounds in PNG or WebP \
+             (not with GPT Image 2).",
         )
         .accepts(&[InputField::Text])
         .requires(&[InputField::Text])
@@ -214,13 +229,16 @@ pub fn offering() -> Offering {
             "three sizes: 1024x1024 (1:1), 1536x1024 (3:2), 1024x1536 (2:3)",
             "no seed, negative prompt or style preset",
             "text-to-image only (no edits or references)",
-            "compression only for jpeg and webp; a transparent background only for png and webp",
+            "compression only for jpeg and webp; a transparent background only for png and webp, and not with gpt-image-2",
             "the price adds the prompt's input tokens to the per-image price",
         ])
         .option(
-            OptionBuilder::text(MODEL, "Which GPT image model draws the image")
-                .allowed(&models)
-                .default_text(Model::GptImage15.name()),
+            OptionBuilder::text(
+                MODEL,
+                "Which GPT image model draws the image (the operator's setting model.gpt-image replaces the default's id)",
+            )
+            .allowed(&models)
+            .default_text(Model::DEFAULT.name()),
         )
         .option(
             OptionBuilder::text(ASPECT_RATIO, "Shape: 1:1 (1024x1024), 3:2 (1536x1024) or 2:3 (1024x1536)")
@@ -296,6 +314,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// OpenAI's model id for this request: the built-in id of `model`,
+    /// or the operator's replacement for it (see [`vendor_model`]).
+    pub fn vendor_model(&self) -> String {
+        super::vendor_model(ID, self.model.name(), Model::DEFAULT.name())
+    }
+
     /// Resolve and check `request`; an impossible combination is an
     /// `invalid-input` failure naming the option and what is allowed.
     pub fn of(request: &JobRequest) -> Result<Plan, Failure> {
@@ -309,7 +333,7 @@ impl Plan {
                 "input.text is longer than OpenAI's limit of {MAX_PROMPT_CHARS} characters"
             )));
         }
-        let model = pick(&options, ID, MODEL, &Model::ALL, Model::name, Model::GptImage15)?;
+        let model = pick(&options, ID, MODEL, &Model::ALL, Model::name, Model::DEFAULT)?;
         let shape = pick(&options, ID, ASPECT_RATIO, &Shape::ALL, Shape::aspect_ratio, Shape::Square)?;
         let quality = pick(&options, ID, QUALITY, &Quality::ALL, Quality::name, Quality::Medium)?;
         let format = pick(&options, ID, OUTPUT_FORMAT, &ImageFormat::ALL, ImageFormat::name, ImageFormat::Png)?;
@@ -328,13 +352,17 @@ impl Plan {
             let allowed: Vec<&str> = ImageFormat::ALL.iter().filter(|f| has_alpha(f)).map(|f| f.name()).collect();
             return Err(invalid_option(ID, OUTPUT_FORMAT, &allowed, "with a transparent background", format.name()));
         }
+        if background == "transparent" && model == Model::GptImage2 {
+            let allowed: Vec<&str> = Model::ALL.iter().filter(|m| **m != Model::GptImage2).map(|m| m.name()).collect();
+            return Err(invalid_option(ID, MODEL, &allowed, "with a transparent background", model.name()));
+        }
         Ok(Plan { model, prompt: prompt.to_string(), shape, quality, format, compression, background, moderation })
     }
 
     /// What a request with no options asks for (the prompt aside).
     fn default_request() -> Plan {
         Plan {
-            model: Model::GptImage15,
+            model: Model::DEFAULT,
             prompt: String::new(),
             shape: Shape::Square,
             quality: Quality::Medium,
@@ -382,18 +410,23 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_gpt_image_1_5_square_medium_png() {
+    fn defaults_are_gpt_image_2_square_medium_png() {
         let plan = Plan::of(&request("A red bicycle leaning on a brick wall", &[])).unwrap();
         assert_eq!(plan, Plan { prompt: "A red bicycle leaning on a brick wall".into(), ..Plan::default_request() });
-        assert_eq!((plan.credits(), plan.estimated_seconds()), (4, 25));
+        assert_eq!(plan.model.name(), "gpt-image-2");
+        assert_eq!((plan.credits(), plan.estimated_seconds()), (6, 25));
         let offering = offering();
-        assert_eq!((offering.base_credits, offering.estimated_seconds, offering.quality), (4, 25, 92));
-        assert_eq!(offering.pricing.len(), 27, "a rule per model, quality and shape");
+        assert_eq!((offering.base_credits, offering.estimated_seconds, offering.quality), (6, 25, 94));
+        assert_eq!(offering.pricing.len(), 36, "a rule per model, quality and shape");
     }
 
     #[test]
     fn prices_follow_model_quality_and_shape() {
         let cases = [
+            ("gpt-image-2", "low", "1:1", 1),
+            ("gpt-image-2", "medium", "1:1", 6),
+            ("gpt-image-2", "high", "1:1", 22),
+            ("gpt-image-2", "high", "3:2", 32),
             ("gpt-image-1.5", "low", "1:1", 1),
             ("gpt-image-1.5", "high", "1:1", 14),
             ("gpt-image-1.5", "high", "3:2", 21),
@@ -418,9 +451,9 @@ mod tests {
 
     #[test]
     fn long_prompts_add_their_input_tokens() {
-        // 1.5 medium square: $0.034 + 20,000 ASCII characters ≈ 5,000 tokens × $5/1M = $0.025.
+        // 2 medium square: $0.053 + 20,000 ASCII characters ≈ 5,000 tokens × $5/1M = $0.025.
         let long = "a".repeat(20_000);
-        assert_eq!(Plan::of(&request(&long, &[])).unwrap().credits(), 6);
+        assert_eq!(Plan::of(&request(&long, &[])).unwrap().credits(), 8);
         // Mini low square: $0.005 + 5,000 CJK characters × $2/1M = $0.01.
         let cjk = "猫".repeat(5_000);
         assert_eq!(
@@ -476,5 +509,28 @@ mod tests {
         assert_eq!(empty.message, "provider `gpt-image` needs input.text (the prompt)");
         let long = Plan::of(&request(&"b".repeat(MAX_PROMPT_CHARS + 1), &[])).unwrap_err();
         assert_eq!(long.message, "input.text is longer than OpenAI's limit of 32000 characters");
+    }
+
+    #[test]
+    fn gpt_image_2_draws_no_transparent_background() {
+        let refused = Plan::of(&request("a sticker", &[(BACKGROUND, text("transparent"))])).unwrap_err();
+        assert_eq!(
+            refused.message,
+            "option `model` of provider `gpt-image` must be one of gpt-image-1.5, gpt-image-1, gpt-image-1-mini with a \
+             transparent background; got gpt-image-2"
+        );
+        let options = [(MODEL, text("gpt-image-1.5")), (BACKGROUND, text("transparent"))];
+        assert!(Plan::of(&request("a sticker", &options)).is_ok());
+    }
+
+    #[test]
+    fn the_default_model_is_overridden_by_the_offerings_setting_others_by_their_value() {
+        let plan = Plan::of(&request("x", &[])).unwrap();
+        assert_eq!(super::super::model_setting_key(ID, plan.model.name(), Model::DEFAULT.name()), "gpt-image");
+        let mini = Plan::of(&request("x", &[(MODEL, text("gpt-image-1-mini"))])).unwrap();
+        assert_eq!(
+            super::super::model_setting_key(ID, mini.model.name(), Model::DEFAULT.name()),
+            "gpt-image.gpt-image-1-mini"
+        );
     }
 }

@@ -82,6 +82,20 @@ fn pick<T: Copy>(
     })
 }
 
+/// The offering name under which the operator's setting replaces model
+/// `chosen` of offering `id`: the offering id itself for its `default`
+/// model (`model.<offering>`), `<offering>.<chosen>` for the others
+/// (`model.<offering>.<chosen>`).
+pub fn model_setting_key(id: &str, chosen: &str, default: &str) -> String {
+    if chosen == default { id.to_string() } else { format!("{id}.{chosen}") }
+}
+
+/// OpenAI's model id for model `chosen` of offering `id`: the operator's
+/// setting (see [`model_setting_key`]) when set, else `chosen` itself.
+pub fn vendor_model(id: &str, chosen: &str, default: &str) -> String {
+    model_id(&model_setting_key(id, chosen, default), chosen)
+}
+
 /// Tokens in `text`, estimated from above for pricing: a token per 4 ASCII
 /// characters (OpenAI's rule of thumb for English) and one per other
 /// character (CJK text runs close to a token per character).

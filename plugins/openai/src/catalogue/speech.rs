@@ -64,6 +64,8 @@ pub enum Model {
 impl Model {
     /// Every model, in option order (the first is the default).
     pub const ALL: [Model; 3] = [Model::Gpt4oMiniTts, Model::Tts1, Model::Tts1Hd];
+    /// The model a request without `model` gets.
+    pub const DEFAULT: Model = Model::Gpt4oMiniTts;
 
     /// OpenAI's id, also the option value.
     pub fn name(self) -> &'static str {
@@ -111,7 +113,7 @@ pub fn offering() -> Offering {
         .option(
             OptionBuilder::text(MODEL, "Which speech model speaks")
                 .allowed(&models)
-                .default_text(Model::Gpt4oMiniTts.name()),
+                .default_text(Model::DEFAULT.name()),
         )
         .option(
             OptionBuilder::text(VOICE, "Voice, when input.voice is not given; alloy when neither is").allowed(&VOICES),
@@ -150,6 +152,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// OpenAI's model id for this request: the built-in id of `model`, or
+    /// the operator's replacement (`model.openai-tts` for the default,
+    /// `model.openai-tts.<value>` for the others).
+    pub fn vendor_model(&self) -> String {
+        super::vendor_model(ID, self.model.name(), Model::DEFAULT.name())
+    }
+
     /// Resolve and check `request`; an impossible combination is an
     /// `invalid-input` failure naming the option and what is allowed.
     pub fn of(request: &JobRequest) -> Result<Plan, Failure> {
@@ -163,7 +172,7 @@ impl Plan {
                 "input.text is longer than OpenAI's limit of {MAX_INPUT_CHARS} characters"
             )));
         }
-        let model = pick(&options, ID, MODEL, &Model::ALL, Model::name, Model::Gpt4oMiniTts)?;
+        let model = pick(&options, ID, MODEL, &Model::ALL, Model::name, Model::DEFAULT)?;
         let format = pick(&options, ID, FORMAT, &AudioFormat::ALL, AudioFormat::name, AudioFormat::Mp3)?;
         let voice = voice(model, request.input.voice.as_deref(), options.text(VOICE))?;
         let mut steering = Vec::new();
