@@ -13,8 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::Jobs;
-use crate::error::code_for_failure;
-use crate::routing::breaker::Observed;
+use crate::plugins::Failure;
 
 /// Stops the task; dropping it does too.
 pub struct ChecksHandle {
@@ -68,15 +67,11 @@ pub(super) async fn check_all(jobs: &Jobs) {
                 continue;
             }
         };
-        let message = format!("health check: {}", failure.message);
-        let observed = Observed {
-            code: code_for_failure(failure.code).as_str(),
-            message: &message,
-            open_now: super::worker::opens_at_once(failure.code),
-            retry_after_secs: failure.retry_after_secs,
-        };
+        let failure = Failure { message: format!("health check: {}", failure.message), ..failure };
+        // A check the host refused to send, say, is no news of the vendor.
+        let Some(vendor) = super::worker::vendor_failure(&failure) else { continue };
         for offering in &plugin.manifest_info().offerings {
-            jobs.inner.health.failed(&offering.id, &observed, false).await;
+            jobs.inner.health.failed(&offering.id, &vendor.as_observed(), false).await;
         }
     }
 }

@@ -388,7 +388,7 @@ async fn fail(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str) -> Resu
 }
 
 /// A vendor-side failure as routing records it.
-struct VendorFailure {
+pub(super) struct VendorFailure {
     code: &'static str,
     message: String,
     open_now: bool,
@@ -396,7 +396,7 @@ struct VendorFailure {
 }
 
 impl VendorFailure {
-    fn as_observed(&self) -> Observed<'_> {
+    pub(super) fn as_observed(&self) -> Observed<'_> {
         Observed {
             code: self.code,
             message: &self.message,
@@ -406,10 +406,9 @@ impl VendorFailure {
     }
 }
 
-/// Failures that open a breaker at once: the model is gone, or the
-/// vendor refuses our credentials (every request would fail the same way).
+/// Failures that open a breaker at once: the model is gone.
 pub(super) fn opens_at_once(code: FailureCode) -> bool {
-    matches!(code, FailureCode::ModelUnavailable | FailureCode::Unauthorized)
+    code == FailureCode::ModelUnavailable
 }
 
 /// Failures that move an automatically routed job to the next candidate.
@@ -418,9 +417,11 @@ fn fails_over(code: FailureCode) -> bool {
 }
 
 /// `failure` if it says something about the vendor (not the user's input
-/// or content).
-fn vendor_failure(failure: &Failure) -> Option<VendorFailure> {
+/// or content, nor a request the host refused to send: an unavailable
+/// vendor counts only when retryable, as transport faults and 5xx are).
+pub(super) fn vendor_failure(failure: &Failure) -> Option<VendorFailure> {
     match failure.code {
+        FailureCode::ProviderUnavailable if !failure.retryable => None,
         FailureCode::ProviderUnavailable
         | FailureCode::RateLimited
         | FailureCode::ModelUnavailable

@@ -128,7 +128,6 @@ fn invalid_params(body: &Value) -> Option<String> {
     // MiniMax's supported models today; the video-01 family (T2V-01,
     // I2V-01, -Director, I2V-01-live) is refused like any unknown model.
     let hailuo = ["MiniMax-Hailuo-02", "MiniMax-Hailuo-2.3", "MiniMax-Hailuo-2.3-Fast"].contains(&model);
-    let text_only = false;
     let image_only = model == "MiniMax-Hailuo-2.3-Fast";
     if !hailuo {
         return Some(format!("invalid model {model}, not support"));
@@ -141,7 +140,6 @@ fn invalid_params(body: &Value) -> Option<String> {
         }
         (None, None) => return Some("prompt is required".into()),
         (_, None) if image_only => return Some(format!("first_frame_image is required for {model}")),
-        (_, Some(_)) if text_only => return Some(format!("{model} does not take first_frame_image")),
         _ => {}
     }
     if let Some(image) = image {
@@ -369,24 +367,8 @@ async fn minimax_text_and_image_to_video_complete_with_the_file_rehosted() {
 async fn minimax_failures_reach_the_right_public_codes() {
     let (vendor, mock) = mock_minimax().await;
     let (server, key) = live_server("minimax", &vendor, &[("api_key", KEY)]).await;
-    let (input_moderated, output_moderated, vendor_fails, busy, flaky) = tokio::join!(
-        run(&server, &key, "something forbidden [submit-moderated]", json!({})),
-        run(&server, &key, "something that renders badly [output-moderated]", json!({})),
-        run(&server, &key, "a glitch [vendor-fails]", json!({})),
-        run(&server, &key, "a crowd at rush hour [busy]", json!({})),
-        run(&server, &key, "a river at dusk [flaky]", json!({})),
-    );
-    assert_failed(&input_moderated, "GENERATION_FAILED", &["MiniMax error 1026", "input new_sensitive"]);
-    assert_failed(&output_moderated, "GENERATION_FAILED", &["MiniMax error 1027", "output new_sensitive"]);
-    assert_failed(&vendor_fails, "GENERATION_FAILED", &["MiniMax error 1000", "video generation failed"]);
-    // Rate limited: retryable, so the host submitted three times in all.
-    assert_failed(&busy, "PROVIDER_UNAVAILABLE", &["MiniMax error 1002", "rate limit exceeded(RPM)"]);
-    assert_eq!(mock.submits("[busy]").len(), 3, "the host retries a rate-limited submit");
-    assert_eq!(mock.submits("[submit-moderated]").len(), 1, "moderation is final");
-    // A transient 503 while polling, then success.
-    assert_completed(&flaky, "minimax", 28, (1366, 768), 6.0);
-
-    // Combinations MiniMax cannot make: refused before any job exists.
+    // Combinations MiniMax cannot make: refused before any job exists (checked
+    // first: the rate-limited submits below open the offering's circuit).
     let cases = [
         (
             json!({ "duration": 10, "resolution": "1080p" }),
@@ -420,6 +402,23 @@ async fn minimax_failures_reach_the_right_public_codes() {
         assert_eq!(error["extensions"]["code"], "INVALID_INPUT", "{options}: {error}");
         assert_eq!(error["message"], message, "{options}");
     }
+    let (input_moderated, output_moderated, vendor_fails, busy, flaky) = tokio::join!(
+        run(&server, &key, "something forbidden [submit-moderated]", json!({})),
+        run(&server, &key, "something that renders badly [output-moderated]", json!({})),
+        run(&server, &key, "a glitch [vendor-fails]", json!({})),
+        run(&server, &key, "a crowd at rush hour [busy]", json!({})),
+        run(&server, &key, "a river at dusk [flaky]", json!({})),
+    );
+    assert_failed(&input_moderated, "GENERATION_FAILED", &["MiniMax error 1026", "input new_sensitive"]);
+    assert_failed(&output_moderated, "GENERATION_FAILED", &["MiniMax error 1027", "output new_sensitive"]);
+    assert_failed(&vendor_fails, "GENERATION_FAILED", &["MiniMax error 1000", "video generation failed"]);
+    // Rate limited: retryable, so the host submitted three times in all.
+    assert_failed(&busy, "PROVIDER_UNAVAILABLE", &["MiniMax error 1002", "rate limit exceeded(RPM)"]);
+    assert_eq!(mock.submits("[busy]").len(), 3, "the host retries a rate-limited submit");
+    assert_eq!(mock.submits("[submit-moderated]").len(), 1, "moderation is final");
+    // A transient 503 while polling, then success.
+    assert_completed(&flaky, "minimax", 28, (1366, 768), 6.0);
+
     assert!(mock.submits("[refused]").is_empty(), "nothing refused reached MiniMax");
     assert_job_count(&server, &key, 5).await;
 

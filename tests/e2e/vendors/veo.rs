@@ -423,7 +423,15 @@ async fn vendor_failures_reach_the_right_public_codes() {
     assert_eq!(flaky["status"], "COMPLETED", "a 503 while polling is retried: {flaky}");
     assert_eq!(credits(&server, &key).await, 100_000 - 320, "failures are refunded");
 
-    // Values and combinations Veo refuses: no job, the allowed values listed.
+    assert_job_count(&server, &key, 4).await;
+}
+
+/// Values and combinations Veo refuses: no job, the allowed values listed.
+/// (A server of its own: the quota test above opens the offering's circuit.)
+#[tokio::test]
+async fn impossible_requests_are_refused_before_any_job() {
+    let (vendor, mock) = start_mock().await;
+    let (server, key) = live_server("veo", &vendor, &[("api_key", KEY)]).await;
     let refused = [
         ("veo", json!({ "duration": 5 }), "options.duration", "must be one of 4, 6, 8"),
         ("veo-lite", json!({ "resolution": "4k" }), "options.resolution", "must be one of"),
@@ -450,7 +458,8 @@ async fn vendor_failures_reach_the_right_public_codes() {
     let image = generate(&server, &key, "veo", json!({ "text": "x", "image": gif }), json!({})).await.unwrap_err();
     assert_eq!(image["extensions"]["code"], "INVALID_INPUT", "{image}");
     assert!(image["message"].as_str().unwrap().contains("image/png or image/jpeg"), "{image}");
-    assert_job_count(&server, &key, 4).await;
+    assert_job_count(&server, &key, 0).await;
+    assert!(mock.submits("").is_empty(), "Veo was never asked to generate");
 }
 
 #[tokio::test]
