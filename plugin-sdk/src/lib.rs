@@ -192,8 +192,8 @@ pub mod prelude {
     pub use crate::options::Options;
     pub use crate::spec::{self, OfferingBuilder, OptionBuilder};
     pub use crate::{
-        Artifact, CancelOutcome, Failure, FailureCode, Health, InputField, JobInput, JobRequest, Level, Manifest, Media,
-        MediaKind, Offering, OptionSpec, PriceRule, Progress, Provider, Quote, Running, Submitted, Value, ValueKind,
-        export_plugin, idempotency_token, log, model_id, require_secret, secret, setting,
+        Artifact, CancelOutcome, Failure, FailureCode, Health, InputField, JobInput, JobRequest, Level, Manifest,
+        Media, MediaKind, Offering, OptionSpec, PriceRule, Progress, Provider, Quote, Running, Submitted, Value,
+        ValueKind, export_plugin, idempotency_token, log, model_id, require_secret, secret, setting,
     };
 }

@@ -271,7 +271,11 @@ async fn each_priority_picks_the_expected_offering_and_observed_speed_takes_over
     ] {
         let g = generate(&server, &key, json!({ "priority": priority })).await.unwrap();
         let routing = &g["routing"];
-        assert_eq!((routing["chosen"].as_str(), g["provider"].as_str()), (Some(chosen), Some(chosen)), "{priority}: {g}");
+        assert_eq!(
+            (routing["chosen"].as_str(), g["provider"].as_str()),
+            (Some(chosen), Some(chosen)),
+            "{priority}: {g}"
+        );
         assert_eq!(routing["priority"], priority);
         assert_eq!(routing["automatic"], true);
         assert!(routing["reason"].as_str().unwrap().contains(because), "{priority}: {routing}");
@@ -320,14 +324,27 @@ async fn a_stopped_vendor_fails_over_opens_its_breaker_and_a_probe_closes_it() {
     assert_eq!((g["provider"].as_str(), g["creditCost"].as_i64()), (Some("relay-b"), Some(4)), "{g}");
     let attempts = g["attempts"].as_array().unwrap();
     assert_eq!(attempts.len(), 2, "{g}");
-    assert_eq!((attempts[0]["provider"].as_str(), attempts[0]["code"].as_str()), (Some("relay-a"), Some("PROVIDER_UNAVAILABLE")));
+    assert_eq!(
+        (attempts[0]["provider"].as_str(), attempts[0]["code"].as_str()),
+        (Some("relay-a"), Some("PROVIDER_UNAVAILABLE"))
+    );
     assert_eq!((attempts[0]["creditCost"].as_i64(), attempts[1]["provider"].as_str()), (Some(10), Some("relay-b")));
     assert!(attempts[1]["code"].is_null());
     assert!(candidate(&g, "relay-a")["skippedBecause"].as_str().unwrap().contains("already tried"), "{g}");
     // The ledger adds up: reserve 10, adjust +6, capture 0; 4 spent.
-    let (_, _, body) = server.post(Some(&key), "{ account { credits } creditTransactions(first: 10) { nodes { kind amount generationId } } }", json!({}), &[]).await;
+    let (_, _, body) = server
+        .post(
+            Some(&key),
+            "{ account { credits } creditTransactions(first: 10) { nodes { kind amount generationId } } }",
+            json!({}),
+            &[],
+        )
+        .await;
     assert_eq!(body["data"]["account"]["credits"], 996, "{body}");
-    let lines: Vec<(String, i64)> = body["data"]["creditTransactions"]["nodes"].as_array().unwrap().iter()
+    let lines: Vec<(String, i64)> = body["data"]["creditTransactions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
         .filter(|e| e["generationId"] == id.as_str())
         .map(|e| (e["kind"].as_str().unwrap().to_string(), e["amount"].as_i64().unwrap()))
         .collect();
@@ -348,7 +365,10 @@ async fn a_stopped_vendor_fails_over_opens_its_breaker_and_a_probe_closes_it() {
     assert!(health["openedAt"].is_string() && health["retryAt"].is_string(), "{health}");
     let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(metrics.contains("doitong_offering_breaker_state{offering=\"relay-a\"} 2"), "{metrics}");
-    assert!(metrics.contains("doitong_failovers_total{from=\"relay-a\",to=\"relay-b\",code=\"PROVIDER_UNAVAILABLE\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("doitong_failovers_total{from=\"relay-a\",to=\"relay-b\",code=\"PROVIDER_UNAVAILABLE\"} 2"),
+        "{metrics}"
+    );
 
     // While open: skipped with the reason, and refused by name.
     let g = generate(&server, &key, json!({ "priority": "QUALITY" })).await.unwrap();

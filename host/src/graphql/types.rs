@@ -382,10 +382,11 @@ impl ProviderHealth {
             success_rate: h.success_rate,
             p50_seconds: h.p50_ms.map(|ms| ms as f64 / 1000.0),
             sample_size: h.samples as i32,
-            last_error: b.last_error_code.as_deref().and_then(ErrorCode::parse).map(|code| GenerationError {
-                code,
-                message: b.last_error_message.clone().unwrap_or_default(),
-            }),
+            last_error: b
+                .last_error_code
+                .as_deref()
+                .and_then(ErrorCode::parse)
+                .map(|code| GenerationError { code, message: b.last_error_message.clone().unwrap_or_default() }),
             opened_at: b.opened_at.filter(|_| state != BreakerState::Closed).map(DateTime),
             consecutive_failures: b.consecutive_failures as i32,
             retry_at: crate::routing::breaker::held_until(b, now).map(DateTime),

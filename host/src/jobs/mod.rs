@@ -47,8 +47,8 @@ use crate::store::webhooks::Event;
 use crate::store::{Store, accounts::new_id, now_ms};
 use crate::webhooks::event::EventType;
 
-pub use route::{GivenRequest, RoutingRecord};
 pub use checks::ChecksHandle;
+pub use route::{GivenRequest, RoutingRecord};
 pub use validate::RawInput;
 
 use route::{Choice, Route};
@@ -283,7 +283,11 @@ impl Jobs {
                     priority: request.priority,
                     chosen: Some(named.clone()),
                     reason: "named by the request".into(),
-                    candidates: vec![routing::CandidateReport { id: named.clone(), score: None, skipped_because: None }],
+                    candidates: vec![routing::CandidateReport {
+                        id: named.clone(),
+                        score: None,
+                        skipped_because: None,
+                    }],
                 };
                 let record = RoutingRecord { priority: request.priority, decision, ..RoutingRecord::default() };
                 (plugin, offering, job_request, quote, record)

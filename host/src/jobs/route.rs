@@ -175,11 +175,10 @@ impl Jobs {
             candidates.sort_by_key(|c| !c.eligible());
         }
         let mut chosen = None;
-        for i in 0..candidates.len() {
-            if !candidates[i].eligible() {
+        for (i, c) in candidates.iter_mut().enumerate() {
+            if !c.eligible() {
                 continue;
             }
-            let c = &mut candidates[i];
             if c.probe
                 && !test_mode
                 && !self.inner.health.claim_probe(&c.offering.id, choice.job_id).await.map_err(ApiError::from)?
@@ -274,8 +273,6 @@ fn nothing_available(kind: MediaKind, decision: &Decision) -> ApiError {
     } else {
         format!("no provider is available for {} ({})", kind.as_str().to_uppercase(), reasons.join("; "))
     };
-    ApiError::new(ErrorCode::ProviderUnavailable, message).with(
-        "candidates",
-        serde_json::to_value(&decision.candidates).unwrap_or_default(),
-    )
+    ApiError::new(ErrorCode::ProviderUnavailable, message)
+        .with("candidates", serde_json::to_value(&decision.candidates).unwrap_or_default())
 }

@@ -16,16 +16,16 @@ use tokio::task::JoinSet;
 
 use super::Jobs;
 use super::media;
-use crate::artifacts::probe::{self, MediaInfo};
 use super::route::{Choice, Route, RoutingRecord};
+use crate::artifacts::probe::{self, MediaInfo};
 use crate::error::{ErrorCode, code_for_failure, code_for_plugin_error};
 use crate::plugins::{
     Artifact, Failure, FailureCode, InputField, JobRequest, Limit, LoadedPlugin, MediaKind, PluginError, Progress,
     Running, Submitted,
 };
 use crate::routing::breaker::Observed;
-use crate::store::jobs::{Failover, Refusal};
 use crate::store::artifacts::NewArtifact;
+use crate::store::jobs::{Failover, Refusal};
 use crate::store::jobs::{JobRow, JobStatus};
 use crate::store::webhooks::Event;
 use crate::store::{accounts::new_id, now_ms};
@@ -209,7 +209,9 @@ async fn submit(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Result<(), 
         Ok(Err(failure)) if fails_over(failure.code) => {
             try_failover(jobs, job, code_for_failure(failure.code), &failure.message).await?
         }
-        Err(e) if vendor_error(e).is_some() => try_failover(jobs, job, ErrorCode::ProviderUnavailable, &e.to_string()).await?,
+        Err(e) if vendor_error(e).is_some() => {
+            try_failover(jobs, job, ErrorCode::ProviderUnavailable, &e.to_string()).await?
+        }
         _ => false,
     };
     if failed_over {
@@ -465,7 +467,8 @@ async fn try_failover(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str)
     if now_ms() - job.created_at > (config.failover_deadline_secs as i64).saturating_mul(1000) {
         return Ok(false);
     }
-    let mut tried: Vec<String> = jobs.inner.store.job_attempts(&job.id).await?.into_iter().map(|a| a.provider).collect();
+    let mut tried: Vec<String> =
+        jobs.inner.store.job_attempts(&job.id).await?.into_iter().map(|a| a.provider).collect();
     tried.push(job.provider.clone());
     if tried.len() >= config.max_attempts.max(1) as usize {
         return Ok(false);

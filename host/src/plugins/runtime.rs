@@ -95,8 +95,7 @@ impl PluginRuntime {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| err(&e))?;
         // The newest contract's imports serve every plugin: 1.0/1.1 imports
         // are the same interfaces under older semver names.
-        latest::Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s)
-            .map_err(|e| err(&e))?;
+        latest::Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s).map_err(|e| err(&e))?;
         let cache = cache_dir.map(|dir| CompileCache::new(dir, &engine.engine));
         let net = NetClients::new().map_err(|e| err(&e))?;
         let slots = Semaphore::new(limits.max_concurrent_calls.max(1) as usize);
@@ -456,8 +455,12 @@ impl LoadedPlugin {
         self.call("manifest", None, |store, p, _| {
             Box::pin(async move {
                 Ok(match p {
-                    Bound::Latest(p) => convert::latest::manifest(p.doitong_provider_provider().call_manifest(store).await?),
-                    Bound::V1_1(p) => convert::v1_1::manifest(p.doitong_provider_provider().call_manifest(store).await?),
+                    Bound::Latest(p) => {
+                        convert::latest::manifest(p.doitong_provider_provider().call_manifest(store).await?)
+                    }
+                    Bound::V1_1(p) => {
+                        convert::v1_1::manifest(p.doitong_provider_provider().call_manifest(store).await?)
+                    }
                 })
             })
         })

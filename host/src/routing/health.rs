@@ -61,10 +61,10 @@ pub struct HealthView {
 impl HealthView {
     /// `offering`'s health; a never-seen offering is closed with no samples.
     pub fn get(&self, offering: &str) -> OfferingHealth {
-        self.offerings.get(offering).cloned().unwrap_or_else(|| OfferingHealth {
-            breaker: BreakerRow::closed(offering),
-            ..OfferingHealth::default()
-        })
+        self.offerings
+            .get(offering)
+            .cloned()
+            .unwrap_or_else(|| OfferingHealth { breaker: BreakerRow::closed(offering), ..OfferingHealth::default() })
     }
 
     /// Like [`get`](Self::get) without cloning, `None` for never-seen ones.
@@ -80,7 +80,12 @@ impl HealthView {
     /// A view from stored rows: the window is the newest `window_jobs`
     /// outcomes per offering among `outcomes` (newest first, already cut
     /// to the time window).
-    pub fn build(at: i64, breakers: Vec<BreakerRow>, outcomes: &[crate::store::health::OutcomeRow], window_jobs: u32) -> HealthView {
+    pub fn build(
+        at: i64,
+        breakers: Vec<BreakerRow>,
+        outcomes: &[crate::store::health::OutcomeRow],
+        window_jobs: u32,
+    ) -> HealthView {
         let mut offerings: HashMap<String, OfferingHealth> = breakers
             .into_iter()
             .map(|b| (b.offering_id.clone(), OfferingHealth { breaker: b, ..OfferingHealth::default() }))
@@ -176,7 +181,8 @@ impl Health {
     pub async fn accepted(&self, offering: &str) {
         let view = self.view();
         // Nothing to write for a closed breaker with no failures in a row.
-        let clean = view.peek(offering).is_none_or(|h| h.breaker.state == "closed" && h.breaker.consecutive_failures == 0);
+        let clean =
+            view.peek(offering).is_none_or(|h| h.breaker.state == "closed" && h.breaker.consecutive_failures == 0);
         if clean {
             return;
         }
@@ -203,7 +209,12 @@ impl Health {
         }
         match self.breaker_event(offering, Event::Failed(observed)).await {
             Ok(row) if row.state == "open" => {
-                tracing::warn!(offering, code = observed.code, "offering held back: {}", row.hold_reason.as_deref().unwrap_or(""))
+                tracing::warn!(
+                    offering,
+                    code = observed.code,
+                    "offering held back: {}",
+                    row.hold_reason.as_deref().unwrap_or("")
+                )
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(offering, "recording a failure failed: {e}"),

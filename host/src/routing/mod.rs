@@ -216,10 +216,10 @@ pub fn screen<P>(
                 probe: false,
                 basis: String::new(),
             };
-            if tried.iter().any(|t| *t == c.offering.id) {
+            if tried.contains(&c.offering.id) {
                 c.skip("already tried by this generation");
             }
-            if rules.exclude.iter().any(|e| *e == c.offering.id) {
+            if rules.exclude.contains(&c.offering.id) {
                 c.skip("excluded by [routing] config");
             }
             if let Some(pin) = rules.pin.as_deref().filter(|pin| *pin != c.offering.id && c.preferred.is_none()) {
@@ -307,7 +307,10 @@ fn score<P>(c: &Candidate<P>, priority: Priority, view: &HealthView, min_samples
             None => {
                 let secs = f64::from(o.estimated_seconds.max(1));
                 let seen = health.map_or(0, |h| h.samples);
-                (-secs, format!("declared estimate {secs:.0} s ({seen} of {min_samples} samples for an observed median)"))
+                (
+                    -secs,
+                    format!("declared estimate {secs:.0} s ({seen} of {min_samples} samples for an observed median)"),
+                )
             }
         },
         Priority::Cost => {
@@ -475,7 +478,10 @@ mod tests {
         )
         .unwrap();
         let r = Rules::for_request(&config, MediaKind::Video, Priority::Speed);
-        assert_eq!((r.pin.as_deref(), r.prefer, r.exclude), (Some("kling"), vec!["minimax".to_string()], vec!["x".to_string()]));
+        assert_eq!(
+            (r.pin.as_deref(), r.prefer, r.exclude),
+            (Some("kling"), vec!["minimax".to_string()], vec!["x".to_string()])
+        );
         let r = Rules::for_request(&config, MediaKind::Video, Priority::Cost);
         assert_eq!(r.pin, None);
         assert_eq!(Rules::for_request(&config, MediaKind::Image, Priority::Cost).exclude, ["flux", "x"]);

@@ -23,8 +23,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 pub mod accounts;
-pub mod health;
 pub mod artifacts;
+pub mod health;
 pub mod idempotency;
 pub mod jobs;
 pub mod webhooks;

@@ -112,7 +112,7 @@ fn nearest_ratio(ratios: &[&'static str], (width, height): (u32, u32)) -> &'stat
         w.parse::<f64>().unwrap() / h.parse::<f64>().unwrap()
     };
     let target = f64::from(width) / f64::from(height);
-    ratios.iter().copied().min_by(|a, b| (shape(*a) - target).abs().total_cmp(&(shape(*b) - target).abs())).unwrap()
+    ratios.iter().copied().min_by(|a, b| (shape(a) - target).abs().total_cmp(&(shape(b) - target).abs())).unwrap()
 }
 
 /// The image the mock renders for `prompt`: a PNG (or a JPEG for

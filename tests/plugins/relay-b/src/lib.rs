@@ -2,8 +2,8 @@
 //! `relay-b`: each is its own plugin with its own id, vendor and profile).
 
 #[path = "../../relay-a/src/relay.rs"]
-mod relay;
+pub mod relay;
 
-use relay::Relay;
+pub use relay::Relay;
 
 doitong_plugin_sdk::export_plugin!(Relay, health);
