@@ -1,0 +1,126 @@
+//! Benchmark of automatic routing (issue 12): what choosing a provider
+//! costs a `generate`, with every bundled plugin loaded (≥ 30 offerings)
+//! and health data present for each (a full window of outcomes, some
+//! breakers open).
+//!
+//! - `routing/decision`: the decision alone for an IMAGE request (screen by
+//!   rules and health, validate against each candidate, rank, explain).
+//! - `routing/generate_named` vs `routing/generate_auto`: the `generate`
+//!   mutation end to end in process (test key, so every real image
+//!   offering is a candidate), naming `placeholder` or letting the gateway
+//!   choose; each on its own fresh database.
+//!
+//! `cargo bench -p doitong-host --bench routing`; results go in the README.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use criterion::{Criterion, criterion_group, criterion_main};
+use doitong_host::jobs::RawInput;
+use doitong_host::plugins::MediaKind;
+use doitong_host::routing::{self, Priority, Rules};
+use doitong_host::{Config, Gateway};
+use tower::ServiceExt;
+
+/// A fresh API-only gateway with health data for every offering, and a
+/// test key on an enterprise account.
+fn bench_gateway(rt: &tokio::runtime::Runtime) -> (Gateway, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut flags = toml::Table::new();
+    flags.insert("data_dir".into(), toml::Value::String(dir.path().display().to_string()));
+    let mut jobs = toml::Table::new();
+    jobs.insert("workers".into(), toml::Value::Integer(0));
+    flags.insert("jobs".into(), toml::Value::Table(jobs));
+    let config = Config::load(None, Vec::new(), flags).unwrap();
+    let gateway = rt.block_on(Gateway::start(config)).unwrap();
+    let offerings = gateway.jobs().offerings(None);
+    assert!(offerings.len() >= 30, "only {} offerings loaded", offerings.len());
+    let store = gateway.jobs().store().clone();
+    let key = rt.block_on(async {
+        for (i, (_, o)) in offerings.iter().enumerate() {
+            for n in 0..50 {
+                let ok = (n + i) % 7 != 0;
+                let code = (!ok).then_some("PROVIDER_UNAVAILABLE");
+                store.record_outcome(&o.id, ok, ok.then_some(1000 + 97 * n as i64), code).await.unwrap();
+            }
+            if i % 5 == 0 {
+                // Some breakers open, some holding a Retry-After.
+                store
+                    .update_breaker(&o.id, |row| doitong_host::store::health::BreakerRow {
+                        state: "open".into(),
+                        hold_until: Some(i64::MAX / 2),
+                        last_error_message: Some("503".into()),
+                        ..row
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+        gateway.jobs().health().refresh().await.unwrap();
+        let account = store.create_account("bench", "enterprise", 0).await.unwrap();
+        store.create_key(&account.id, true).await.unwrap().0
+    });
+    (gateway, key, dir)
+}
+
+fn decision(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (gateway, _key, _dir) = bench_gateway(&rt);
+    let jobs = gateway.jobs();
+    let view = jobs.health().view();
+    let rules = Rules::default();
+    let offerings: Vec<((), doitong_host::plugins::Offering)> =
+        jobs.offerings(Some(MediaKind::Image)).into_iter().map(|(_, o)| ((), o)).collect();
+    eprintln!("{} image offerings of {} loaded", offerings.len(), jobs.offerings(None).len());
+    let input = RawInput { text: Some("a red fox in the snow".into()), ..RawInput::default() };
+    let options = serde_json::json!({ "aspectRatio": "16:9" });
+    let mut group = c.benchmark_group("routing");
+    group.bench_function("decision", |b| {
+        b.iter(|| {
+            let now = doitong_host::store::now_ms();
+            let mut candidates = routing::screen(offerings.clone(), |_| Vec::new(), &rules, &view, true, &[], now);
+            for c in candidates.iter_mut() {
+                match doitong_host::jobs::validate::validate(&c.offering, MediaKind::Image, &input, Some(&options)) {
+                    Ok(r) => c.request = Some(r),
+                    Err(e) => c.skip(e.message),
+                }
+            }
+            routing::rank(&mut candidates, Priority::Balanced, &view, 5);
+            routing::decide(&candidates, Priority::Balanced)
+        })
+    });
+    group.finish();
+    rt.block_on(gateway.shutdown());
+}
+
+fn generate(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut group = c.benchmark_group("routing");
+    group.measurement_time(Duration::from_secs(10));
+    for (name, provider) in [("generate_named", "provider: \"placeholder\", "), ("generate_auto", "")] {
+        let body = serde_json::json!({
+            "query": format!("mutation {{ generate(input: {{ type: IMAGE, {provider}input: {{ text: \"bench\" }}, options: {{ aspectRatio: \"16:9\" }} }}) {{ id status creditCost }} }}")
+        })
+        .to_string();
+        let (gateway, key, _dir) = bench_gateway(&rt);
+        let router = gateway.router();
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let request = axum::http::Request::post("/graphql")
+                    .header("authorization", format!("Bearer {key}"))
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.clone()))
+                    .unwrap();
+                let response = router.clone().oneshot(request).await.unwrap();
+                assert!(response.status().is_success());
+                let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+                assert!(bytes.windows(8).any(|w| w == b"\"QUEUED\""), "{}", String::from_utf8_lossy(&bytes));
+            })
+        });
+        rt.block_on(gateway.shutdown());
+    }
+    group.finish();
+}
+
+criterion_group!(benches, decision, generate);
+criterion_main!(benches);
