@@ -69,24 +69,35 @@ fn decision(c: &mut Criterion) {
     let jobs = gateway.jobs();
     let view = jobs.health().view();
     let rules = Rules::default();
-    let offerings: Vec<((), doitong_host::plugins::Offering)> =
-        jobs.offerings(Some(MediaKind::Image)).into_iter().map(|(_, o)| ((), o)).collect();
-    eprintln!("{} image offerings of {} loaded", offerings.len(), jobs.offerings(None).len());
+    let snapshot = jobs.registry().snapshot();
+    eprintln!(
+        "{} image offerings of {} loaded",
+        jobs.offerings(Some(MediaKind::Image)).len(),
+        jobs.offerings(None).len()
+    );
     let input = RawInput { text: Some("a red fox in the snow".into()), ..RawInput::default() };
     let options = serde_json::json!({ "aspectRatio": "16:9" });
     let mut group = c.benchmark_group("routing");
     group.bench_function("decision", |b| {
         b.iter(|| {
             let now = doitong_host::store::now_ms();
-            let mut candidates = routing::screen(offerings.clone(), |_| Vec::new(), &rules, &view, true, &[], now);
-            for c in candidates.iter_mut() {
-                match doitong_host::jobs::validate::validate(&c.offering, MediaKind::Image, &input, Some(&options)) {
-                    Ok(r) => c.request = Some(r),
+            // What `generate` does for an automatic choice, less the quote
+            // of the chosen offering (a named provider is quoted too).
+            let offerings = routing::offerings_of(&snapshot, MediaKind::Image, true, &|_| true);
+            let mut candidates = routing::screen(offerings, |_| Vec::new(), &rules, &view, true, &[], now);
+            routing::rank(&mut candidates, Priority::Balanced, &view, 5);
+            for c in candidates.iter_mut().filter(|c| c.eligible()) {
+                match doitong_host::jobs::validate::validate(c.offering, MediaKind::Image, &input, Some(&options)) {
+                    Ok(r) => {
+                        c.request = Some(r);
+                        break;
+                    }
                     Err(e) => c.skip(e.message),
                 }
             }
-            routing::rank(&mut candidates, Priority::Balanced, &view, 5);
-            routing::decide(&candidates, Priority::Balanced)
+            let decision = routing::decide(&candidates, Priority::Balanced, &view, 5);
+            // Stored with the job.
+            serde_json::to_string(&decision).unwrap()
         })
     });
     group.finish();

@@ -176,6 +176,16 @@ impl Hook {
 /// A gateway with both relay plugins pointed at their vendors, a short
 /// cool-down and small windows, and a live key with `credits`.
 async fn gateway(a: &RelayVendor, b: &RelayVendor, credits: i64, extra: &[(&str, &str)]) -> (Server, String) {
+    gateway_with(a, b, credits, extra, ServerOptions::default()).await
+}
+
+async fn gateway_with(
+    a: &RelayVendor,
+    b: &RelayVendor,
+    credits: i64,
+    extra: &[(&str, &str)],
+    options: ServerOptions,
+) -> (Server, String) {
     let mut env: Vec<(String, String)> = vec![
         ("DOITONG_PLUGINS_RELAY_A_BASE_URL".into(), format!("http://{}", a.addr)),
         ("DOITONG_PLUGINS_RELAY_A_ALLOW_PRIVATE".into(), "true".into()),
@@ -199,10 +209,10 @@ async fn gateway(a: &RelayVendor, b: &RelayVendor, credits: i64, extra: &[(&str,
             ("relay-a.wasm".into(), guest_wasm("doitong-test-plugin-relay-a")),
             ("relay-b.wasm".into(), guest_wasm("doitong-test-plugin-relay-b")),
         ],
-        ..Default::default()
+        ..options
     })
     .await;
-    let (_, key) = server.account_with_key("router", credits, false);
+    let (_, key) = server.account_with_key(&format!("router-{}", server.port), credits, false);
     (server, key)
 }
 
@@ -454,4 +464,70 @@ async fn named_providers_fail_over_only_to_listed_fallbacks_and_only_if_the_cred
     assert_eq!(g["errorCode"], "INSUFFICIENT_CREDITS", "{g}");
     assert!(g["error"]["message"].as_str().unwrap().contains("needs 6 more credits"), "{g}");
     assert_eq!(crate::vendors::credits(&server, &poor).await, 7, "the reservation came back");
+}
+
+#[tokio::test]
+async fn operator_rules_prefer_pin_and_exclude_per_kind_and_priority() {
+    let a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_millis(20));
+    b.set(Mode::Up, Duration::from_millis(20));
+    let config = r#"
+        [routing]
+        exclude = ["flux-dev"]
+
+        [[routing.rules]]
+        kind = "image"
+        priority = "quality"
+        prefer = ["relay-b"]
+
+        [[routing.rules]]
+        kind = "image"
+        priority = "balanced"
+        exclude = ["relay-a"]
+    "#;
+    let options = ServerOptions { config_toml: Some(config.into()), ..Default::default() };
+    let (server, key) = gateway_with(&a, &b, 1_000, &[], options).await;
+    // QUALITY would pick relay-a (90 > 60): the rule prefers relay-b.
+    let g = generate(&server, &key, json!({ "priority": "QUALITY" })).await.unwrap();
+    assert_eq!(g["provider"], "relay-b", "{g}");
+    assert!(g["routing"]["reason"].as_str().unwrap().starts_with("preferred by [routing] config"), "{g}");
+    assert!(candidate(&g, "flux-dev")["skippedBecause"].as_str().unwrap().contains("excluded"), "{g}");
+    // BALANCED excludes relay-a; SPEED has no rule and picks it.
+    let g = generate(&server, &key, json!({ "priority": "BALANCED" })).await.unwrap();
+    assert_eq!(g["provider"], "relay-b", "{g}");
+    assert!(candidate(&g, "relay-a")["skippedBecause"].as_str().unwrap().contains("excluded"), "{g}");
+    let g = generate(&server, &key, json!({ "priority": "SPEED" })).await.unwrap();
+    assert_eq!(g["provider"], "relay-a", "{g}");
+}
+
+/// Health is shared through the database: a breaker one node opens keeps
+/// the other node's automatic routing away too (PostgreSQL, two servers).
+#[tokio::test]
+async fn servers_sharing_a_database_share_what_they_saw() {
+    let mut a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_millis(20));
+    b.set(Mode::Up, Duration::from_millis(20));
+    let backend = ServerOptions { backend: Some(crate::harness::Backend::Postgres), ..Default::default() };
+    let (first, key) = gateway_with(&a, &b, 1_000, &[], backend).await;
+    let shared = ServerOptions { database_url: Some(first.database_url.clone()), ..Default::default() };
+    let (second, _) = gateway_with(&a, &b, 0, &[], shared).await;
+    a.stop().await;
+    for _ in 0..2 {
+        let g = generate(&first, &key, json!({ "priority": "QUALITY" })).await.unwrap();
+        let g = finished(&first, &key, g["id"].as_str().unwrap()).await;
+        assert_eq!((g["status"].as_str(), g["provider"].as_str()), (Some("COMPLETED"), Some("relay-b")), "{g}");
+    }
+    until_state(&first, &key, "relay-a", "OPEN").await;
+    // The second node never saw relay-a fail, yet it routes around it.
+    until_state(&second, &key, "relay-a", "OPEN").await;
+    let g = generate(&second, &key, json!({ "priority": "QUALITY" })).await.unwrap();
+    assert_eq!(g["provider"], "relay-b", "{g}");
+    assert!(candidate(&g, "relay-a")["skippedBecause"].as_str().unwrap().contains("circuit OPEN"), "{g}");
+    let g = finished(&second, &key, g["id"].as_str().unwrap()).await;
+    assert_eq!(g["status"], "COMPLETED", "{g}");
+    // Both nodes agree on the window: two vendor failures for relay-a.
+    let health = health_of(&second, &key, "relay-a").await;
+    assert_eq!((health["sampleSize"].as_i64(), health["successRate"].as_f64()), (Some(2), Some(0.0)), "{health}");
 }

@@ -126,6 +126,7 @@ impl Jobs {
         let config = &self.inner.config.routing;
         let now = now_ms();
         let test_mode = choice.caller.test_mode;
+        let automatic = matches!(choice.route, Route::Automatic);
         let enabled = |id: &str| self.plugin_enabled(id);
         let (offerings, rules) = match choice.route {
             Route::Automatic => (
@@ -134,7 +135,7 @@ impl Jobs {
             ),
             Route::Listed(ids) => (
                 ids.iter()
-                    .filter_map(|id| snapshot.offering(id))
+                    .filter_map(|id| snapshot.offering_refs().find(|(_, o)| o.id == *id))
                     .filter(|(p, o)| enabled(p.id()) && o.kinds.contains(&choice.kind))
                     .collect(),
                 Rules::default(),
@@ -142,41 +143,33 @@ impl Jobs {
         };
         let mut candidates = routing::screen(
             offerings,
-            |p: &LoadedPlugin| p.missing_secrets(),
+            |p: &&LoadedPlugin| p.missing_secrets(),
             &rules,
             &view,
             test_mode,
             choice.tried,
             now,
         );
-        // Validate every candidate, even skipped ones: a request no
-        // offering accepts is the caller's mistake, not an outage.
         let mut first_invalid = None;
-        let mut accepted_somewhere = false;
-        for c in candidates.iter_mut() {
-            match validate::validate(&c.offering, choice.kind, choice.input, choice.options) {
-                Ok(request) => {
-                    accepted_somewhere = true;
-                    c.request = Some(request);
-                }
-                Err(e) => {
-                    c.skip(format!("does not accept the request: {}", e.message));
-                    first_invalid.get_or_insert(e);
-                }
+        if choice.priority == Priority::Cost && automatic {
+            // Ranking by this request's quotes needs every candidate
+            // validated and quoted first.
+            for c in candidates.iter_mut().filter(|c| c.eligible()) {
+                self.validate_candidate(c, &choice, &mut first_invalid);
             }
-        }
-        if choice.priority == Priority::Cost && matches!(choice.route, Route::Automatic) {
             self.quote_all(&mut candidates).await;
         }
-        if matches!(choice.route, Route::Automatic) {
+        if automatic {
             routing::rank(&mut candidates, choice.priority, &view, config.min_samples);
         } else {
             // Listed: the caller's order; only eligibility matters.
             candidates.sort_by_key(|c| !c.eligible());
         }
+        // The first eligible candidate that accepts the request (validated
+        // in rank order, so those below the chosen one are not) and quotes.
         let mut chosen = None;
         for (i, c) in candidates.iter_mut().enumerate() {
-            if !c.eligible() {
+            if !c.eligible() || (c.request.is_none() && !self.validate_candidate(c, &choice, &mut first_invalid)) {
                 continue;
             }
             if c.probe
@@ -187,17 +180,16 @@ impl Jobs {
                 continue;
             }
             if c.quote.is_none() {
-                let request = c.request.as_ref().expect("eligible candidates are validated");
+                let request = c.request.as_ref().expect("validated above");
                 match c.plugin.quote(request).await {
                     Ok(Ok(q)) => c.quote = Some(q),
                     Ok(Err(failure)) => {
-                        let error = ApiError::new(
-                            code_for_failure(failure.code),
-                            format!("provider `{}` refused the request: {}", c.offering.id, failure.message),
-                        );
                         c.skip(format!("refused the request: {}", failure.message));
                         if failure.code == crate::plugins::FailureCode::InvalidInput {
-                            first_invalid.get_or_insert(error);
+                            first_invalid.get_or_insert(ApiError::new(
+                                code_for_failure(failure.code),
+                                format!("provider `{}` refused the request: {}", c.offering.id, failure.message),
+                            ));
                         }
                         continue;
                     }
@@ -210,9 +202,7 @@ impl Jobs {
             chosen = Some(i);
             break;
         }
-        // Skipped candidates after the chosen one keep their reasons;
-        // `decide` picks the first eligible, which is the chosen one.
-        let mut decision = routing::decide(&candidates, choice.priority);
+        let mut decision = routing::decide(&candidates, choice.priority, &view, config.min_samples);
         if let Route::Listed(_) = choice.route {
             decision.reason = match decision.chosen.as_deref() {
                 Some(id) if Some(id) == candidates.first().map(|c| c.id()) => "named by the request".into(),
@@ -221,6 +211,11 @@ impl Jobs {
             };
         }
         let Some(i) = chosen else {
+            // A request no offering accepts (skipped ones included) is the
+            // caller's mistake, not an outage.
+            let accepted_somewhere = candidates.iter().any(|c| {
+                c.request.is_some() || validate::validate(c.offering, choice.kind, choice.input, choice.options).is_ok()
+            });
             if !accepted_somewhere && let Some(e) = first_invalid {
                 return Err(e);
             }
@@ -233,16 +228,37 @@ impl Jobs {
         }
         Ok(Routed {
             request: c.request.expect("chosen candidates are validated"),
-            plugin: c.plugin,
-            offering: c.offering,
+            plugin: c.plugin.clone(),
+            offering: c.offering.clone(),
             quote,
             decision,
         })
     }
 
-    /// Quote every eligible candidate at once (`COST` ranks by quotes);
-    /// one that refuses or fails is skipped.
-    async fn quote_all(&self, candidates: &mut [Candidate]) {
+    /// Validate the request against `c`'s options; on failure skip it,
+    /// keep the first error, and return false.
+    fn validate_candidate(
+        &self,
+        c: &mut Candidate<'_>,
+        choice: &Choice<'_>,
+        first_invalid: &mut Option<ApiError>,
+    ) -> bool {
+        match validate::validate(c.offering, choice.kind, choice.input, choice.options) {
+            Ok(request) => {
+                c.request = Some(request);
+                true
+            }
+            Err(e) => {
+                c.skip(format!("does not accept the request: {}", e.message));
+                first_invalid.get_or_insert(e);
+                false
+            }
+        }
+    }
+
+    /// Quote every validated eligible candidate at once (`COST` ranks by
+    /// quotes); one that refuses or fails is skipped.
+    async fn quote_all(&self, candidates: &mut [Candidate<'_>]) {
         let quotes = futures::future::join_all(candidates.iter().map(|c| async move {
             match (&c.request, c.eligible()) {
                 (Some(request), true) => Some(c.plugin.quote(request).await),

@@ -97,6 +97,16 @@ impl Snapshot {
     pub fn offerings(&self) -> Vec<(LoadedPlugin, Offering)> {
         self.offerings.keys().filter_map(|id| self.offering(id)).collect()
     }
+
+    /// [`offerings`](Self::offerings) by reference, without cloning any
+    /// (routing reads every one on each request).
+    pub fn offering_refs(&self) -> impl Iterator<Item = (&LoadedPlugin, &Offering)> {
+        self.offerings.iter().filter_map(|(id, plugin_id)| {
+            let plugin = self.plugins.get(plugin_id)?.plugin.as_ref()?;
+            let offering = plugin.manifest_info().offerings.iter().find(|o| o.id == *id)?;
+            Some((plugin, offering))
+        })
+    }
 }
 
 /// The live registry.

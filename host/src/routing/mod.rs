@@ -72,14 +72,14 @@ impl Priority {
     }
 }
 
-/// One offering considered for a request; `P` is the plugin serving it
-/// ([`LoadedPlugin`] in the host).
+/// One offering considered for a request, borrowed from the registry's
+/// snapshot; `P` is the plugin serving it (`&LoadedPlugin` in the host).
 #[derive(Clone)]
-pub struct Candidate<P = LoadedPlugin> {
+pub struct Candidate<'a, P = &'a LoadedPlugin> {
     /// The plugin serving it.
     pub plugin: P,
     /// The offering.
-    pub offering: Offering,
+    pub offering: &'a Offering,
     /// The validated request, once validation passed.
     pub request: Option<JobRequest>,
     /// Its quote for this request (`COST` only, or once chosen).
@@ -92,11 +92,9 @@ pub struct Candidate<P = LoadedPlugin> {
     pub probe: bool,
     /// Ranked first by the operator's `prefer` (position in the list).
     preferred: Option<usize>,
-    /// How the score came about, for the explanation.
-    basis: String,
 }
 
-impl<P> Candidate<P> {
+impl<P> Candidate<'_, P> {
     /// Offering id.
     pub fn id(&self) -> &str {
         &self.offering.id
@@ -174,14 +172,14 @@ pub struct CandidateReport {
 
 /// Serving offerings of `kind` from enabled plugins, placeholder last and
 /// only for test keys.
-pub fn offerings_of(
-    snapshot: &Snapshot,
+pub fn offerings_of<'a>(
+    snapshot: &'a Snapshot,
     kind: MediaKind,
     test_mode: bool,
     enabled: &dyn Fn(&str) -> bool,
-) -> Vec<(LoadedPlugin, Offering)> {
-    let mut found: Vec<(LoadedPlugin, Offering)> =
-        snapshot.offerings().into_iter().filter(|(p, o)| o.kinds.contains(&kind) && enabled(p.id())).collect();
+) -> Vec<(&'a LoadedPlugin, &'a Offering)> {
+    let mut found: Vec<(&LoadedPlugin, &Offering)> =
+        snapshot.offering_refs().filter(|(p, o)| o.kinds.contains(&kind) && enabled(p.id())).collect();
     let placeholder = found.iter().position(|(_, o)| o.id == PLACEHOLDER).map(|i| found.remove(i));
     if let Some(placeholder) = placeholder.filter(|_| test_mode) {
         found.push(placeholder);
@@ -193,15 +191,15 @@ pub fn offerings_of(
 /// (live keys; `missing_secrets` of the plugin) or the offering's health
 /// say so. `tried` offerings (earlier attempts of the same generation) are
 /// skipped too.
-pub fn screen<P>(
-    offerings: Vec<(P, Offering)>,
+pub fn screen<'a, P>(
+    offerings: Vec<(P, &'a Offering)>,
     missing_secrets: impl Fn(&P) -> Vec<String>,
     rules: &Rules,
     view: &HealthView,
     test_mode: bool,
     tried: &[String],
     now: i64,
-) -> Vec<Candidate<P>> {
+) -> Vec<Candidate<'a, P>> {
     offerings
         .into_iter()
         .map(|(plugin, offering)| {
@@ -214,7 +212,6 @@ pub fn screen<P>(
                 skipped: None,
                 score: None,
                 probe: false,
-                basis: String::new(),
             };
             if tried.contains(&c.offering.id) {
                 c.skip("already tried by this generation");
@@ -271,14 +268,12 @@ pub fn unavailable_because(health: &OfferingHealth, now: i64) -> Option<String> 
 /// Score the eligible candidates for `priority` and order them: preferred
 /// first (in the configured order), then by score, then by id; skipped
 /// ones last, in id order.
-pub fn rank<P>(candidates: &mut [Candidate<P>], priority: Priority, view: &HealthView, min_samples: u32) {
+pub fn rank<P>(candidates: &mut [Candidate<'_, P>], priority: Priority, view: &HealthView, min_samples: u32) {
     for c in candidates.iter_mut().filter(|c| c.eligible()) {
-        let (score, basis) = score(c, priority, view, min_samples);
-        c.score = Some(score);
-        c.basis = basis;
+        c.score = Some(score(c, priority, view, min_samples));
     }
     candidates.sort_by(|a, b| {
-        let placeholder = |c: &Candidate<P>| c.offering.id == PLACEHOLDER;
+        let placeholder = |c: &Candidate<'_, P>| c.offering.id == PLACEHOLDER;
         (!a.eligible())
             .cmp(&!b.eligible())
             .then_with(|| placeholder(a).cmp(&placeholder(b)))
@@ -293,52 +288,62 @@ pub fn rank<P>(candidates: &mut [Candidate<P>], priority: Priority, view: &Healt
     });
 }
 
-fn score<P>(c: &Candidate<P>, priority: Priority, view: &HealthView, min_samples: u32) -> (f64, String) {
-    let o = &c.offering;
+fn score<P>(c: &Candidate<'_, P>, priority: Priority, view: &HealthView, min_samples: u32) -> f64 {
+    let o = c.offering;
+    let observed = view.peek(&o.id).filter(|h| h.samples >= min_samples.max(1));
+    match priority {
+        Priority::Quality => f64::from(o.quality),
+        Priority::Speed => match observed.and_then(|h| h.p50_ms) {
+            Some(p50) => -(p50 as f64 / 1000.0),
+            None => -f64::from(o.estimated_seconds.max(1)),
+        },
+        Priority::Cost => -f64::from(c.quote.as_ref().map_or(o.base_credits, |q| q.credits)),
+        Priority::Balanced => {
+            let credits = f64::from(o.base_credits.max(1));
+            let reliability = observed.and_then(|h| h.success_rate).map_or(1.0, |r| r * r);
+            f64::from(o.quality) * reliability / (1.0 + credits.ln())
+        }
+    }
+}
+
+/// How `c`'s score came about (only the chosen one is explained).
+fn basis<P>(c: &Candidate<'_, P>, priority: Priority, view: &HealthView, min_samples: u32) -> String {
+    let o = c.offering;
     let health = view.peek(&o.id);
     let observed = health.filter(|h| h.samples >= min_samples.max(1));
     match priority {
-        Priority::Quality => (f64::from(o.quality), format!("declared quality {}", o.quality)),
+        Priority::Quality => format!("declared quality {}", o.quality),
         Priority::Speed => match observed.and_then(|h| h.p50_ms.map(|p| (p, h.successes))) {
-            Some((p50, n)) => {
-                let secs = p50 as f64 / 1000.0;
-                (-secs, format!("observed median {secs:.1} s over {n} results"))
-            }
-            None => {
-                let secs = f64::from(o.estimated_seconds.max(1));
-                let seen = health.map_or(0, |h| h.samples);
-                (
-                    -secs,
-                    format!("declared estimate {secs:.0} s ({seen} of {min_samples} samples for an observed median)"),
-                )
-            }
+            Some((p50, n)) => format!("observed median {:.1} s over {n} results", p50 as f64 / 1000.0),
+            None => format!(
+                "declared estimate {} s ({} of {min_samples} samples for an observed median)",
+                o.estimated_seconds.max(1),
+                health.map_or(0, |h| h.samples)
+            ),
         },
         Priority::Cost => {
-            let credits = c.quote.as_ref().map_or(o.base_credits, |q| q.credits);
-            (-f64::from(credits), format!("quoted {credits} credits for this request"))
+            format!("quoted {} credits for this request", c.quote.as_ref().map_or(o.base_credits, |q| q.credits))
         }
         Priority::Balanced => {
-            let credits = f64::from(o.base_credits.max(1));
             let rate = observed.and_then(|h| h.success_rate);
-            let reliability = rate.map_or(1.0, |r| r * r);
-            let score = f64::from(o.quality) * reliability / (1.0 + credits.ln());
             let rate_text = rate.map_or("no observed success rate yet".to_string(), |r| format!("success rate {r:.2}"));
-            (score, format!("quality {} at {credits:.0} credits, {rate_text}", o.quality))
+            format!("quality {} at {} credits, {rate_text}", o.quality, o.base_credits.max(1))
         }
     }
 }
 
 /// The decision for ranked `candidates` (the first eligible one chosen).
-pub fn decide<P>(candidates: &[Candidate<P>], priority: Priority) -> Decision {
+pub fn decide<P>(candidates: &[Candidate<'_, P>], priority: Priority, view: &HealthView, min_samples: u32) -> Decision {
     let chosen = candidates.iter().find(|c| c.eligible());
     let eligible = candidates.iter().filter(|c| c.eligible()).count();
     let reason = match chosen {
         None => "no offering accepts this request".to_string(),
         Some(c) => {
+            let basis = basis(c, priority, view, min_samples);
             let mut why = if c.preferred.is_some() {
-                format!("preferred by [routing] config ({})", c.basis)
+                format!("preferred by [routing] config ({basis})")
             } else {
-                format!("best {} score of {eligible} eligible: {}", priority.as_str().to_uppercase(), c.basis)
+                format!("best {} score of {eligible} eligible: {basis}", priority.as_str().to_uppercase())
             };
             if c.probe {
                 why.push_str("; probing its HALF_OPEN circuit after the cool-down");
@@ -363,7 +368,7 @@ mod tests {
     use crate::plugins::manifest::tests::offering;
     use crate::store::health::{BreakerRow, OutcomeRow};
 
-    fn candidate(o: Offering) -> Candidate<()> {
+    fn candidate(o: &Offering) -> Candidate<'_, ()> {
         Candidate {
             plugin: (),
             offering: o,
@@ -373,35 +378,39 @@ mod tests {
             score: None,
             probe: false,
             preferred: None,
-            basis: String::new(),
         }
     }
 
-    fn three() -> Vec<Candidate<()>> {
+    fn offerings() -> Vec<Offering> {
         let mut a = offering("a");
         (a.quality, a.base_credits, a.estimated_seconds) = (90, 400, 300);
         let mut b = offering("b");
         (b.quality, b.base_credits, b.estimated_seconds) = (60, 20, 20);
         let mut c = offering("c");
         (c.quality, c.base_credits, c.estimated_seconds) = (60, 20, 20);
-        vec![candidate(a), candidate(b), candidate(c)]
+        vec![a, b, c]
     }
 
-    fn order(candidates: &[Candidate<()>]) -> Vec<&str> {
+    fn three(offerings: &[Offering]) -> Vec<Candidate<'_, ()>> {
+        offerings.iter().map(candidate).collect()
+    }
+
+    fn order<'a>(candidates: &'a [Candidate<'_, ()>]) -> Vec<&'a str> {
         candidates.iter().map(Candidate::id).collect()
     }
 
     #[test]
     fn declarations_rank_each_priority_and_ties_break_by_id() {
         let view = HealthView::default();
+        let o = offerings();
         for (priority, first) in
             [(Priority::Quality, "a"), (Priority::Speed, "b"), (Priority::Cost, "b"), (Priority::Balanced, "b")]
         {
-            let mut c = three();
+            let mut c = three(&o);
             rank(&mut c, priority, &view, 5);
             assert_eq!(c[0].id(), first, "{priority:?}");
         }
-        let mut c = three();
+        let mut c = three(&o);
         c.reverse();
         rank(&mut c, Priority::Speed, &view, 5);
         assert_eq!(order(&c), ["b", "c", "a"]);
@@ -417,12 +426,13 @@ mod tests {
             outcomes.push(OutcomeRow { offering_id: "c".into(), ok: false, duration_ms: None, created_at: 0 });
         }
         let view = HealthView::build(0, vec![], &outcomes, 50);
-        let mut c = three();
+        let o = offerings();
+        let mut c = three(&o);
         rank(&mut c, Priority::Speed, &view, 5);
         assert_eq!(order(&c), ["a", "c", "b"]);
-        let decision = decide(&c, Priority::Speed);
+        let decision = decide(&c, Priority::Speed, &view, 5);
         assert!(decision.reason.contains("observed median 2.0 s"), "{}", decision.reason);
-        let mut c = three();
+        let mut c = three(&o);
         rank(&mut c, Priority::Balanced, &view, 5);
         // `c` fails everything: its score drops to 0.
         assert_eq!(order(&c), ["b", "a", "c"]);
@@ -439,12 +449,13 @@ mod tests {
             ..BreakerRow::closed("a")
         };
         let view = HealthView::build(0, vec![open], &[], 50);
-        let offerings = three().into_iter().map(|c| (c.plugin, c.offering)).collect::<Vec<_>>();
+        let o = offerings();
+        let offerings: Vec<((), &Offering)> = o.iter().map(|o| ((), o)).collect();
         let rules = Rules { exclude: vec!["c".into()], ..Rules::default() };
         let none = |_: &()| Vec::new();
         let mut c = screen(offerings.clone(), none, &rules, &view, true, &[], 5_000);
         rank(&mut c, Priority::Quality, &view, 5);
-        let d = decide(&c, Priority::Quality);
+        let d = decide(&c, Priority::Quality, &view, 5);
         assert_eq!(d.chosen.as_deref(), Some("b"));
         let skipped = |id: &str| d.candidates.iter().find(|r| r.id == id).unwrap().skipped_because.clone().unwrap();
         assert!(skipped("a").contains("circuit OPEN for 5 more s"), "{}", skipped("a"));
@@ -458,7 +469,7 @@ mod tests {
         let mut c = screen(offerings, none, &rules, &HealthView::default(), true, &[], 0);
         rank(&mut c, Priority::Quality, &HealthView::default(), 5);
         assert_eq!(c[0].id(), "c");
-        assert!(decide(&c, Priority::Quality).reason.starts_with("preferred"));
+        assert!(decide(&c, Priority::Quality, &HealthView::default(), 5).reason.starts_with("preferred"));
     }
 
     #[test]
