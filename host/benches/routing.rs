@@ -7,36 +7,32 @@
 //!   rules and health, validate against each candidate, rank, explain).
 //! - `routing/generate_named` vs `routing/generate_auto`: the `generate`
 //!   mutation end to end in process (test key, so every real image
-//!   offering is a candidate), naming `placeholder` or letting the gateway
-//!   choose; each on its own fresh database.
+//!   offering is a candidate), naming the offering the gateway would pick
+//!   or letting it choose; each on its own fresh database
+//!   (`generate_named_placeholder`: the cheapest plugin to quote, for scale).
 //!
 //! `cargo bench -p doitong-host --bench routing`; results go in the README.
+
+mod common;
 
 use std::time::Duration;
 
 use axum::body::Body;
 use criterion::{Criterion, criterion_group, criterion_main};
+use doitong_host::Gateway;
 use doitong_host::jobs::RawInput;
 use doitong_host::plugins::MediaKind;
 use doitong_host::routing::{self, Priority, Rules};
-use doitong_host::{Config, Gateway};
 use tower::ServiceExt;
 
 /// A fresh API-only gateway with health data for every offering, and a
 /// test key on an enterprise account.
 fn bench_gateway(rt: &tokio::runtime::Runtime) -> (Gateway, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut flags = toml::Table::new();
-    flags.insert("data_dir".into(), toml::Value::String(dir.path().display().to_string()));
-    let mut jobs = toml::Table::new();
-    jobs.insert("workers".into(), toml::Value::Integer(0));
-    flags.insert("jobs".into(), toml::Value::Table(jobs));
-    let config = Config::load(None, Vec::new(), flags).unwrap();
-    let gateway = rt.block_on(Gateway::start(config)).unwrap();
+    let (gateway, dir) = common::api_gateway(rt);
     let offerings = gateway.jobs().offerings(None);
     assert!(offerings.len() >= 30, "only {} offerings loaded", offerings.len());
     let store = gateway.jobs().store().clone();
-    let key = rt.block_on(async {
+    rt.block_on(async {
         for (i, (_, o)) in offerings.iter().enumerate() {
             for n in 0..50 {
                 let ok = (n + i) % 7 != 0;
@@ -44,7 +40,7 @@ fn bench_gateway(rt: &tokio::runtime::Runtime) -> (Gateway, String, tempfile::Te
                 store.record_outcome(&o.id, ok, ok.then_some(1000 + 97 * n as i64), code).await.unwrap();
             }
             if i % 5 == 0 {
-                // Some breakers open, some holding a Retry-After.
+                // Every fifth breaker open.
                 store
                     .update_breaker(&o.id, |row| doitong_host::store::health::BreakerRow {
                         state: "open".into(),
@@ -57,9 +53,8 @@ fn bench_gateway(rt: &tokio::runtime::Runtime) -> (Gateway, String, tempfile::Te
             }
         }
         gateway.jobs().health().refresh().await.unwrap();
-        let account = store.create_account("bench", "enterprise", 0).await.unwrap();
-        store.create_key(&account.id, true).await.unwrap().0
     });
+    let key = common::test_key(rt, &gateway);
     (gateway, key, dir)
 }
 
@@ -104,30 +99,47 @@ fn decision(c: &mut Criterion) {
     rt.block_on(gateway.shutdown());
 }
 
+/// One `generate` through the router; the generation's JSON.
+async fn post(router: &axum::Router, key: &str, body: &str) -> serde_json::Value {
+    let request = axum::http::Request::post("/graphql")
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    assert!(response.status().is_success());
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(json["data"]["generate"]["status"], "QUEUED", "{json}");
+    json["data"]["generate"].clone()
+}
+
+fn mutation(provider: Option<&str>) -> String {
+    let provider = provider.map(|p| format!("provider: \"{p}\", ")).unwrap_or_default();
+    serde_json::json!({
+        "query": format!("mutation {{ generate(input: {{ type: IMAGE, {provider}input: {{ text: \"bench\" }}, options: {{ aspectRatio: \"16:9\" }} }}) {{ id status provider creditCost }} }}")
+    })
+    .to_string()
+}
+
 fn generate(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut group = c.benchmark_group("routing");
     group.measurement_time(Duration::from_secs(10));
-    for (name, provider) in [("generate_named", "provider: \"placeholder\", "), ("generate_auto", "")] {
-        let body = serde_json::json!({
-            "query": format!("mutation {{ generate(input: {{ type: IMAGE, {provider}input: {{ text: \"bench\" }}, options: {{ aspectRatio: \"16:9\" }} }}) {{ id status creditCost }} }}")
-        })
-        .to_string();
+    // Which offering the gateway picks, so the named variant quotes the
+    // same plugin and the difference is the routing alone.
+    let (probe, key, _dir) = bench_gateway(&rt);
+    let picked = rt.block_on(post(&probe.router(), &key, &mutation(None)))["provider"].as_str().unwrap().to_string();
+    rt.block_on(probe.shutdown());
+    eprintln!("automatic routing picks `{picked}`");
+    for (name, body) in [
+        ("generate_named_placeholder", mutation(Some("placeholder"))),
+        ("generate_named", mutation(Some(&picked))),
+        ("generate_auto", mutation(None)),
+    ] {
         let (gateway, key, _dir) = bench_gateway(&rt);
         let router = gateway.router();
-        group.bench_function(name, |b| {
-            b.to_async(&rt).iter(|| async {
-                let request = axum::http::Request::post("/graphql")
-                    .header("authorization", format!("Bearer {key}"))
-                    .header("content-type", "application/json")
-                    .body(Body::from(body.clone()))
-                    .unwrap();
-                let response = router.clone().oneshot(request).await.unwrap();
-                assert!(response.status().is_success());
-                let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-                assert!(bytes.windows(8).any(|w| w == b"\"QUEUED\""), "{}", String::from_utf8_lossy(&bytes));
-            })
-        });
+        group.bench_function(name, |b| b.to_async(&rt).iter(|| post(&router, &key, &body)));
         rt.block_on(gateway.shutdown());
     }
     group.finish();

@@ -4,12 +4,14 @@
 //!
 //! `cargo bench -p doitong-host --bench runtime`; results go in the README.
 
+mod common;
+
 use std::time::Duration;
 
 use axum::body::Body;
 use criterion::{Criterion, criterion_group, criterion_main};
+use doitong_host::Gateway;
 use doitong_host::plugins::{JobInput, JobRequest, MediaKind, PluginRuntime, PluginSettings, RuntimeLimits, Value};
-use doitong_host::{Config, Gateway};
 use tower::ServiceExt;
 
 fn placeholder_wasm() -> &'static [u8] {
@@ -34,23 +36,10 @@ fn plugin_calls(c: &mut Criterion) {
     group.finish();
 }
 
-/// A fresh API-only gateway (workers off: this measures accepting
-/// generations, not running them) and a test key on an enterprise account
-/// (no plan limits, no credits move).
+/// A fresh API-only gateway and a test key on an enterprise account.
 fn bench_gateway(rt: &tokio::runtime::Runtime) -> (Gateway, String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut flags = toml::Table::new();
-    flags.insert("data_dir".into(), toml::Value::String(dir.path().display().to_string()));
-    let mut jobs = toml::Table::new();
-    jobs.insert("workers".into(), toml::Value::Integer(0));
-    flags.insert("jobs".into(), toml::Value::Table(jobs));
-    let config = Config::load(None, Vec::new(), flags).unwrap();
-    let gateway = rt.block_on(Gateway::start(config)).unwrap();
-    let store = gateway.jobs().store().clone();
-    let key = rt.block_on(async {
-        let account = store.create_account("bench", "enterprise", 0).await.unwrap();
-        store.create_key(&account.id, true).await.unwrap().0
-    });
+    let (gateway, dir) = common::api_gateway(rt);
+    let key = common::test_key(rt, &gateway);
     (gateway, key, dir)
 }
 

@@ -1,9 +1,18 @@
 //! The generation lifecycle (ARCHITECTURE §5): accept, dispatch, poll,
 //! finish, cancel, resume.
 //!
-//! - [`Jobs::generate`] accepts synchronously: choose the offering, validate
-//!   (`validate`), quote through the plugin, then reserve credits and insert
-//!   the job in one transaction, and answer `QUEUED`.
+//! - [`Jobs::generate`] accepts synchronously: choose the offering (`route`:
+//!   named, named with fallbacks, or by priority over observed health),
+//!   validate (`validate`), quote through the plugin, then reserve credits
+//!   and insert the job with its routing record in one transaction, and
+//!   answer `QUEUED`.
+//! - Failover (`worker`): a job whose `submit` fails with unavailable,
+//!   rate-limited, retired model or a timeout before any vendor accepted
+//!   it moves to the next candidate under the same id, its reservation
+//!   adjusted to the new quote in one transaction (`Store::fail_over`), if
+//!   it was routed automatically or named explicit fallbacks.
+//! - Every submit, poll and result is reported to `crate::routing::Health`
+//!   (live keys only), and `checks` calls plugins' `health` exports.
 //! - The worker (`worker`) steps due jobs: submit, poll at the plugin's
 //!   suggested interval, store artifacts, settle credits. Every state lives
 //!   in the database, so a restarted host resumes where the last one
@@ -501,7 +510,7 @@ impl Jobs {
                 let plugin = self.plugin_for(&job).ok_or_else(|| {
                     ApiError::new(ErrorCode::ProviderUnavailable, format!("plugin `{}` is not loaded", job.plugin_id))
                 })?;
-                match plugin.cancel(handle).await {
+                match plugin.cancel_with_token(handle, Some(&job.id)).await {
                     Ok(Ok(outcome)) => outcome.refund_percent,
                     Ok(Err(failure)) => {
                         return Err(ApiError::new(

@@ -27,8 +27,10 @@
 //! The `placeholder` offering is never chosen for live keys, and for test
 //! keys only when no real offering accepts the request.
 //!
-//! This module must never call plugins or the database; it ranks what it is
-//! given ([`health`] owns the observations, [`breaker`] the state machine).
+//! Ranking (this file) and the [`breaker`] state machine never call plugins
+//! or the database: they rank what they are given. [`health`] owns the
+//! observations and is the only part that reads and writes them (through
+//! the store, shared by every node).
 
 pub mod breaker;
 pub mod health;

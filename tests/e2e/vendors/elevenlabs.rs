@@ -38,7 +38,7 @@ use super::{
     assert_spoken, assert_status, credits, generate_kind, generate_kind_to_end, listed_provider, live_server, metadata,
     option_names, sample_wav, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "sk_el_live_4c1d9e";
@@ -565,17 +565,7 @@ async fn elevenlabs_portal_snippet_speaks_with_rachel_excited() {
 /// A server like [`live_server`] whose `[plugins.elevenlabs]` also carries
 /// the operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_ELEVENLABS_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_ELEVENLABS_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_ELEVENLABS_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.elevenlabs]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("elevenlabs", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A retired model (a stale setting naming the deprecated

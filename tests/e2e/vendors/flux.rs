@@ -44,7 +44,7 @@ use super::{
     assert_not_configured, assert_rehosted, assert_status, cancel_to_end, credits, generate_kind, generate_kind_to_end,
     live_server, sample_jpeg, sample_png, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "bfl_live_7c1e0a9f";
@@ -832,17 +832,7 @@ async fn flux_needs_its_key_and_refuses_a_wrong_one() {
 /// A server like [`live_server`] whose `[plugins.flux]` also carries the
 /// operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_FLUX_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_FLUX_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_FLUX_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.flux]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("flux", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// FLUX.2 runs on the same submit and poll flow: [pro] edits an image

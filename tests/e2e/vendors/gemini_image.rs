@@ -37,10 +37,9 @@ use serde_json::{Value, json};
 
 use super::{
     MockVendor, Recorded, Recorder, assert_failed, assert_job_count, assert_not_configured, assert_status, credits,
-    data_uri, env_id, generate_kind, generate_kind_to_end, live_server, sample_jpeg, sample_png, sample_png_tinted,
-    the_one,
+    data_uri, generate_kind, generate_kind_to_end, live_server, sample_jpeg, sample_png, sample_png_tinted, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The key the mock accepts.
 const KEY: &str = "gemini-test-key";
@@ -377,18 +376,7 @@ async fn mock_gemini() -> (MockVendor, Mock) {
 /// A server like [`live_server`] whose `[plugins.gemini-image]` also
 /// carries the operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let id = env_id("gemini-image");
-    let env = vec![
-        (format!("DOITONG_PLUGINS_{id}_BASE_URL"), vendor.base_url()),
-        (format!("DOITONG_PLUGINS_{id}_ALLOW_PRIVATE"), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        (format!("DOITONG_SECRET_{id}_API_KEY"), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.gemini-image]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("gemini-image", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// Generate an image from `provider` with `input` and wait for the end.

@@ -37,7 +37,7 @@ use super::{
     assert_status, credits, generate_kind, generate_kind_to_end, listed_provider, live_server, option_names,
     sample_wav, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "AIzaSyMockGoogleTtsKey0123456789";
@@ -578,17 +578,7 @@ async fn google_tts_needs_its_key_and_refuses_a_wrong_one() {
 /// A server like [`live_server`] whose `[plugins.google-tts]` also carries
 /// the operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_GOOGLE_TTS_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_GOOGLE_TTS_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_GOOGLE_TTS_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.google-tts]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("google-tts", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// The default voice follows the operator's `model.google-tts` setting

@@ -41,7 +41,7 @@ use super::{
     assert_rehosted_mp4, cancel_to_end, credits, data_uri, generate_kind, generate_kind_to_end, listed_provider,
     live_server, mp4_file, option_names, parse_multipart, sample_mp4, sample_png, sample_wav, the_one, wav_ms,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "hedra-live-key-90be";
@@ -736,17 +736,7 @@ async fn hedra_needs_its_key_and_refuses_a_wrong_one() {
 /// A server like [`live_server`] whose `[plugins.hedra]` also carries the
 /// operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_HEDRA_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_HEDRA_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_HEDRA_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.hedra]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("hedra", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A model id Hedra does not serve (a stale setting) fails as

@@ -44,7 +44,7 @@ use super::{
     listed_provider, live_server, mp4_file, option_names, parse_multipart, sample_mp4, sample_png, sample_wav, the_one,
     wav_ms,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "hg-live-key-5c21";
@@ -945,17 +945,7 @@ async fn heygen_portal_snippet_gets_the_exact_answer_for_what_heygen_cannot_do()
 /// A server like [`live_server`] whose `[plugins.heygen]` also carries the
 /// operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_HEYGEN_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_HEYGEN_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_HEYGEN_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.heygen]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("heygen", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A retired engine (a stale setting naming Avatar III) fails as

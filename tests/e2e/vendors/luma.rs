@@ -26,7 +26,7 @@ use super::{
     MockVendor, Recorded, Recorder, assert_rehosted_mp4, assert_status, cancel_to_end, generate, generate_to_end,
     live_server_with_key, mp4_file, sample_mp4,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The key the mock accepts.
 const KEY: &str = "luma-0123456789abcdef";
@@ -521,17 +521,7 @@ async fn unsupported_inputs_are_invalid_input_and_the_portal_snippet_runs_on_ray
 /// A server whose `luma` plugin talks to `vendor`, with the operator's
 /// `[plugins.luma] settings` (a TOML inline table's body).
 async fn luma_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_LUMA_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_LUMA_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_LUMA_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.luma]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("luma", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A model Luma does not serve (named by an operator setting) is refused

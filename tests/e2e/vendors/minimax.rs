@@ -31,7 +31,7 @@ use super::{
     assert_not_configured, assert_rehosted_mp4, cancel_to_end, credits, generate, generate_to_end, listed_provider,
     live_server, mp4_file, option_names, sample_mp4, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "mm-live-key-7f3a";
@@ -541,17 +541,7 @@ async fn minimax_portal_snippet_gets_the_exact_answer_for_what_minimax_cannot_do
 /// A server whose `minimax` plugin talks to `vendor`, with the operator's
 /// `[plugins.minimax] settings` (a TOML inline table's body).
 async fn minimax_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_MINIMAX_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_MINIMAX_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_MINIMAX_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.minimax]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("minimax", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A retired video-01 id (named by a stale operator setting) is refused by

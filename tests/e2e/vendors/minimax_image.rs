@@ -37,7 +37,7 @@ use super::{
     MockVendor, Recorded, Recorder, assert_failed, assert_job_count, assert_not_configured, assert_status, credits,
     generate_kind, generate_kind_to_end, live_server, option_names, sample_jpeg, sample_png, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "mm-image-key-51c9";
@@ -611,17 +611,7 @@ async fn minimax_image_needs_the_minimax_key_and_refuses_a_wrong_one() {
 /// A server like [`live_server`] whose `[plugins.minimax]` also carries the
 /// operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_MINIMAX_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_MINIMAX_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_MINIMAX_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.minimax]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("minimax", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// An image model MiniMax does not serve (a stale setting) fails as

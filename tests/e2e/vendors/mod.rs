@@ -244,6 +244,28 @@ pub async fn live_server_with(
     secrets: &[(&str, &str)],
     extra_env: Vec<(String, String)>,
 ) -> (Server, String) {
+    start_live(plugin, vendor, secrets, extra_env, None).await
+}
+
+/// [`live_server`] whose `[plugins.<plugin>]` also carries the operator's
+/// `settings` (the body of a TOML inline table, e.g. `"model.veo" = "…"`).
+pub async fn live_server_with_settings(
+    plugin: &str,
+    vendor: &MockVendor,
+    secrets: &[(&str, &str)],
+    settings: &str,
+) -> (Server, String) {
+    let config_toml = format!("[plugins.{plugin}]\nsettings = {{ {settings} }}\n");
+    start_live(plugin, vendor, secrets, Vec::new(), Some(config_toml)).await
+}
+
+async fn start_live(
+    plugin: &str,
+    vendor: &MockVendor,
+    secrets: &[(&str, &str)],
+    extra_env: Vec<(String, String)>,
+    config_toml: Option<String>,
+) -> (Server, String) {
     let env_id = env_id(plugin);
     let mut env = vec![
         (format!("DOITONG_PLUGINS_{env_id}_BASE_URL"), vendor.base_url()),
@@ -255,7 +277,7 @@ pub async fn live_server_with(
         env.push((format!("DOITONG_SECRET_{env_id}_{}", name.to_ascii_uppercase()), value.to_string()));
     }
     env.extend(extra_env);
-    let server = Server::start_with(ServerOptions { env, ..Default::default() }).await;
+    let server = Server::start_with(ServerOptions { env, config_toml, ..Default::default() }).await;
     let (_, key) = server.account_with_key("live", 100_000, false);
     (server, key)
 }

@@ -39,7 +39,7 @@ use super::{
     MockVendor, Recorded, Recorder, assert_failed, assert_job_count, assert_not_configured, assert_rehosted, credits,
     generate_kind, generate_kind_to_end, live_server, sample_jpeg, sample_png, sample_wav, sample_webp, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "sk-proj-live-9c1d";
@@ -678,17 +678,7 @@ async fn openai_answers_the_portals_audio_and_image_examples_exactly() {
 /// operator's `settings` (a TOML inline table's body), checking health
 /// every second.
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_OPENAI_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_OPENAI_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_OPENAI_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.openai]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("openai", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A retired model id (a stale operator setting naming DALL·E 3) fails the

@@ -31,7 +31,7 @@ use super::{
     MockVendor, Recorded, Recorder, assert_rehosted_mp4, assert_status, cancel_to_end, generate, generate_to_end,
     live_server_with_key, mp4_file, sample_mp4,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The key the mock accepts.
 const KEY: &str = "key_0123456789abcdef";
@@ -559,17 +559,7 @@ async fn unsupported_options_and_the_portal_snippet_are_invalid_input_and_it_run
 /// A server like `live_server_with_key` whose `[plugins.runway]` carries
 /// the operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_RUNWAY_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_RUNWAY_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_RUNWAY_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.runway]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("runway", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// The operator's setting reaches Runway; a model Runway no longer has

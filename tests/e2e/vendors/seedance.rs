@@ -34,7 +34,7 @@ use super::{
     assert_rehosted_mp4, cancel_to_end, credits, generate, generate_to_end, listed_provider, live_server, mp4_file,
     sample_mp4, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The ModelArk API key the mock accepts.
 const KEY: &str = "ark-live-key-51c2";
@@ -582,17 +582,7 @@ async fn seedance_needs_its_key_and_refuses_a_wrong_one() {
 /// A server whose `seedance` plugin talks to `vendor`, with the operator's
 /// `[plugins.seedance] settings` (a TOML inline table's body).
 async fn seedance_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_SEEDANCE_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_SEEDANCE_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_SEEDANCE_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.seedance]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("seedance", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A model ModelArk does not serve (named by an operator setting) is a 404

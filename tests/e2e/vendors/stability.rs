@@ -42,7 +42,7 @@ use super::{
     assert_rehosted, credits, data_uri, generate_kind, generate_kind_to_end, live_server, option_names,
     parse_multipart, sample_jpeg, sample_png, sample_webp, the_one,
 };
-use crate::harness::{Server, ServerOptions};
+use crate::harness::Server;
 
 /// The API key the mock accepts.
 const KEY: &str = "sk-stability-live-4b7e";
@@ -642,17 +642,7 @@ async fn stability_answers_the_portals_image_example_exactly() {
 /// A server like [`live_server`] whose `[plugins.stability]` also carries
 /// the operator's `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_STABILITY_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_STABILITY_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_STABILITY_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.stability]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("stability", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A model Stability no longer serves (a stale setting naming SD3 Large)

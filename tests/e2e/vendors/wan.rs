@@ -536,17 +536,7 @@ async fn portal_card_and_snippet_with_test_and_live_keys() {
 /// A server like `live_server` whose `[plugins.wan]` carries the operator's
 /// `settings` (a TOML inline table's body).
 async fn live_server_with_settings(vendor: &MockVendor, settings: &str) -> (Server, String) {
-    let env = vec![
-        ("DOITONG_PLUGINS_WAN_BASE_URL".to_string(), vendor.base_url()),
-        ("DOITONG_PLUGINS_WAN_ALLOW_PRIVATE".into(), "true".into()),
-        ("DOITONG_JOBS_MIN_POLL_INTERVAL_MS".into(), "50".into()),
-        ("DOITONG_JOBS_MAX_POLL_INTERVAL_MS".into(), "200".into()),
-        ("DOITONG_SECRET_WAN_API_KEY".into(), KEY.into()),
-    ];
-    let config_toml = format!("[plugins.wan]\nsettings = {{ {settings} }}\n");
-    let server = Server::start_with(ServerOptions { env, config_toml: Some(config_toml), ..Default::default() }).await;
-    let (_, key) = server.account_with_key("live", 100_000, false);
-    (server, key)
+    super::live_server_with_settings("wan", vendor, &[("api_key", KEY)], settings).await
 }
 
 /// A model DashScope does not serve (named by an operator setting) answers
