@@ -260,6 +260,12 @@ impl Jobs {
         let snapshot = self.inner.registry.snapshot();
         let kind = request.kind;
         let id = new_id("gen");
+        if request.provider.is_none() && !request.fallbacks.is_empty() {
+            return Err(ApiError::invalid(
+                "fallbacks",
+                "fallbacks follow a named provider: set `provider` (without it the gateway chooses and fails over by itself)",
+            ));
+        }
         if let Some(url) = &request.webhook_url {
             crate::webhooks::target::check(url, self.inner.config.webhooks.allow_private)
                 .map_err(|e| crate::error::webhook_target("webhookUrl", &e))?;
