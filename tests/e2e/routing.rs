@@ -449,7 +449,10 @@ async fn named_providers_fail_over_only_to_listed_fallbacks_and_only_if_the_cred
     assert_eq!(g["attempts"].as_array().unwrap().len(), 1);
 
     let e = generate(&server, &key, json!({ "fallbacks": ["relay-b"] })).await.unwrap_err();
-    assert_eq!((e["extensions"]["code"].as_str(), e["extensions"]["field"].as_str()), (Some("INVALID_INPUT"), Some("fallbacks")));
+    assert_eq!(
+        (e["extensions"]["code"].as_str(), e["extensions"]["field"].as_str()),
+        (Some("INVALID_INPUT"), Some("fallbacks"))
+    );
     let e = generate(&server, &key, json!({ "provider": "relay-a", "fallbacks": ["nope"] })).await.unwrap_err();
     assert_eq!(e["extensions"]["code"], "INVALID_INPUT", "{e}");
     let g = generate(&server, &key, json!({ "provider": "relay-a", "fallbacks": ["relay-b"] })).await.unwrap();

@@ -291,9 +291,12 @@ impl Jobs {
                         .with("provider", named.as_str()));
                     }
                 }
-                self.refuse_if_held_back(named)?;
+                // The caller's own mistakes first (options, then the
+                // combinations the plugin's quote refuses): they hold
+                // whatever the vendor's state.
                 let job_request = validate::validate(&offering, kind, &request.input, request.options.as_ref())?;
                 let quote = self.quote(&plugin, &offering, &job_request).await?;
+                self.refuse_if_held_back(named)?;
                 let decision = Decision {
                     priority: request.priority,
                     chosen: Some(named.clone()),
