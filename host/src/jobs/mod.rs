@@ -307,7 +307,12 @@ impl Jobs {
                         skipped_because: None,
                     }],
                 };
-                let record = RoutingRecord { priority: request.priority, decision, ..RoutingRecord::default() };
+                let record = RoutingRecord {
+                    priority: request.priority,
+                    named: Some(named.clone()),
+                    decision,
+                    ..RoutingRecord::default()
+                };
                 (plugin, offering, job_request, quote, record)
             }
             listed => {
@@ -340,6 +345,7 @@ impl Jobs {
                 let record = RoutingRecord {
                     priority: request.priority,
                     automatic: request.provider.is_none(),
+                    named: request.provider.clone(),
                     fallbacks: request.fallbacks.clone(),
                     given: Some(GivenRequest::new(&request.input, request.options.as_ref())),
                     decision: routed.decision,

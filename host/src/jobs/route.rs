@@ -29,6 +29,9 @@ pub struct RoutingRecord {
     pub priority: Priority,
     /// Chosen by the gateway (no `provider` in the request).
     pub automatic: bool,
+    /// The request's `provider`, when it named one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named: Option<String>,
     /// The request's explicit fallbacks, after its `provider`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fallbacks: Vec<String>,

@@ -479,8 +479,7 @@ async fn try_failover(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str)
     let route = if record.automatic {
         Route::Automatic
     } else {
-        let named = record.decision.candidates.first().map(|c| c.id.clone()).unwrap_or_default();
-        list = std::iter::once(named).chain(record.fallbacks.iter().cloned()).collect();
+        list = record.named.iter().chain(&record.fallbacks).cloned().collect();
         Route::Listed(&list)
     };
     let input = given.input();
