@@ -273,9 +273,10 @@ pub struct JobsConfig {
     pub max_poll_interval_ms: u64,
     /// Attempts at `submit` for retryable failures. Default 3.
     pub submit_attempts: u32,
-    /// How long a worker owns a job it is stepping. Another node takes the
-    /// job over only after this, so it must exceed the longest plugin call
-    /// (`sandbox.call_timeout_secs`). Default 150.
+    /// How long a worker's claim on a job lasts without renewal. A step
+    /// renews it every third of this while it runs (so a step may take
+    /// longer than the lease); another node takes the job over only once a
+    /// claim lapses, i.e. this long after its node died. At least 1. Default 150.
     pub lease_secs: u64,
 }
 
@@ -468,6 +469,11 @@ impl Config {
                 "sandbox.http_timeout_secs must be from 1 to sandbox.call_timeout_secs ({})",
                 config.sandbox.call_timeout_secs
             )));
+        }
+        if config.jobs.lease_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "jobs.lease_secs must be at least 1 (steps renew their lease every third of it)".into(),
+            ));
         }
         if config.webhooks.timeout_secs == 0 {
             return Err(ConfigError::Invalid("webhooks.timeout_secs must be at least 1".into()));

@@ -34,6 +34,8 @@ enum Mode {
 struct VendorState {
     mode: Option<Mode>,
     delay: Duration,
+    /// How long `create` takes to answer.
+    slow_create: Duration,
     tasks: HashMap<String, Instant>,
     tokens: Vec<String>,
 }
@@ -103,6 +105,13 @@ fn refusal(state: &VendorState) -> Option<Response> {
 }
 
 async fn create(State(state): State<Shared>, Path(_offering): Path<String>, Json(body): Json<Value>) -> Response {
+    // Every submit is counted as it arrives, before the vendor answers.
+    let slow = {
+        let mut state = state.lock().unwrap();
+        state.tokens.push(body["idempotency_key"].as_str().unwrap_or_default().to_string());
+        state.slow_create
+    };
+    tokio::time::sleep(slow).await;
     let mut state = state.lock().unwrap();
     if let Some(refused) = refusal(&state) {
         return refused;
@@ -110,7 +119,6 @@ async fn create(State(state): State<Shared>, Path(_offering): Path<String>, Json
     let id = format!("task-{}", state.tasks.len() + 1);
     let ready = Instant::now() + state.delay;
     state.tasks.insert(id.clone(), ready);
-    state.tokens.push(body["idempotency_key"].as_str().unwrap_or_default().to_string());
     (StatusCode::CREATED, Json(json!({ "id": id }))).into_response()
 }
 
@@ -537,4 +545,28 @@ async fn servers_sharing_a_database_share_what_they_saw() {
     // Both nodes agree on the window: two vendor failures for relay-a.
     let health = health_of(&second, &key, "relay-a").await;
     assert_eq!((health["sampleSize"].as_i64(), health["successRate"].as_f64()), (Some(2), Some(0.0)), "{health}");
+}
+
+/// A submit slower than the job's lease (1 s here, the vendor takes 3.5 s)
+/// is stepped once: the step renews its lease, its node never claims it
+/// again, and neither does the other node on the same database.
+#[tokio::test]
+async fn a_step_longer_than_its_lease_is_not_claimed_twice() {
+    let a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_millis(20));
+    b.set(Mode::Up, Duration::from_millis(20));
+    a.state.lock().unwrap().slow_create = Duration::from_millis(3500);
+    let lease = [("DOITONG_JOBS_LEASE_SECS", "1")];
+    let backend = ServerOptions { backend: Some(crate::harness::Backend::Postgres), ..Default::default() };
+    let (first, key) = gateway_with(&a, &b, 1_000, &lease, backend).await;
+    let shared = ServerOptions { database_url: Some(first.database_url.clone()), ..Default::default() };
+    let (_second, _) = gateway_with(&a, &b, 0, &lease, shared).await;
+    let g = generate(&first, &key, json!({ "provider": "relay-a" })).await.unwrap();
+    let id = g["id"].as_str().unwrap().to_string();
+    let g = finished(&first, &key, &id).await;
+    assert_eq!(g["status"], "COMPLETED", "{g}");
+    let submits = a.tokens().iter().filter(|t| **t == id).count();
+    assert_eq!(submits, 1, "the vendor saw {submits} submits of {id}");
+    assert_eq!(g["attempts"].as_array().unwrap().len(), 1, "{g}");
 }

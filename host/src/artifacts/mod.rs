@@ -180,7 +180,10 @@ where
     if let Some(dir) = path.parent() {
         tokio::fs::create_dir_all(dir).await?;
     }
-    let tmp = path.with_extension("part");
+    // Unique per write: two writers of one artifact (a step retried while
+    // the first still runs) never share a temporary file; the rename makes
+    // whichever finishes last the artifact, whole either way.
+    let tmp = path.with_extension(format!("{}.part", uuid::Uuid::new_v4().simple()));
     let file = tokio::fs::File::create(&tmp).await?;
     match write(file).await {
         Ok(mut file) => {

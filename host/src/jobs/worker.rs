@@ -3,11 +3,19 @@
 //!
 //! Steps run concurrently up to `jobs.workers`. The loop sleeps until the
 //! earliest due job or a wake-up from `generate`, never longer than
-//! [`IDLE_RECHECK`] (other nodes may add jobs). A lease outlives the
-//! longest plugin call, so a node that dies mid-step leaves its job to be
-//! picked up after the lease expires; a single-node SQLite host clears
-//! leases at start-up and resumes at once.
+//! [`IDLE_RECHECK`] (other nodes may add jobs).
+//!
+//! A job is stepped by one worker at a time: the node keeps the set of
+//! jobs it is stepping (a claim of one it already steps is dropped), and a
+//! running step renews its lease every third of `jobs.lease_secs`, so a
+//! step longer than the lease (a slow vendor, a large download) is never
+//! claimed by another node — the vendor is not submitted to twice. A step
+//! whose lease was taken anyway (its node stalled past the lease) stops at
+//! once. A node that dies leaves its jobs to be picked up once their
+//! leases lapse; a single-node SQLite host clears leases at start-up and
+//! resumes at once.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +33,7 @@ use crate::plugins::{
 };
 use crate::routing::breaker::Observed;
 use crate::store::artifacts::NewArtifact;
-use crate::store::jobs::{Failover, Refusal};
+use crate::store::jobs::{Failover, LeaseRenewal, Refusal};
 use crate::store::jobs::{JobRow, JobStatus};
 use crate::store::webhooks::Event;
 use crate::store::{accounts::new_id, now_ms};
@@ -68,6 +76,7 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(workers));
     let lease = Duration::from_secs(jobs.inner.config.jobs.lease_secs).as_millis() as i64;
     let mut steps = JoinSet::new();
+    let stepping: Arc<std::sync::Mutex<HashSet<String>>> = Arc::default();
     let mut last_purge = tokio::time::Instant::now();
     loop {
         if *stopped.borrow() {
@@ -105,13 +114,22 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
         };
         let busy = !claimed.is_empty();
         for job in claimed {
+            if !stepping.lock().expect("never poisoned").insert(job.id.clone()) {
+                continue; // already stepping it (its lease is ours and renewed)
+            }
             let permit = slots.clone().acquire_owned().await.expect("semaphore never closed");
-            let jobs = jobs.clone();
+            let (jobs, owner, stepping) = (jobs.clone(), owner.clone(), stepping.clone());
             steps.spawn(async move {
                 let id = job.id.clone();
-                if let Err(e) = step(&jobs, job).await {
-                    tracing::error!(job = %id, "job step failed: {e}");
+                tokio::select! {
+                    result = step(&jobs, job) => if let Err(e) = result {
+                        tracing::error!(job = %id, "job step failed: {e}");
+                    },
+                    other = hold_lease(&jobs, &id, &owner, lease) => {
+                        tracing::warn!(job = %id, holder = %other, "lost the job's lease; stopped stepping it");
+                    }
                 }
+                stepping.lock().expect("never poisoned").remove(&id);
                 drop(permit);
             });
         }
@@ -130,6 +148,22 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
         }
     }
     while steps.join_next().await.is_some() {}
+}
+
+/// Renew `owner`'s lease on job `id` every third of `lease_ms` while the
+/// step runs. Returns only if another worker took the job (the holder);
+/// once the step released the lease itself it waits for the step to end.
+async fn hold_lease(jobs: &Jobs, id: &str, owner: &str, lease_ms: i64) -> String {
+    let every = Duration::from_millis((lease_ms / 3).max(100) as u64);
+    loop {
+        tokio::time::sleep(every).await;
+        match jobs.inner.store.renew_lease(id, owner, now_ms() + lease_ms).await {
+            Ok(LeaseRenewal::Renewed) => {}
+            Ok(LeaseRenewal::Released) => std::future::pending::<()>().await,
+            Ok(LeaseRenewal::TakenBy(other)) => return other,
+            Err(e) => tracing::warn!(job = %id, "renewing the lease failed: {e}"),
+        }
+    }
 }
 
 /// Errors that abort a step (the job stays leased until the lease expires).

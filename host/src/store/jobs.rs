@@ -195,6 +195,17 @@ pub struct NewJob {
     pub routing: Option<String>,
 }
 
+/// What [`Store::renew_lease`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseRenewal {
+    /// Still ours, extended.
+    Renewed,
+    /// Ended or released: nobody holds it (the step finished).
+    Released,
+    /// Another worker claimed it (ours lapsed).
+    TakenBy(String),
+}
+
 /// Where [`Store::fail_over`] moves a job, and what the attempt it leaves
 /// ended with.
 #[derive(Debug, Clone)]
@@ -567,6 +578,26 @@ impl Store {
                 .bind(owner).bind(now + lease_ms).bind(now).bind(limit)
                 .fetch_all(pool).await?
         }))
+    }
+
+    /// Extend `owner`'s lease on active job `id` to `until`, or say why not:
+    /// the job ended or its lease was released (by the step itself), or
+    /// another worker holds it now.
+    pub async fn renew_lease(&self, id: &str, owner: &str, until: i64) -> Result<LeaseRenewal, StoreError> {
+        let sql = format!("UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2 AND {ACTIVE}");
+        let renewed = on_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id).bind(owner).bind(until).execute(pool).await?.rows_affected())
+            == 1;
+        if renewed {
+            return Ok(LeaseRenewal::Renewed);
+        }
+        let holder: Option<(Option<String>,)> = on_db!(self, pool => sqlx::query_as(
+            "SELECT lease_owner FROM jobs WHERE id = $1",
+        ).bind(id).fetch_optional(pool).await?);
+        Ok(match holder.and_then(|(h,)| h) {
+            Some(other) if other != owner => LeaseRenewal::TakenBy(other),
+            _ => LeaseRenewal::Released,
+        })
     }
 
     /// The earliest `poll_at` of any unleased active job.
