@@ -65,6 +65,10 @@ pub struct Config {
     /// may share one (entries are named by the plugin's SHA-256 and the
     /// engine, written atomically and checked on read).
     pub cache_dir: String,
+    /// On SIGTERM or Ctrl-C: how long steps, HTTP requests and webhook
+    /// attempts in flight may take to finish before the rest is handed back
+    /// to other nodes and the process exits. Default 30.
+    pub shutdown_grace_secs: u64,
     /// Webhook delivery.
     pub webhooks: WebhooksConfig,
     /// Plan limit overrides by plan name.
@@ -99,6 +103,7 @@ impl Default for Config {
             public_url: String::new(),
             bundled_plugins: true,
             cache_dir: String::new(),
+            shutdown_grace_secs: 30,
             webhooks: WebhooksConfig::default(),
             plans: BTreeMap::new(),
             plugins: BTreeMap::new(),
@@ -424,8 +429,17 @@ impl Default for MetricsConfig {
 }
 
 /// Top-level keys settable from the environment as `DOITONG_<KEY>`.
-const TOP_LEVEL_KEYS: &[&str] =
-    &["listen", "data_dir", "database_url", "redis_url", "admin_token", "public_url", "bundled_plugins", "cache_dir"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "redis_url",
+    "admin_token",
+    "public_url",
+    "bundled_plugins",
+    "cache_dir",
+    "shutdown_grace_secs",
+];
 /// Keys of `[plugins.<id>]`, longest first so `allow_private` wins over a shorter match.
 const PLUGIN_KEYS: &[&str] = &["allowed_hosts", "allow_private", "base_url", "enabled"];
 /// Keys whose environment form is a comma-separated list.

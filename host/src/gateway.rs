@@ -206,9 +206,12 @@ impl Gateway {
         Ok(manager.list())
     }
 
-    /// Stop the workers after their steps and attempts in flight; jobs
-    /// still running at the vendor resume on the next start, and pending
-    /// webhook deliveries are sent then.
+    /// Stop the workers: steps in flight finish within
+    /// `shutdown_grace_secs` and the jobs of those that do not are handed
+    /// back (their leases dropped, so another node resumes them at once);
+    /// then the webhook deliveries due now are sent, within the grace.
+    /// Jobs still running at the vendor resume on another node or the next
+    /// start, and deliveries left in the outbox are sent from there.
     pub async fn shutdown(mut self) {
         if let Some(worker) = self.worker.take() {
             worker.shutdown().await;

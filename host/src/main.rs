@@ -1,5 +1,6 @@
 //! `doitong`: the CLI over the `doitong_host` library.
 
+use std::future::IntoFuture as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -331,13 +332,55 @@ async fn serve(config: Config) -> Result<()> {
         listener.local_addr()?,
         listener.local_addr()?
     );
-    axum::serve(listener, gateway.router())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    gateway.shutdown().await;
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let signal = stop_signal().await;
+        eprintln!("doitong: {signal}: shutting down");
+        let _ = stop.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let http = axum::serve(listener, gateway.router()).with_graceful_shutdown(stopped(stopping.clone())).into_future();
+    tokio::pin!(http);
+    // Ends on an error, or once stopping with no connection open.
+    let mut http_done = false;
+    tokio::select! {
+        served = &mut http => {
+            served?;
+            http_done = true;
+        }
+        () = stopped(stopping) => {}
+    }
+    // The listener is closed. Requests in flight, job steps and webhook
+    // attempts finish together, each within the grace.
+    let grace = std::time::Duration::from_secs(gateway.config().shutdown_grace_secs);
+    let drain_http = async {
+        if !http_done && tokio::time::timeout(grace, &mut http).await.is_err() {
+            tracing::warn!("connections still open after {grace:?} (subscriptions?) are closed");
+        }
+    };
+    tokio::join!(drain_http, gateway.shutdown());
     Ok(())
+}
+
+/// The first of SIGTERM (`docker stop`, systemd, Kubernetes) and SIGINT
+/// (Ctrl-C); its name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
 }
 
 async fn plugins(cli: &Cli, command: &PluginsCommand) -> Result<()> {

@@ -221,6 +221,44 @@ impl Server {
         }
     }
 
+    /// The process id of the running server.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("server running").id()
+    }
+
+    /// Bytes the process has read so far (`rchar` of `/proc/<pid>/io`:
+    /// every `read`, from files, sockets and pipes alike).
+    pub fn bytes_read(&self) -> u64 {
+        let io = std::fs::read_to_string(format!("/proc/{}/io", self.pid())).unwrap();
+        io.lines().find_map(|l| l.strip_prefix("rchar: ")).unwrap().trim().parse().unwrap()
+    }
+
+    /// Send SIGTERM (what `docker stop`, systemd and Kubernetes send) and
+    /// wait for the process to exit (without blocking the test's runtime,
+    /// which serves the mock vendors); its exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        self.signal_terminate();
+        self.wait_exit().await
+    }
+
+    /// Send SIGTERM without waiting for the exit.
+    pub fn signal_terminate(&self) {
+        let pid = self.pid().to_string();
+        assert!(Command::new("kill").arg("-TERM").arg(pid).status().unwrap().success(), "kill -TERM failed");
+    }
+
+    /// Wait for a process told to stop; its exit status.
+    pub async fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap()
+    }
+
+    /// Start again (after [`Server::terminate`] or [`Server::kill`]).
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "still running");
+        self.spawn(false).await;
+    }
+
     /// Start again on the same data directory and database.
     pub async fn restart(&mut self) {
         self.kill();

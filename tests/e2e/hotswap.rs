@@ -492,3 +492,62 @@ async fn a_directory_plugin_overrides_the_bundled_one_until_removed() {
         .await;
     assert_eq!(b["data"]["generate"]["status"], "COMPLETED", "{b}");
 }
+
+/// `wasm` grown to at least `size` bytes with a custom section (ignored by
+/// the loader), so that reading it shows in `/proc/<pid>/io`.
+fn padded(mut wasm: Vec<u8>, size: usize) -> Vec<u8> {
+    let pad = size.saturating_sub(wasm.len());
+    let name = b"padding";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.resize(payload.len() + pad, 0);
+    wasm.push(0); // custom section id
+    let mut len = payload.len();
+    loop {
+        let byte = (len & 0x7f) as u8;
+        len >>= 7;
+        wasm.push(if len == 0 { byte } else { byte | 0x80 });
+        if len == 0 {
+            break;
+        }
+    }
+    wasm.extend_from_slice(&payload);
+    wasm
+}
+
+#[tokio::test]
+async fn a_dropped_plugin_is_read_once_and_a_broken_one_reported_once() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_ADMIN_TOKEN".into(), "admin-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let wasm = padded(swapper(7), 4 << 20);
+    drop_in(&server, "swapper.wasm", &wasm);
+    drop_in(&server, "broken.wasm", b"\0asm not really");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let plugins = admin_plugins(&server).await;
+        let loaded = plugins.iter().any(|p| p["id"] == "swapper" && p["version"] == "1.0.0-swap-007");
+        let broken = plugins.iter().any(|p| p["id"] == "broken.wasm" && p["state"] == "FAILED");
+        if loaded && broken {
+            break;
+        }
+        assert!(Instant::now() < deadline, "plugins never loaded: {plugins:?}\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let before = server.bytes_read();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let read = server.bytes_read() - before;
+    // An idle server reads a little (its database, the health checks); a
+    // single re-read of the plugin would be 4 MiB.
+    assert!(read < (wasm.len() / 4) as u64, "read {read} bytes in 10 s while idle");
+    let log = server.log();
+    let reports = log.lines().filter(|l| l.contains("failed to load") && l.contains("broken.wasm")).count();
+    assert_eq!(reports, 1, "a broken file is reported once per change:\n{log}");
+
+    // A change is a change: fixing the file loads it.
+    drop_in(&server, "broken.wasm", &swapper(8));
+    let key = enterprise_key(&server);
+    await_version(&server, &key, "swapper", Some("1.0.0-swap-008")).await;
+}

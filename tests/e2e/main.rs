@@ -2,11 +2,13 @@
 //! wasm, HTTP on 127.0.0.1. One test binary with modules (wasmtime's habit).
 
 mod api;
+mod cluster;
 mod embed;
 mod harness;
 mod hotswap;
 mod limits;
 mod metrics;
+mod relay;
 mod resume;
 mod routing;
 mod sandbox;

@@ -340,7 +340,10 @@ impl Mutation {
         start(ctx, request).await
     }
 
-    /// Cancel a generation; false if it had already finished.
+    /// Cancel a generation; false if it had already finished. A generation
+    /// whose `submit` is in flight is cancelled at the vendor as soon as
+    /// the vendor answers (this waits up to 30 s for that, then returns
+    /// true with `cancelRequestedAt` set).
     async fn cancel_generation(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let jobs = ctx.data_unchecked::<Jobs>();
         jobs.cancel(caller(ctx)?, &id).await.map_err(gql)

@@ -236,6 +236,13 @@ impl Generation {
         ErrorCode::parse(self.row.error_code.as_deref()?)
     }
 
+    /// When a cancel was asked for while the vendor was still answering
+    /// `submit`: the generation ends `CANCELLED` once the vendor's task is
+    /// cancelled. Null otherwise.
+    async fn cancel_requested_at(&self) -> Option<DateTime> {
+        self.row.cancel_requested_at.filter(|_| !self.row.status().is_terminal()).map(DateTime)
+    }
+
     /// Whether it ran in test mode (placeholder output, no credits).
     async fn test_mode(&self) -> bool {
         self.row.test_mode

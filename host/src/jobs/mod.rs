@@ -121,6 +121,9 @@ const QUEUE_RETRY_AFTER_SECS: i64 = 5;
 
 /// Capacity of the job-event channel; slow listeners re-read the job.
 const EVENT_CHANNEL_CAPACITY: usize = 4096;
+/// Longest a `cancelGeneration` waits for a `submit` in flight to answer
+/// before it returns with the cancel recorded.
+pub const CANCEL_WAIT: Duration = Duration::from_secs(30);
 
 impl Jobs {
     /// The service over its collaborators.
@@ -508,9 +511,16 @@ impl Jobs {
         Ok(self.inner.store.job_of(&caller.account_id, id).await?)
     }
 
-    /// Cancel a generation. Queued: refunded in full. Processing: the
-    /// vendor is asked to stop and the share it does not charge is
-    /// refunded. Returns false when the job had already finished.
+    /// Cancel a generation. Not yet at the vendor: refunded in full.
+    /// Running at the vendor: the vendor is asked to stop and the share it
+    /// does not charge is refunded. Being submitted right now (a step holds
+    /// it and the vendor has not answered): the cancel is recorded, the
+    /// step cancels the task at the vendor as soon as it has the vendor's
+    /// handle, and this call waits for that (at most [`CANCEL_WAIT`]).
+    ///
+    /// Returns false when the job had already finished (or finished first);
+    /// true when it is cancelled, or the cancel is recorded and still
+    /// waiting for the vendor's answer to `submit`.
     pub async fn cancel(&self, caller: &Caller, id: &str) -> Result<bool, ApiError> {
         let job = self
             .inner
@@ -518,34 +528,65 @@ impl Jobs {
             .job_of(&caller.account_id, id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no generation `{id}`")).with("id", id))?;
-        let refund = match (job.status(), job.handle.as_deref()) {
-            (status, _) if status.is_terminal() => return Ok(false),
-            (_, None) => 100,
-            (_, Some(handle)) => {
-                let plugin = self.plugin_for(&job).ok_or_else(|| {
-                    ApiError::new(ErrorCode::ProviderUnavailable, format!("plugin `{}` is not loaded", job.plugin_id))
-                })?;
-                match plugin.cancel_with_token(handle, Some(&job.id)).await {
-                    Ok(Ok(outcome)) => outcome.refund_percent,
-                    Ok(Err(failure)) => {
-                        return Err(ApiError::new(
-                            code_for_failure(failure.code),
-                            format!("provider `{}` could not cancel the generation: {}", job.provider, failure.message),
-                        ));
-                    }
-                    Err(e) => return Err(ApiError::new(code_for_plugin_error(&e), e.to_string())),
-                }
-            }
+        if job.status().is_terminal() {
+            return Ok(false);
+        }
+        let Some(handle) = job.handle.as_deref() else {
+            return self.cancel_before_vendor(&job).await;
         };
+        let plugin = self.plugin_for(&job).ok_or_else(|| {
+            ApiError::new(ErrorCode::ProviderUnavailable, format!("plugin `{}` is not loaded", job.plugin_id))
+        })?;
+        let refund = match plugin.cancel_with_token(handle, Some(&job.id)).await {
+            Ok(Ok(outcome)) => outcome.refund_percent,
+            Ok(Err(failure)) => {
+                return Err(ApiError::new(
+                    code_for_failure(failure.code),
+                    format!("provider `{}` could not cancel the generation: {}", job.provider, failure.message),
+                ));
+            }
+            Err(e) => return Err(ApiError::new(code_for_plugin_error(&e), e.to_string())),
+        };
+        Ok(self.end_cancelled(&job, refund).await?)
+    }
+
+    /// Cancel a job the vendor has not accepted: at once if no step holds
+    /// it, else through the step (which may be inside `submit`).
+    async fn cancel_before_vendor(&self, job: &JobRow) -> Result<bool, ApiError> {
         let render = self.render(EventType::Cancelled);
         let event = Event { event_type: EventType::Cancelled.as_str(), to_request_url: true, render: &render };
-        let ended = self.inner.store.end_job(&job, JobStatus::Cancelled, None, refund, &event).await?;
+        if self.inner.store.cancel_unclaimed(job, &event).await? {
+            self.after_cancel(job, 100);
+            return Ok(true);
+        }
+        if self.inner.store.request_cancel(&job.id).await?.is_none() {
+            return Ok(false); // it ended meanwhile
+        }
+        self.inner.wake.notify_one();
+        let wait = CANCEL_WAIT.min(Duration::from_secs(self.inner.config.sandbox.call_timeout_secs + 5));
+        match self.wait(&job.id, wait).await?.map(|j| j.status()) {
+            Some(JobStatus::Cancelled) => Ok(true),
+            Some(status) if status.is_terminal() => Ok(false),
+            _ => Ok(true), // recorded; the step cancels when the vendor answers
+        }
+    }
+
+    /// End `job` as cancelled with `refund` percent back; false if it had
+    /// ended meanwhile.
+    pub(crate) async fn end_cancelled(&self, job: &JobRow, refund: u8) -> Result<bool, crate::store::StoreError> {
+        let render = self.render(EventType::Cancelled);
+        let event = Event { event_type: EventType::Cancelled.as_str(), to_request_url: true, render: &render };
+        let ended = self.inner.store.end_job(job, JobStatus::Cancelled, None, refund, &event).await?;
         if ended {
-            tracing::info!(job = %job.id, refund_percent = refund, "generation cancelled");
-            self.record_end(&job, JobStatus::Cancelled, None, refund);
-            self.announce(&job.id);
+            self.after_cancel(job, refund);
         }
         Ok(ended)
+    }
+
+    fn after_cancel(&self, job: &JobRow, refund: u8) {
+        tracing::info!(job = %job.id, refund_percent = refund, "generation cancelled");
+        self.record_end(job, JobStatus::Cancelled, None, refund);
+        self.announce(&job.id);
     }
 
     /// Wait until job `id` is terminal or `timeout` passes; returns it as it

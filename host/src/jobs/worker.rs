@@ -57,7 +57,8 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Stop claiming jobs and wait for steps in flight to finish.
+    /// Stop claiming jobs, let steps in flight finish within
+    /// `shutdown_grace_secs`, and hand back the jobs of those that did not.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
@@ -147,7 +148,29 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
             _ = stopped.changed() => {}
         }
     }
+    drain(&jobs, steps, &stepping, &owner).await;
+}
+
+/// Shutting down: let the steps in flight finish within
+/// `shutdown_grace_secs`, then stop the rest and hand their jobs back (their
+/// leases dropped, so another node resumes them at once instead of after
+/// the lease). A step stopped mid-`submit` is submitted again by whoever
+/// resumes it, with the same idempotency token (the job id).
+async fn drain(jobs: &Jobs, mut steps: JoinSet<()>, stepping: &std::sync::Mutex<HashSet<String>>, owner: &str) {
+    let grace = Duration::from_secs(jobs.inner.config.shutdown_grace_secs);
+    let finished = tokio::time::timeout(grace, async { while steps.join_next().await.is_some() {} }).await;
+    if finished.is_ok() {
+        return;
+    }
+    steps.abort_all();
     while steps.join_next().await.is_some() {}
+    let unfinished: Vec<String> = stepping.lock().expect("never poisoned").drain().collect();
+    for id in unfinished {
+        match jobs.inner.store.release_lease(&id, owner).await {
+            Ok(_) => tracing::info!(job = %id, "shutting down: job handed back unfinished"),
+            Err(e) => tracing::warn!(job = %id, "handing the job back failed (it resumes when its lease lapses): {e}"),
+        }
+    }
 }
 
 /// Renew `owner`'s lease on job `id` every third of `lease_ms` while the
@@ -191,6 +214,9 @@ async fn step(jobs: &Jobs, job: JobRow) -> Result<(), StepError> {
         store.reschedule(&job.id, now_ms() + RETRY_BACKOFF.as_millis() as i64, false).await?;
         return Ok(());
     };
+    if job.cancel_requested_at.is_some() && honour_cancel(jobs, &job, &plugin).await? {
+        return Ok(());
+    }
     match (job.status(), job.handle.clone()) {
         (JobStatus::Processing, Some(handle)) => poll(jobs, &job, &plugin, &handle).await,
         (JobStatus::Queued, _) => {
@@ -255,6 +281,13 @@ async fn submit(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Result<(), 
         Ok(Ok(Submitted::Done(artifacts))) => finish(jobs, job, plugin, artifacts).await,
         Ok(Ok(Submitted::Running(running))) => {
             record_running(jobs, job, &running).await?;
+            // A cancel that came while the vendor was answering.
+            if let Some(now) = jobs.inner.store.job(&job.id).await?
+                && now.cancel_requested_at.is_some()
+                && !now.status().is_terminal()
+            {
+                honour_cancel(jobs, &now, plugin).await?;
+            }
             Ok(())
         }
         Ok(Err(failure)) => {
@@ -306,6 +339,33 @@ async fn poll(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, handle: &str) ->
         }
         Err(e) => fail(jobs, job, code_for_plugin_error(&e), &e.to_string()).await,
     }
+}
+
+/// Carry out a cancel asked for while a step held `job` (see
+/// `Jobs::cancel`): cancel the task at the vendor and refund what the
+/// adapter reports. True if the job ended; false if the vendor refused
+/// (the task had finished): the request is dropped and the job goes on.
+///
+/// A job without a handle never reached a vendor that answered, and is
+/// refunded in full. (If its node died inside `submit`, the vendor may
+/// have started a task nobody can name; vendors that take the generation
+/// id as an idempotency key are the ones where a resubmit finds it.)
+async fn honour_cancel(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Result<bool, StepError> {
+    let Some(handle) = job.handle.as_deref() else {
+        jobs.end_cancelled(job, 100).await?;
+        return Ok(true);
+    };
+    let refused = match plugin.cancel_with_token(handle, Some(&job.id)).await {
+        Ok(Ok(outcome)) => {
+            jobs.end_cancelled(job, outcome.refund_percent).await?;
+            return Ok(true);
+        }
+        Ok(Err(failure)) => failure.message,
+        Err(e) => e.to_string(),
+    };
+    tracing::warn!(job = %job.id, "the vendor did not cancel the task, the generation goes on: {refused}");
+    jobs.inner.store.clear_cancel_request(&job.id).await?;
+    Ok(false)
 }
 
 async fn record_running(jobs: &Jobs, job: &JobRow, running: &Running) -> Result<(), StepError> {

@@ -126,6 +126,9 @@ pub struct JobRow {
     pub updated_at: i64,
     /// How it was routed ([`crate::jobs::RoutingRecord`], JSON).
     pub routing: Option<String>,
+    /// When a cancel was asked for while a step held the job (Unix ms);
+    /// the step honours it (see `crate::jobs::worker`).
+    pub cancel_requested_at: Option<i64>,
 }
 
 impl JobRow {
@@ -144,6 +147,7 @@ impl JobRow {
             started_at: None,
             completed_at: None,
             updated_at: self.created_at,
+            cancel_requested_at: None,
             ..self
         }
     }
@@ -292,7 +296,8 @@ pub enum Refusal {
 
 const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
     credit_cost, estimated_seconds, progress, handle, attempts, poll_at, lease_owner, lease_until, deadline_at, \
-    error_code, error_message, webhook_url, webhook_progress, created_at, started_at, completed_at, updated_at, routing";
+    error_code, error_message, webhook_url, webhook_progress, created_at, started_at, completed_at, updated_at, routing, \
+    cancel_requested_at";
 
 /// Take the account's row lock (PostgreSQL) or the write lock (SQLite).
 ///
@@ -608,6 +613,16 @@ impl Store {
         Ok(at)
     }
 
+    /// Hand job `id` back: drop `owner`'s lease so any node may step it at
+    /// once (a node shutting down with steps unfinished). False if `owner`
+    /// no longer held it.
+    pub async fn release_lease(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
+        Ok(on_db!(self, pool => sqlx::query(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2",
+        ).bind(id).bind(owner).execute(pool).await?.rows_affected())
+            == 1)
+    }
+
     /// Drop every lease (single-node start-up: no other process holds one).
     pub async fn release_all_leases(&self) -> Result<u64, StoreError> {
         Ok(on_db!(self, pool => sqlx::query(
@@ -737,12 +752,53 @@ impl Store {
         refund_percent: u8,
         event: &Event<'_>,
     ) -> Result<bool, StoreError> {
+        self.end_job_if(job, status, error, refund_percent, event, "TRUE").await
+    }
+
+    /// Cancel an active job no step holds and no vendor accepted (no
+    /// handle, no live lease), refunding it in full. False otherwise: a
+    /// step may be submitting it (see [`Store::request_cancel`]).
+    pub async fn cancel_unclaimed(&self, job: &JobRow, event: &Event<'_>) -> Result<bool, StoreError> {
+        let unclaimed = format!("handle IS NULL AND (lease_until IS NULL OR lease_until < {})", now_ms());
+        self.end_job_if(job, JobStatus::Cancelled, None, 100, event, &unclaimed).await
+    }
+
+    /// Ask the step holding active job `id` to cancel it (and make the job
+    /// due, so the next step comes at once). The job as it is now, or
+    /// `None` if it is no longer active.
+    pub async fn request_cancel(&self, id: &str) -> Result<Option<JobRow>, StoreError> {
+        let sql = format!(
+            "UPDATE jobs SET cancel_requested_at = COALESCE(cancel_requested_at, $2), poll_at = $2, updated_at = $2 \
+             WHERE id = $1 AND {ACTIVE} RETURNING {JOB_COLUMNS}"
+        );
+        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id).bind(now_ms()).fetch_optional(pool).await?))
+    }
+
+    /// Forget a cancel request the vendor refused (the task finished
+    /// first): the job goes on and is charged as usual.
+    pub async fn clear_cancel_request(&self, id: &str) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query("UPDATE jobs SET cancel_requested_at = NULL WHERE id = $1")
+            .bind(id).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// [`Store::end_job`] if the active job also meets SQL `condition`.
+    async fn end_job_if(
+        &self,
+        job: &JobRow,
+        status: JobStatus,
+        error: Option<(&str, &str)>,
+        refund_percent: u8,
+        event: &Event<'_>,
+        condition: &str,
+    ) -> Result<bool, StoreError> {
         debug_assert!(matches!(status, JobStatus::Failed | JobStatus::Cancelled));
         let now = now_ms();
         let refund = refund_amount(job.credit_cost, refund_percent);
         let sql = format!(
             "UPDATE jobs SET status = $2, error_code = $3, error_message = $4, completed_at = $5, updated_at = $5, \
-             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE} RETURNING {JOB_COLUMNS}"
+             lease_owner = NULL, lease_until = NULL WHERE id = $1 AND {ACTIVE} AND ({condition}) RETURNING {JOB_COLUMNS}"
         );
         let (code, message) = error.unzip();
         Ok(on_db!(self, pool => {

@@ -40,7 +40,8 @@ pub struct WorkerHandle {
 }
 
 impl WorkerHandle {
-    /// Stop claiming and wait for attempts in flight (each bounded by
+    /// Send the deliveries due now (within `shutdown_grace_secs`), stop
+    /// claiming, and wait for attempts in flight (each bounded by
     /// `webhooks.timeout_secs`).
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
@@ -61,8 +62,13 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
     let lease_ms = (timeout + LEASE_MARGIN).as_millis() as i64;
     let mut in_flight = JoinSet::new();
     let mut events_open = true;
+    let grace = Duration::from_secs(hooks.inner.config.shutdown_grace_secs);
+    let mut flush_until = None;
     loop {
-        if *stopped.borrow() {
+        // Stopping: send what is due now (the events of the last job steps)
+        // within the grace, then leave the rest to other nodes.
+        let stopping = *stopped.borrow();
+        if stopping && *flush_until.get_or_insert_with(|| Instant::now() + grace) <= Instant::now() {
             break;
         }
         while in_flight.try_join_next().is_some() {}
@@ -81,6 +87,9 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
             Vec::new()
         };
         let busy = !claimed.is_empty();
+        if stopping && !busy && pause.is_none() {
+            break;
+        }
         for delivery in claimed {
             let permit = slots.clone().acquire_owned().await.expect("semaphore never closed");
             let hooks = hooks.clone();

@@ -7,7 +7,9 @@
 //! - `POST {base}/v1/{offering}/tasks {prompt, idempotency_key}` → `{id}`;
 //!   503 (down), 429 with `Retry-After` (throttled), 404
 //!   `{"error":{"code":"model_not_found"}}` (a retired model);
-//! - `GET {base}/v1/{offering}/tasks/{id}` → `{status: running|done, png_base64}`;
+//! - `GET {base}/v1/{offering}/tasks/{id}` → `{status: running|done|cancelled, png_base64}`;
+//! - `DELETE {base}/v1/{offering}/tasks/{id}` → 200 cancelled (nothing
+//!   charged), 409 if the task already finished;
 //! - `GET {base}/v1/{offering}/health` → 200, or the same failures.
 //!
 //! The generation id reaches the vendor as `idempotency_key` (contract 1.2).
@@ -112,11 +114,15 @@ impl Provider for Relay {
                 Err(e) => Progress::Failed(failure::generation_failed(format!("the vendor sent a bad image: {e}"))),
             },
             ("failed", _) => Progress::Failed(failure::generation_failed("the vendor failed the task")),
+            ("cancelled", _) => Progress::Cancelled,
             _ => Progress::Running(Running { handle, percent: None, poll_after_ms: 50 }),
         }
     }
 
-    fn cancel(_handle: String) -> Result<CancelOutcome, Failure> {
+    fn cancel(handle: String) -> Result<CancelOutcome, Failure> {
+        let task: Task = handle::decode(&handle)?;
+        http::delete(format!("{}/tasks/{}", base(), task.id)).send_with(classify)?;
+        // The vendor charges nothing for a task cancelled before it finished.
         Ok(CancelOutcome { refund_percent: 100 })
     }
 }

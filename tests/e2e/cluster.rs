@@ -1,0 +1,157 @@
+//! Several servers, one gateway (issue 13): job ownership (lease renewal,
+//! one step at a time), cancel while `submit` is in flight, and shutdown on
+//! SIGTERM handing unfinished work to other nodes. Vendors are the relay
+//! mock (`crate::relay`), which honours idempotency keys like real vendors
+//! that support them and counts what reaches it.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{Backend, Server, ServerOptions};
+use crate::relay::{Mode, RelayVendor, gateway_with};
+
+/// `generate` an image on `provider`; the generation id.
+async fn generate(server: &Server, key: &str, provider: &str) -> String {
+    let query = "mutation($input: GenerateInput!) { generate(input: $input) { id status } }";
+    let input = json!({ "type": "IMAGE", "provider": provider, "input": { "text": "a lighthouse at dusk" } });
+    let (_, _, body) = server.post(Some(key), query, json!({ "input": input }), &[]).await;
+    body["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_string()
+}
+
+async fn generation(server: &Server, key: &str, id: &str) -> Value {
+    let query = "query($id: ID!) { generation(id: $id) { id status creditCost cancelRequestedAt \
+        attempts { provider code } } }";
+    let (_, _, body) = server.post(Some(key), query, json!({ "id": id }), &[]).await;
+    body["data"]["generation"].clone()
+}
+
+async fn credits(server: &Server, key: &str) -> i64 {
+    crate::vendors::credits(server, key).await
+}
+
+/// Wait (bounded) until the vendor has seen a submit for generation `id`.
+async fn until_submitted(vendor: &RelayVendor, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !vendor.tokens().iter().any(|t| t == id) {
+        assert!(Instant::now() < deadline, "the vendor never saw a submit of {id}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn postgres() -> ServerOptions {
+    ServerOptions { backend: Some(Backend::Postgres), ..Default::default() }
+}
+
+fn sharing(server: &Server) -> ServerOptions {
+    ServerOptions { database_url: Some(server.database_url.clone()), ..Default::default() }
+}
+
+/// A submit slower than the job's lease (1 s here, the vendor takes 3.5 s)
+/// is stepped once: the step renews its lease, its node never claims it
+/// again, and neither does the other node on the same database.
+#[tokio::test]
+async fn a_step_longer_than_its_lease_is_not_claimed_twice() {
+    let a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_millis(20));
+    b.set(Mode::Up, Duration::from_millis(20));
+    a.state.lock().unwrap().slow_create = Duration::from_millis(3500);
+    let lease = [("DOITONG_JOBS_LEASE_SECS", "1")];
+    let (first, key) = gateway_with(&a, &b, 1_000, &lease, postgres()).await;
+    let (_second, _) = gateway_with(&a, &b, 0, &lease, sharing(&first)).await;
+    let id = generate(&first, &key, "relay-a").await;
+    let g = first.wait_terminal(&key, &id, Duration::from_secs(30)).await;
+    assert_eq!(g["status"], "COMPLETED", "{g}");
+    let submits = a.tokens().iter().filter(|t| **t == id).count();
+    assert_eq!(submits, 1, "the vendor saw {submits} submits of {id}");
+    assert_eq!(generation(&first, &key, &id).await["attempts"].as_array().unwrap().len(), 1);
+}
+
+/// Cancelling while the vendor is still answering `submit` waits for its
+/// task id, cancels the task at the vendor, and refunds what the adapter
+/// reports (all of it: the relay vendor charges nothing for a cancelled task).
+#[tokio::test]
+async fn cancel_during_a_slow_submit_cancels_the_vendor_task() {
+    let a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_secs(60));
+    a.state.lock().unwrap().slow_create = Duration::from_millis(2500);
+    let (server, key) = gateway_with(&a, &b, 1_000, &[], ServerOptions::default()).await;
+    let id = generate(&server, &key, "relay-a").await;
+    until_submitted(&a, &id).await;
+    assert_eq!(credits(&server, &key).await, 990, "10 credits reserved");
+
+    let started = Instant::now();
+    let (_, _, body) =
+        server.post(Some(&key), "mutation($id: ID!) { cancelGeneration(id: $id) }", json!({ "id": id }), &[]).await;
+    assert_eq!(body["data"]["cancelGeneration"], true, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(10), "cancel waited {:?}", started.elapsed());
+
+    let g = generation(&server, &key, &id).await;
+    assert_eq!(g["status"], "CANCELLED", "{g}");
+    assert_eq!(g["cancelRequestedAt"], Value::Null, "{g}");
+    let task = a.task_of(&id).expect("the vendor created the task");
+    assert_eq!(a.cancels(), vec![task], "the vendor's task was cancelled, once");
+    assert_eq!(credits(&server, &key).await, 1_000, "refunded in full");
+    // Nothing more happens to it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(generation(&server, &key, &id).await["status"], "CANCELLED");
+    assert_eq!(a.tokens().iter().filter(|t| **t == id).count(), 1, "submitted once");
+}
+
+/// SIGTERM with a grace long enough: the step in flight finishes (its
+/// task id is recorded), the process exits cleanly, and the next start
+/// polls that task instead of submitting again.
+#[tokio::test]
+async fn sigterm_lets_the_step_in_flight_finish() {
+    let a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_millis(200));
+    a.state.lock().unwrap().slow_create = Duration::from_millis(2000);
+    let grace = [("DOITONG_SHUTDOWN_GRACE_SECS", "20")];
+    let (mut server, key) = gateway_with(&a, &b, 1_000, &grace, ServerOptions::default()).await;
+    let id = generate(&server, &key, "relay-a").await;
+    until_submitted(&a, &id).await;
+    let started = Instant::now();
+    let status = server.terminate().await;
+    assert!(status.success(), "exit status {status}:\n{}", server.log());
+    assert!(started.elapsed() >= Duration::from_millis(1000), "it waited for the submit");
+    assert!(started.elapsed() < Duration::from_secs(15), "exited after {:?}:\n{}", started.elapsed(), server.log());
+    assert!(server.log().contains("SIGTERM: shutting down"), "{}", server.log());
+
+    server.start_again().await;
+    let g = server.wait_terminal(&key, &id, Duration::from_secs(30)).await;
+    assert_eq!(g["status"], "COMPLETED", "{g}");
+    assert_eq!(a.tokens().iter().filter(|t| **t == id).count(), 1, "never submitted again");
+    assert_eq!(credits(&server, &key).await, 990);
+}
+
+/// SIGTERM with a step longer than the grace: the process exits within
+/// the grace and hands the job back (its lease dropped), so another node
+/// resumes it at once rather than after the 150 s lease. The resumed
+/// submit carries the same idempotency key, and the vendor creates one task.
+#[tokio::test]
+async fn sigterm_hands_unfinished_steps_to_another_node_at_once() {
+    let a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_millis(200));
+    a.state.lock().unwrap().slow_create = Duration::from_millis(4000);
+    let grace = [("DOITONG_SHUTDOWN_GRACE_SECS", "1")];
+    let (mut first, key) = gateway_with(&a, &b, 1_000, &grace, postgres()).await;
+    let id = generate(&first, &key, "relay-a").await;
+    until_submitted(&a, &id).await;
+    let started = Instant::now();
+    let status = first.terminate().await;
+    assert!(status.success(), "exit status {status}:\n{}", first.log());
+    assert!(started.elapsed() < Duration::from_secs(5), "exited after {:?}", started.elapsed());
+    assert!(first.log().contains("job handed back unfinished"), "{}", first.log());
+
+    let (second, _) = gateway_with(&a, &b, 0, &[], sharing(&first)).await;
+    let g = second.wait_terminal(&key, &id, Duration::from_secs(30)).await;
+    assert_eq!(g["status"], "COMPLETED", "{g}");
+    assert!(started.elapsed() < Duration::from_secs(60), "resumed before the lease would have lapsed");
+    assert_eq!(a.tasks_created(), 1, "one task at the vendor");
+    assert_eq!(a.tokens().iter().filter(|t| **t == id).count(), 2, "the cut-off submit and the resumed one");
+    assert_eq!(credits(&second, &key).await, 990, "charged once");
+}
