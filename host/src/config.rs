@@ -298,7 +298,8 @@ impl Default for JobsConfig {
     }
 }
 
-/// `[artifacts]`.
+/// `[artifacts]`: where outputs are kept, how they are handed out, and
+/// for how long (see `crate::artifacts`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ArtifactsConfig {
@@ -306,11 +307,99 @@ pub struct ArtifactsConfig {
     pub url_ttl_secs: u64,
     /// Largest artifact accepted, MiB. Default 2048.
     pub max_mib: u64,
+    /// `file` (default: `<data_dir>/artifacts`, one node) or `s3` (any
+    /// S3-compatible bucket, shared by every node).
+    pub store: ArtifactBackend,
+    /// `proxy` (default): `/files/…` streams the file, with Range support.
+    /// `redirect`: `/files/…` answers 307 to a presigned URL of the bucket
+    /// (`s3` only), so the bytes never pass through the gateway.
+    pub delivery: Delivery,
+    /// Delete artifacts (objects and rows) this many days after they were
+    /// made, and objects no row points at once they are this old (left by
+    /// crashes). Fractions allowed. Default 0: keep forever.
+    pub retention_days: f64,
+    /// How often a node looks for expired artifacts (one node at a time
+    /// in a cluster). Default 600.
+    pub purge_interval_secs: u64,
+    /// Bucket (`s3`).
+    pub s3_bucket: String,
+    /// Key prefix inside the bucket, e.g. `doitong/` (`s3`). Default none.
+    pub s3_prefix: String,
+    /// Endpoint of an S3-compatible server (MinIO, R2, moto…); empty for AWS.
+    pub s3_endpoint: String,
+    /// Region. Default `AWS_REGION`, else `us-east-1`.
+    pub s3_region: String,
+    /// Access key; default `AWS_ACCESS_KEY_ID`.
+    pub s3_access_key_id: String,
+    /// Secret key; default `AWS_SECRET_ACCESS_KEY`.
+    pub s3_secret_access_key: String,
+    /// Lifetime of a presigned URL in seconds (`redirect`). Default 300.
+    pub presign_ttl_secs: u64,
+}
+
+/// Where artifacts are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactBackend {
+    /// The node's disk.
+    File,
+    /// An S3-compatible bucket.
+    S3,
+}
+
+/// How `/files/…` hands out an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// Stream it through the gateway.
+    Proxy,
+    /// Redirect to a presigned bucket URL.
+    Redirect,
 }
 
 impl Default for ArtifactsConfig {
     fn default() -> Self {
-        ArtifactsConfig { url_ttl_secs: 86_400, max_mib: 2048 }
+        ArtifactsConfig {
+            url_ttl_secs: 86_400,
+            max_mib: 2048,
+            store: ArtifactBackend::File,
+            delivery: Delivery::Proxy,
+            retention_days: 0.0,
+            purge_interval_secs: 600,
+            s3_bucket: String::new(),
+            s3_prefix: String::new(),
+            s3_endpoint: String::new(),
+            s3_region: String::new(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: String::new(),
+            presign_ttl_secs: 300,
+        }
+    }
+}
+
+impl ArtifactsConfig {
+    /// How long artifacts are kept, if not forever.
+    pub fn retention(&self) -> Option<Duration> {
+        (self.retention_days > 0.0).then(|| Duration::from_secs_f64(self.retention_days * 86_400.0))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if !self.retention_days.is_finite() || self.retention_days < 0.0 {
+            return invalid("artifacts.retention_days must be 0 (keep forever) or a positive number of days");
+        }
+        if self.purge_interval_secs == 0 {
+            return invalid("artifacts.purge_interval_secs must be at least 1");
+        }
+        match self.store {
+            ArtifactBackend::S3 if self.s3_bucket.is_empty() => {
+                invalid("artifacts.store = \"s3\" needs artifacts.s3_bucket")
+            }
+            ArtifactBackend::File if self.delivery == Delivery::Redirect => {
+                invalid("artifacts.delivery = \"redirect\" needs artifacts.store = \"s3\"")
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -489,6 +578,7 @@ impl Config {
                 "jobs.lease_secs must be at least 1 (steps renew their lease every third of it)".into(),
             ));
         }
+        config.artifacts.check()?;
         if config.webhooks.timeout_secs == 0 {
             return Err(ConfigError::Invalid("webhooks.timeout_secs must be at least 1".into()));
         }
@@ -602,13 +692,19 @@ fn apply_env(table: &mut toml::Table, name: &str, key: &str, value: &str) -> Res
     Ok(())
 }
 
-/// `true`/`false` and numbers become typed values; anything else a string.
+/// `true`/`false` and numbers (`7`, `0.5`) become typed values; anything
+/// else a string.
 fn parse_scalar(value: &str) -> toml::Value {
     if let Ok(b) = value.parse::<bool>() {
         return toml::Value::Boolean(b);
     }
     if let Ok(i) = value.parse::<i64>() {
         return toml::Value::Integer(i);
+    }
+    if value.contains('.')
+        && let Ok(f) = value.parse::<f64>()
+    {
+        return toml::Value::Float(f);
     }
     toml::Value::String(value.to_string())
 }
@@ -713,6 +809,22 @@ mod tests {
         assert_eq!(parse_duration("10h"), Some(Duration::from_secs(36_000)));
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration("s"), None);
+    }
+
+    #[test]
+    fn artifact_store_settings_are_checked_at_load() {
+        let load = |vars: &[(&str, &str)]| Config::load(None, env(vars), toml::Table::new());
+        let c = load(&[("DOITONG_ARTIFACTS_RETENTION_DAYS", "0.5")]).unwrap();
+        assert_eq!(c.artifacts.retention(), Some(Duration::from_secs(43_200)));
+        assert_eq!(load(&[("DOITONG_ARTIFACTS_RETENTION_DAYS", "30")]).unwrap().artifacts.retention_days, 30.0);
+        assert_eq!(load(&[]).unwrap().artifacts.retention(), None, "kept forever by default");
+        let err = load(&[("DOITONG_ARTIFACTS_STORE", "s3")]).unwrap_err();
+        assert!(err.to_string().contains("s3_bucket"), "{err}");
+        let err = load(&[("DOITONG_ARTIFACTS_DELIVERY", "redirect")]).unwrap_err();
+        assert!(err.to_string().contains("store = \"s3\""), "{err}");
+        assert!(load(&[("DOITONG_ARTIFACTS_RETENTION_DAYS", "-1")]).is_err());
+        let c = load(&[("DOITONG_ARTIFACTS_STORE", "s3"), ("DOITONG_ARTIFACTS_S3_BUCKET", "b")]).unwrap();
+        assert_eq!((c.artifacts.store, c.artifacts.s3_bucket.as_str()), (ArtifactBackend::S3, "b"));
     }
 
     #[test]

@@ -49,6 +49,9 @@ pub enum StartError {
     /// Watching the plugins directory.
     #[error(transparent)]
     Watch(#[from] WatchError),
+    /// Artifact store.
+    #[error(transparent)]
+    Artifacts(#[from] crate::artifacts::ArtifactError),
     /// Rate-limit backend.
     #[error("rate-limit counters: {0}")]
     Limits(#[from] crate::limits::LimitError),
@@ -72,6 +75,7 @@ pub struct Gateway {
     health_checks: Option<crate::jobs::ChecksHandle>,
     webhooks: Webhooks,
     webhook_worker: Option<crate::webhooks::WorkerHandle>,
+    purge: Option<crate::artifacts::retention::PurgeHandle>,
     _watcher: PluginWatcher,
     router: Router,
     /// The key created for the `default` account on a brand-new database.
@@ -113,13 +117,16 @@ impl Gateway {
 
         let secret =
             store.setting_or_insert("artifact_signing_key", || hex::encode(rand::random::<[u8; 32]>())).await?;
-        let artifacts = ArtifactStore::new(
-            config.data_dir.join("artifacts"),
+        let artifacts = ArtifactStore::from_config(
+            &config.artifacts,
+            &config.data_dir.join("artifacts"),
             hex::decode(&secret).unwrap_or_else(|_| secret.into_bytes()),
             config.public_url.clone(),
-            Duration::from_secs(config.artifacts.url_ttl_secs),
-            config.artifacts.max_mib << 20,
-        );
+        )?;
+        let purge = config.artifacts.retention().map(|retention| {
+            let interval = Duration::from_secs(config.artifacts.purge_interval_secs);
+            crate::artifacts::retention::spawn(store.clone(), artifacts.clone(), retention, interval)
+        });
         let metrics = Metrics::new(runtime.call_metrics());
         let webhooks = Webhooks::new(store.clone(), runtime.net().clone(), config.clone(), metrics.clone())?;
         let jobs = Jobs::new(store, registry, artifacts, runtime.net().clone(), config.clone(), metrics);
@@ -148,6 +155,7 @@ impl Gateway {
             worker,
             health_checks,
             webhook_worker,
+            purge,
             _watcher: watcher,
             router,
             first_run_key,
@@ -221,6 +229,9 @@ impl Gateway {
         }
         if let Some(checks) = self.health_checks.take() {
             checks.shutdown().await;
+        }
+        if let Some(purge) = self.purge.take() {
+            purge.shutdown().await;
         }
         self.jobs.store().close().await;
     }

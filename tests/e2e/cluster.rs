@@ -9,15 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::harness::{Backend, Server, ServerOptions};
-use crate::relay::{Mode, RelayVendor, gateway_with};
-
-/// `generate` an image on `provider`; the generation id.
-async fn generate(server: &Server, key: &str, provider: &str) -> String {
-    let query = "mutation($input: GenerateInput!) { generate(input: $input) { id status } }";
-    let input = json!({ "type": "IMAGE", "provider": provider, "input": { "text": "a lighthouse at dusk" } });
-    let (_, _, body) = server.post(Some(key), query, json!({ "input": input }), &[]).await;
-    body["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_string()
-}
+use crate::relay::{Mode, RelayVendor, gateway_with, generate};
 
 async fn generation(server: &Server, key: &str, id: &str) -> Value {
     let query = "query($id: ID!) { generation(id: $id) { id status creditCost cancelRequestedAt \

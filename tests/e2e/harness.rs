@@ -361,3 +361,90 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// A real S3-compatible server on loopback: `moto_server` (installed by
+/// `.ci/run`: `pip install 'moto[server]'`), one per test, stopped on drop.
+pub struct S3Server {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl S3Server {
+    pub async fn start() -> S3Server {
+        for _attempt in 0..5 {
+            let port = free_port();
+            let child = Command::new("moto_server")
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("moto_server is required for the S3 tests (pip install 'moto[server]'): {e}"));
+            let mut server = S3Server { child, endpoint: format!("http://127.0.0.1:{port}") };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break; // the port was taken: try another
+                }
+                if reqwest::get(format!("{}/moto-api/", server.endpoint)).await.is_ok() {
+                    return server;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        panic!("moto_server did not start");
+    }
+
+    /// Create bucket `name`.
+    pub async fn create_bucket(&self, name: &str) {
+        let response = reqwest::Client::new().put(format!("{}/{name}", self.endpoint)).send().await.unwrap();
+        assert!(response.status().is_success(), "creating bucket {name}: {}", response.status());
+    }
+
+    /// The keys in bucket `name` (moto answers unsigned requests).
+    pub async fn keys(&self, bucket: &str) -> Vec<String> {
+        let xml = reqwest::get(format!("{}/{bucket}?list-type=2", self.endpoint)).await.unwrap().text().await.unwrap();
+        xml.split("<Key>").skip(1).map(|k| k.split("</Key>").next().unwrap().to_string()).collect()
+    }
+
+    /// Put an object directly (an orphan, as a crash would leave).
+    pub async fn put(&self, bucket: &str, key: &str, body: &'static [u8]) {
+        let url = format!("{}/{bucket}/{key}", self.endpoint);
+        let response = reqwest::Client::new().put(url).body(body).send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+
+    /// `DOITONG_*` settings of a gateway keeping its artifacts in `bucket`.
+    pub fn env(&self, bucket: &str) -> Vec<(String, String)> {
+        [
+            ("DOITONG_ARTIFACTS_STORE", "s3"),
+            ("DOITONG_ARTIFACTS_S3_BUCKET", bucket),
+            ("DOITONG_ARTIFACTS_S3_PREFIX", "doitong/"),
+            ("DOITONG_ARTIFACTS_S3_ENDPOINT", &self.endpoint),
+            ("DOITONG_ARTIFACTS_S3_REGION", "us-east-1"),
+            ("DOITONG_ARTIFACTS_S3_ACCESS_KEY_ID", "test"),
+            ("DOITONG_ARTIFACTS_S3_SECRET_ACCESS_KEY", "test"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Resident memory of process `pid`, bytes.
+pub fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    kib * 1024
+}

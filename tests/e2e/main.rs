@@ -2,6 +2,7 @@
 //! wasm, HTTP on 127.0.0.1. One test binary with modules (wasmtime's habit).
 
 mod api;
+mod artifacts;
 mod cluster;
 mod embed;
 mod harness;

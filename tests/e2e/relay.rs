@@ -56,6 +56,11 @@ pub struct VendorState {
     tokens: Vec<String>,
     /// Task ids cancelled, in order.
     cancels: Vec<String>,
+    /// Finished tasks answer with a URL to a body of this many bytes
+    /// (`video/mp4`, generated as it is sent) instead of an inline PNG.
+    pub result_bytes: Option<u64>,
+    /// Where this vendor listens (for result URLs).
+    addr: Option<SocketAddr>,
 }
 
 pub type Shared = Arc<Mutex<VendorState>>;
@@ -71,6 +76,7 @@ impl RelayVendor {
     pub async fn start() -> RelayVendor {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut vendor = RelayVendor { addr: listener.local_addr().unwrap(), state: Shared::default(), task: None };
+        vendor.state.lock().unwrap().addr = Some(vendor.addr);
         vendor.serve(listener);
         vendor
     }
@@ -80,6 +86,7 @@ impl RelayVendor {
             .route("/v1/{offering}/tasks", post(create))
             .route("/v1/{offering}/tasks/{id}", get(status).delete(cancel))
             .route("/v1/{offering}/health", get(health))
+            .route("/results/{bytes}", get(result))
             .with_state(self.state.clone());
         self.task = Some(tokio::spawn(async move { axum::serve(listener, router).await.unwrap() }));
     }
@@ -169,6 +176,11 @@ async fn status(State(state): State<Shared>, Path((_offering, id)): Path<(String
     let state = state.lock().unwrap();
     match state.tasks.get(&id) {
         Some(task) if task.cancelled => Json(json!({ "status": "cancelled" })).into_response(),
+        Some(task) if Instant::now() >= task.ready && state.result_bytes.is_some() => {
+            let (addr, bytes) = (state.addr.unwrap(), state.result_bytes.unwrap());
+            let url = format!("http://{addr}/results/{bytes}");
+            Json(json!({ "status": "done", "url": url, "mime": "video/mp4" })).into_response()
+        }
         Some(task) if Instant::now() >= task.ready => {
             let png = base64::engine::general_purpose::STANDARD.encode(sample_png(8, 8));
             Json(json!({ "status": "done", "png_base64": png })).into_response()
@@ -176,6 +188,18 @@ async fn status(State(state): State<Shared>, Path((_offering, id)): Path<(String
         Some(_) => Json(json!({ "status": "running" })).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"error": "no such task"}))).into_response(),
     }
+}
+
+/// A result of `bytes` bytes, generated while it is sent (a 500 MiB body
+/// never exists in memory here either). Byte `i` is `i % 251`.
+async fn result(Path(bytes): Path<u64>) -> Response {
+    const CHUNK: u64 = 64 << 10;
+    let chunks = futures::stream::iter((0..bytes.div_ceil(CHUNK)).map(move |n| {
+        let (start, end) = (n * CHUNK, ((n + 1) * CHUNK).min(bytes));
+        Ok::<_, std::io::Error>(axum::body::Bytes::from((start..end).map(|i| (i % 251) as u8).collect::<Vec<u8>>()))
+    }));
+    let headers = [("content-type", "video/mp4".to_string()), ("content-length", bytes.to_string())];
+    (headers, axum::body::Body::from_stream(chunks)).into_response()
 }
 
 async fn cancel(State(state): State<Shared>, Path((_offering, id)): Path<(String, String)>) -> Response {
@@ -275,6 +299,9 @@ pub async fn gateway_with(
         ("DOITONG_WEBHOOKS_RETRY_SCHEDULE".into(), "200ms".into()),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    // The caller's own settings come last and win.
+    let mut options = options;
+    env.append(&mut options.env);
     let server = Server::start_with(ServerOptions {
         env,
         plugins: vec![
@@ -286,4 +313,12 @@ pub async fn gateway_with(
     .await;
     let (_, key) = server.account_with_key(&format!("router-{}", server.port), credits, false);
     (server, key)
+}
+
+/// `generate` an image on `provider`; the generation id.
+pub async fn generate(server: &Server, key: &str, provider: &str) -> String {
+    let query = "mutation($input: GenerateInput!) { generate(input: $input) { id status } }";
+    let input = json!({ "type": "IMAGE", "provider": provider, "input": { "text": "a lighthouse at dusk" } });
+    let (_, _, body) = server.post(Some(key), query, json!({ "input": input }), &[]).await;
+    body["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_string()
 }

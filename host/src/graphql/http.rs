@@ -536,6 +536,7 @@ async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
     let store = state.jobs.artifacts();
     let exp = query.get("exp").and_then(|e| e.parse::<i64>().ok());
@@ -550,16 +551,43 @@ async fn download(
         Ok(None) => return (StatusCode::NOT_FOUND, "no such file").into_response(),
         Err(e) => return refusal(e.into()),
     };
-    let file = match tokio::fs::File::open(store.path_of(&row.path)).await {
-        Ok(f) => f,
-        Err(_) => return (StatusCode::NOT_FOUND, "file is gone").into_response(),
+    let size = row.size_bytes.max(0) as u64;
+    // One range is served as 206; several (rare) get the whole file.
+    let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => None,
+        Some(value) => match http_range_header::parse_range_header(value).and_then(|r| r.validate(size)) {
+            Ok(ranges) if ranges.len() == 1 => Some(*ranges[0].start()..*ranges[0].end() + 1),
+            Ok(_) => None,
+            Err(_) => {
+                return (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{size}"))])
+                    .into_response();
+            }
+        },
     };
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let (body, range) = match store.download(&row.path, size, range).await {
+        Ok(crate::artifacts::Download::Redirect(url)) => {
+            return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, url)]).into_response();
+        }
+        Ok(crate::artifacts::Download::Bytes { body, range, .. }) => (body, range),
+        Err(crate::artifacts::ArtifactError::Objects(object_store::Error::NotFound { .. })) => {
+            return (StatusCode::NOT_FOUND, "file is gone").into_response();
+        }
+        Err(e) => {
+            tracing::error!(artifact = %row.id, "reading the artifact failed: {e}");
+            return (StatusCode::BAD_GATEWAY, "the artifact store failed").into_response();
+        }
+    };
     let name = format!("{}.{}", row.id, crate::artifacts::extension_for(&row.mime));
-    (
+    let (status, length) = match &range {
+        Some(r) => (StatusCode::PARTIAL_CONTENT, r.end - r.start),
+        None => (StatusCode::OK, size),
+    };
+    let mut response = (
+        status,
         [
             (header::CONTENT_TYPE, row.mime.clone()),
-            (header::CONTENT_LENGTH, row.size_bytes.to_string()),
+            (header::CONTENT_LENGTH, length.to_string()),
+            (header::ACCEPT_RANGES, "bytes".to_string()),
             (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
             (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
             // Outputs come from plugins and vendors: never let a browser
@@ -571,9 +599,14 @@ async fn download(
                     .to_string(),
             ),
         ],
-        body,
+        Body::from_stream(body),
     )
-        .into_response()
+        .into_response();
+    if let Some(r) = range {
+        let value = format!("bytes {}-{}/{size}", r.start, r.end - 1);
+        response.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&value).expect("ASCII"));
+    }
+    response
 }
 
 async fn ready(State(state): State<AppState>) -> Response {

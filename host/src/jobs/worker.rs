@@ -423,7 +423,7 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
                 .await;
             }
         };
-        let stored = match stored {
+        let staged = match stored {
             Ok(s) => s,
             Err(e) => {
                 return fail(jobs, job, ErrorCode::GenerationFailed, &format!("could not store the result: {e}")).await;
@@ -434,12 +434,28 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
         let info = if reported.width.is_some() && reported.height.is_some() && reported.duration_ms.is_some() {
             reported
         } else {
-            let (path, mime) = (store.path_of(&stored.path), artifact.mime.clone());
+            let (path, mime) = (staged.local().to_path_buf(), artifact.mime.clone());
             let probed = tokio::task::spawn_blocking(move || probe::probe(&path, &mime)).await.unwrap_or_default();
             MediaInfo {
                 width: reported.width.or(probed.width),
                 height: reported.height.or(probed.height),
                 duration_ms: reported.duration_ms.or(probed.duration_ms),
+            }
+        };
+        let stored = match store.publish(staged, &artifact.mime).await {
+            Ok(s) => s,
+            // The bucket failed (after the object store's own retries),
+            // not the vendor. A task at the vendor is polled again later
+            // for its result; a synchronous result cannot be asked for
+            // again without a second charge, so that generation fails.
+            Err(e) if job.handle.is_some() => {
+                tracing::warn!(job = %job.id, "storing the result failed, polling again later: {e}");
+                let later = now_ms() + RETRY_BACKOFF.as_millis() as i64;
+                jobs.inner.store.reschedule(&job.id, later, false).await?;
+                return Ok(());
+            }
+            Err(e) => {
+                return fail(jobs, job, ErrorCode::GenerationFailed, &format!("could not store the result: {e}")).await;
             }
         };
         records.push(NewArtifact {

@@ -7,7 +7,8 @@
 //! - `POST {base}/v1/{offering}/tasks {prompt, idempotency_key}` → `{id}`;
 //!   503 (down), 429 with `Retry-After` (throttled), 404
 //!   `{"error":{"code":"model_not_found"}}` (a retired model);
-//! - `GET {base}/v1/{offering}/tasks/{id}` → `{status: running|done|cancelled, png_base64}`;
+//! - `GET {base}/v1/{offering}/tasks/{id}` → `{status: running|done|cancelled, png_base64}`
+//!   or, for a large result, `{status: done, url, mime}` (downloaded by the host);
 //! - `DELETE {base}/v1/{offering}/tasks/{id}` → 200 cancelled (nothing
 //!   charged), 409 if the task already finished;
 //! - `GET {base}/v1/{offering}/health` → 200, or the same failures.
@@ -42,6 +43,8 @@ struct Created {
 struct Status {
     status: String,
     png_base64: Option<String>,
+    url: Option<String>,
+    mime: Option<String>,
 }
 
 fn base() -> String {
@@ -108,6 +111,10 @@ impl Provider for Relay {
             Ok(s) => s,
             Err(f) => return Progress::Failed(f),
         };
+        if let (Some(url), "done") = (status.url, status.status.as_str()) {
+            let mime = status.mime.unwrap_or_else(|| "application/octet-stream".into());
+            return Progress::Done(vec![Artifact::from_url(url, &mime)]);
+        }
         match (status.status.as_str(), status.png_base64) {
             ("done", Some(png)) => match media::decode_base64(&png) {
                 Ok(bytes) => Progress::Done(vec![Artifact::from_bytes(bytes, "image/png")]),
