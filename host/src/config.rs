@@ -69,6 +69,9 @@ pub struct Config {
     /// attempts in flight may take to finish before the rest is handed back
     /// to other nodes and the process exits. Default 30.
     pub shutdown_grace_secs: u64,
+    /// This node's name in a cluster (the admin `plugins` query shows what
+    /// each node serves). Default `<hostname>:<listen port>`.
+    pub node_name: String,
     /// Webhook delivery.
     pub webhooks: WebhooksConfig,
     /// Plan limit overrides by plan name.
@@ -104,6 +107,7 @@ impl Default for Config {
             bundled_plugins: true,
             cache_dir: String::new(),
             shutdown_grace_secs: 30,
+            node_name: String::new(),
             webhooks: WebhooksConfig::default(),
             plans: BTreeMap::new(),
             plugins: BTreeMap::new(),

@@ -49,6 +49,9 @@ pub enum StartError {
     /// Watching the plugins directory.
     #[error(transparent)]
     Watch(#[from] WatchError),
+    /// Plugins shared through the database.
+    #[error(transparent)]
+    Plugins(#[from] crate::plugins::ManageError),
     /// Artifact store.
     #[error(transparent)]
     Artifacts(#[from] crate::artifacts::ArtifactError),
@@ -76,6 +79,7 @@ pub struct Gateway {
     webhooks: Webhooks,
     webhook_worker: Option<crate::webhooks::WorkerHandle>,
     purge: Option<crate::artifacts::retention::PurgeHandle>,
+    cluster: Option<crate::plugins::cluster::ClusterSync>,
     _watcher: PluginWatcher,
     router: Router,
     /// The key created for the `default` account on a brand-new database.
@@ -111,8 +115,9 @@ impl Gateway {
 
         let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
         let (manager, registry, plugins_dir, settings) = load_plugins(&config, &runtime).await?;
-        // Runtime disables outlive restarts.
+        // Installs, disables and versions shared by every node, kept across restarts.
         let manager = manager.with_store(store.clone()).await?;
+        let cluster = crate::plugins::cluster::spawn(manager.clone(), store.clone(), node_name(&config));
         let watcher = watcher::watch(&plugins_dir, registry.clone(), runtime.clone(), settings)?;
 
         let secret =
@@ -129,7 +134,7 @@ impl Gateway {
         });
         let metrics = Metrics::new(runtime.call_metrics());
         let webhooks = Webhooks::new(store.clone(), runtime.net().clone(), config.clone(), metrics.clone())?;
-        let jobs = Jobs::new(store, registry, artifacts, runtime.net().clone(), config.clone(), metrics);
+        let jobs = Jobs::new(store, manager.clone(), artifacts, runtime.net().clone(), config.clone(), metrics);
         // Read what other nodes saw before the first request is routed.
         if let Err(e) = jobs.health().refresh().await {
             tracing::warn!("reading offering health failed: {e}");
@@ -156,6 +161,7 @@ impl Gateway {
             health_checks,
             webhook_worker,
             purge,
+            cluster: Some(cluster),
             _watcher: watcher,
             router,
             first_run_key,
@@ -233,8 +239,25 @@ impl Gateway {
         if let Some(purge) = self.purge.take() {
             purge.shutdown().await;
         }
+        if let Some(cluster) = self.cluster.take() {
+            cluster.shutdown().await;
+        }
         self.jobs.store().close().await;
     }
+}
+
+/// `node_name`, else `<hostname>:<listen port>`.
+fn node_name(config: &Config) -> String {
+    if !config.node_name.is_empty() {
+        return config.node_name.clone();
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", config.listen.port())
 }
 
 /// Load the bundled plugins and the plugins directory into a new registry.
@@ -253,6 +276,6 @@ async fn load_plugins(
     let settings_config = config.clone();
     let settings: SharedSettings = Arc::new(move |id: &str| settings_config.plugin_settings(id));
     registry.load_initial(runtime, bundled, Some(&plugins_dir), &*settings).await;
-    let manager = PluginManager::new(runtime.clone(), registry.clone(), plugins_dir.clone(), settings.clone());
+    let manager = PluginManager::new(runtime.clone(), registry.clone(), settings.clone());
     Ok((manager, registry, plugins_dir, settings))
 }

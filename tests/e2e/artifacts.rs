@@ -104,7 +104,10 @@ async fn retention_deletes_expired_artifacts_their_rows_and_orphans() {
     a.set(Mode::Up, Duration::from_millis(20));
     let mut env = s3.env("kept");
     // 0.00005 days = 4.32 s.
-    env.extend(pairs(&[("DOITONG_ARTIFACTS_RETENTION_DAYS", "0.00005"), ("DOITONG_ARTIFACTS_PURGE_INTERVAL_SECS", "1")]));
+    env.extend(pairs(&[
+        ("DOITONG_ARTIFACTS_RETENTION_DAYS", "0.00005"),
+        ("DOITONG_ARTIFACTS_PURGE_INTERVAL_SECS", "1"),
+    ]));
     let (server, key) = gateway_with(&a, &b, 1_000, &[], with_env(ServerOptions::default(), env)).await;
     let id = generate(&server, &key, "relay-a").await;
     let url = output_url(&server, &key, &id).await;

@@ -147,3 +147,115 @@ async fn sigterm_hands_unfinished_steps_to_another_node_at_once() {
     assert_eq!(a.tokens().iter().filter(|t| **t == id).count(), 2, "the cut-off submit and the resumed one");
     assert_eq!(credits(&second, &key).await, 990, "charged once");
 }
+
+/// Poll `check` every 20 ms until it holds; how long that took (bounded).
+async fn within<F, Fut>(limit: Duration, what: &str, check: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+async fn admin(server: &Server, query: &str, variables: Value) -> Value {
+    let (_, _, body) = server.post(Some("admin-token"), query, variables, &[]).await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"].clone()
+}
+
+/// Installed on one node, a plugin serves on the others within a second;
+/// disabled on one, it stops on all; all of it survives restarts of every
+/// node; and the admin `plugins` query shows each node's state.
+#[tokio::test]
+async fn plugins_installed_on_one_node_serve_on_every_node() {
+    use crate::hotswap::{admin_plugins, enterprise_key, provider_version, swapper};
+    let admin_token = ("DOITONG_ADMIN_TOKEN".to_string(), "admin-token".to_string());
+    let mut a = Server::start_with(ServerOptions { env: vec![admin_token.clone()], ..postgres() }).await;
+    let mut nodes = vec![];
+    for _ in 0..2 {
+        nodes.push(Server::start_with(ServerOptions { env: vec![admin_token.clone()], ..sharing(&a) }).await);
+    }
+    let key = enterprise_key(&a);
+    let wasm = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, swapper(41));
+    admin(&a, "mutation($w: String!) { installPlugin(wasmBase64: $w) { id } }", json!({ "w": wasm })).await;
+    for node in &nodes {
+        let took = within(Duration::from_secs(1), "installed on the other nodes", || async {
+            provider_version(node, &key, "swapper").await.as_deref() == Some("1.0.0-swap-041")
+        })
+        .await;
+        eprintln!("install reached node {} in {took:?}", node.port);
+    }
+
+    // Disabled on B: no node serves it.
+    admin(&nodes[0], "mutation { disablePlugin(id: \"swapper\") }", json!({})).await;
+    for node in [&a, &nodes[1]] {
+        within(Duration::from_secs(1), "disabled everywhere", || async {
+            provider_version(node, &key, "swapper").await.is_none()
+        })
+        .await;
+    }
+
+    // Every node restarts: still installed, still disabled.
+    a.kill();
+    for node in &mut nodes {
+        node.kill();
+    }
+    a.start_again().await;
+    for node in &mut nodes {
+        node.start_again().await;
+    }
+    let records = admin_plugins(&a).await;
+    let swapper_record = records.iter().find(|p| p["id"] == "swapper").unwrap_or_else(|| panic!("{records:?}"));
+    assert_eq!((&swapper_record["source"], &swapper_record["state"]), (&json!("uploaded"), &json!("DISABLED")));
+    for node in [&a, &nodes[0], &nodes[1]] {
+        assert_eq!(provider_version(node, &key, "swapper").await, None, "still disabled after restarts");
+    }
+
+    // Enabled on C: serves everywhere again, same version.
+    admin(&nodes[1], "mutation { enablePlugin(id: \"swapper\") }", json!({})).await;
+    for node in [&a, &nodes[0]] {
+        within(Duration::from_secs(1), "enabled everywhere", || async {
+            provider_version(node, &key, "swapper").await.as_deref() == Some("1.0.0-swap-041")
+        })
+        .await;
+    }
+
+    // Per node: each of the three reports the same version, loaded.
+    let query = "{ plugins { id nodes { node version source state seenAt } } }";
+    let per_node = within(Duration::from_secs(10), "every node reports", || async {
+        let data = admin(&a, query, json!({})).await;
+        let swapper = data["plugins"].as_array().unwrap().iter().find(|p| p["id"] == "swapper").cloned().unwrap();
+        let nodes = swapper["nodes"].as_array().unwrap().clone();
+        nodes.len() == 3 && nodes.iter().all(|n| n["state"] == "loaded" && n["version"] == "1.0.0-swap-041")
+    })
+    .await;
+    assert!(per_node < Duration::from_secs(10));
+}
+
+/// A job keeps the exact plugin version it started on across a restart of
+/// its node, although a newer version was installed meanwhile: the old
+/// version is read back from the database.
+#[tokio::test]
+async fn a_running_job_keeps_its_plugin_version_across_restarts() {
+    use crate::hotswap::{enterprise_key, generate_swapper, provider_version, result_text, swapper};
+    let admin_token = ("DOITONG_ADMIN_TOKEN".to_string(), "admin-token".to_string());
+    let mut server = Server::start_with(ServerOptions { env: vec![admin_token], ..Default::default() }).await;
+    let key = enterprise_key(&server);
+    let install = |n: u32| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, swapper(n));
+    let mutation = "mutation($w: String!) { installPlugin(wasmBase64: $w) { id } }";
+    admin(&server, mutation, json!({ "w": install(1) })).await;
+    let id = generate_swapper(&server, &key, 4000).await.unwrap();
+    admin(&server, mutation, json!({ "w": install(2) })).await;
+    assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-002"));
+    server.kill();
+    server.start_again().await;
+    assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-002"));
+    let text = result_text(&server, &key, &id).await;
+    assert!(text.contains("1.0.0-swap-001"), "finished on the version it started on: {text}");
+    assert!(server.log().contains("pinned version read back"), "{}", server.log());
+}

@@ -379,7 +379,9 @@ impl S3Server {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .unwrap_or_else(|e| panic!("moto_server is required for the S3 tests (pip install 'moto[server]'): {e}"));
+                .unwrap_or_else(|e| {
+                    panic!("moto_server is required for the S3 tests (pip install 'moto[server]'): {e}")
+                });
             let mut server = S3Server { child, endpoint: format!("http://127.0.0.1:{port}") };
             let deadline = Instant::now() + Duration::from_secs(30);
             while Instant::now() < deadline {

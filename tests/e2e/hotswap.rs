@@ -17,7 +17,7 @@ use crate::harness::{Server, ServerOptions, guest_wasm};
 const MARKER: &[u8] = b"1.0.0-swap-000";
 
 /// The swapper plugin with version `1.0.0-swap-NNN`.
-fn swapper(n: u32) -> Vec<u8> {
+pub(crate) fn swapper(n: u32) -> Vec<u8> {
     let mut wasm = guest_wasm("doitong-test-plugin-swapper");
     let at = wasm.windows(MARKER.len()).position(|w| w == MARKER).expect("version marker in the wasm");
     let version = format!("1.0.0-swap-{n:03}");
@@ -34,7 +34,7 @@ fn drop_in(server: &Server, name: &str, wasm: &[u8]) {
     std::fs::rename(&tmp, dir.join(name)).unwrap();
 }
 
-async fn provider_version(server: &Server, key: &str, id: &str) -> Option<String> {
+pub(crate) async fn provider_version(server: &Server, key: &str, id: &str) -> Option<String> {
     let (_, _, b) = server.post(Some(key), "{ providers { id version } }", json!({}), &[]).await;
     b["data"]["providers"]
         .as_array()?
@@ -55,7 +55,7 @@ async fn await_version(server: &Server, key: &str, id: &str, version: Option<&st
     }
 }
 
-async fn generate_swapper(server: &Server, key: &str, latency_ms: u64) -> Result<String, Value> {
+pub(crate) async fn generate_swapper(server: &Server, key: &str, latency_ms: u64) -> Result<String, Value> {
     let (status, _, b) = server
         .post(
             Some(key),
@@ -70,14 +70,14 @@ async fn generate_swapper(server: &Server, key: &str, latency_ms: u64) -> Result
     }
 }
 
-async fn result_text(server: &Server, key: &str, id: &str) -> String {
+pub(crate) async fn result_text(server: &Server, key: &str, id: &str) -> String {
     let g = server.wait_terminal(key, id, Duration::from_secs(60)).await;
     assert_eq!(g["status"], "COMPLETED", "{g}");
     let (_, _, bytes) = server.download(g["url"].as_str().unwrap()).await;
     String::from_utf8(bytes).unwrap()
 }
 
-fn enterprise_key(server: &Server) -> String {
+pub(crate) fn enterprise_key(server: &Server) -> String {
     let id = server.cli(&["accounts", "create", "--name", "load", "--plan", "enterprise", "--credits", "1000000"]);
     server.cli(&["keys", "create", "--account", id.trim()]).trim().to_string()
 }
@@ -197,7 +197,7 @@ fn trapping_component(version: &str) -> Vec<u8> {
     wit_component::ComponentEncoder::default().module(&module).unwrap().validate(true).encode().unwrap()
 }
 
-async fn admin_plugins(server: &Server) -> Vec<Value> {
+pub(crate) async fn admin_plugins(server: &Server) -> Vec<Value> {
     let (_, _, b) = server
         .post(
             Some("admin-token"),
@@ -298,7 +298,7 @@ async fn admin_api_and_cli_install_disable_enable_remove() {
     let installed = cli(&server, &["plugins", "install", file.to_str().unwrap()]);
     assert!(installed.starts_with("swapper\t1.0.0-swap-003\tLOADED"), "{installed}");
     assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-003"));
-    assert!(server.data_dir.join("plugins/swapper.wasm").exists(), "saved for the next start");
+    assert!(!server.data_dir.join("plugins/swapper.wasm").exists(), "kept in the database, not the directory");
     let record = admin_plugins(&server).await.into_iter().find(|p| p["id"] == "swapper").unwrap();
     assert_eq!(record["source"], "uploaded");
     assert_eq!(record["offerings"], json!(["swapper"]));
@@ -335,7 +335,8 @@ async fn admin_api_and_cli_install_disable_enable_remove() {
     assert!(b["errors"][0]["message"].as_str().unwrap().contains("bundled"), "{b}");
     cli(&server, &["plugins", "remove", "swapper"]);
     assert_eq!(provider_version(&server, &key, "swapper").await, None);
-    assert!(!server.data_dir.join("plugins/swapper.wasm").exists());
+    server.restart().await;
+    assert_eq!(provider_version(&server, &key, "swapper").await, None, "still removed after a restart");
     // Account keys cannot manage plugins.
     let (_, _, b) = server.post(Some(&key), "{ plugins { id } }", json!({}), &[]).await;
     assert_eq!(b["errors"][0]["extensions"]["code"], "FORBIDDEN");

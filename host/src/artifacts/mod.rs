@@ -290,10 +290,9 @@ impl ArtifactStore {
 
     async fn upload(&self, staged: &Staged, mime: &str) -> Result<(), ArtifactError> {
         let attributes = Attributes::from_iter([(Attribute::ContentType, mime.to_string())]);
-        let mut writer =
-            BufWriter::with_capacity(self.inner.objects.clone(), staged.key.as_str().into(), PART_BYTES)
-                .with_max_concurrency(PARTS_IN_FLIGHT)
-                .with_attributes(attributes);
+        let mut writer = BufWriter::with_capacity(self.inner.objects.clone(), staged.key.as_str().into(), PART_BYTES)
+            .with_max_concurrency(PARTS_IN_FLIGHT)
+            .with_attributes(attributes);
         let mut file = tokio::fs::File::open(&staged.local).await?;
         let copied = tokio::io::copy(&mut file, &mut writer).await;
         match copied {

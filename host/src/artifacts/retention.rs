@@ -72,7 +72,9 @@ pub fn spawn(store: Store, artifacts: ArtifactStore, retention: Duration, interv
             match store.try_lock(LOCK, &owner, now_ms() + lease).await {
                 Ok(true) => match purge(&store, &artifacts, retention).await {
                     Ok(p) if p == Purged::default() => {}
-                    Ok(p) => tracing::info!(expired = p.expired, orphans = p.orphans, staged = p.staged, "artifacts purged"),
+                    Ok(p) => {
+                        tracing::info!(expired = p.expired, orphans = p.orphans, staged = p.staged, "artifacts purged")
+                    }
                     Err(e) => tracing::warn!("purging artifacts failed (next pass retries): {e}"),
                 },
                 Ok(false) => tracing::debug!("another node is purging artifacts"),

@@ -251,7 +251,23 @@ impl Query {
     /// running jobs (admin token).
     async fn plugins(&self, ctx: &Context<'_>) -> Result<Vec<PluginView>> {
         admin(ctx)?;
-        Ok(ctx.data_unchecked::<PluginManager>().list().into_iter().map(PluginView::from).collect())
+        let manager = ctx.data_unchecked::<PluginManager>();
+        let mut nodes: std::collections::HashMap<String, Vec<PluginNodeView>> = std::collections::HashMap::new();
+        for n in manager.node_states().await.map_err(|e| gql(plugin_error(e)))? {
+            nodes.entry(n.plugin_id.clone()).or_default().push(PluginNodeView::from(n));
+        }
+        Ok(manager
+            .list()
+            .into_iter()
+            .map(|p| {
+                let on_nodes = if p.state == crate::plugins::PluginState::Draining {
+                    Vec::new()
+                } else {
+                    nodes.get(&p.id).cloned().unwrap_or_default()
+                };
+                PluginView { nodes: on_nodes, ..PluginView::from(p) }
+            })
+            .collect())
     }
 
     /// Every account (admin token).
@@ -382,7 +398,7 @@ impl Mutation {
     /// Unload a plugin and delete its file; running jobs finish (admin token).
     async fn remove_plugin(&self, ctx: &Context<'_>, id: String) -> Result<bool> {
         admin(ctx)?;
-        ctx.data_unchecked::<PluginManager>().remove(&id).map_err(|e| gql(plugin_error(e)))?;
+        ctx.data_unchecked::<PluginManager>().remove(&id).await.map_err(|e| gql(plugin_error(e)))?;
         Ok(true)
     }
 
@@ -602,6 +618,42 @@ pub struct PluginView {
     pub last_error: Option<String>,
     /// When the record last changed.
     pub loaded_at: super::types::DateTime,
+    /// What each node sharing the database serves under this id, as it
+    /// last reported (every few seconds; this node included).
+    pub nodes: Vec<PluginNodeView>,
+}
+
+/// One node's state of one plugin.
+#[derive(async_graphql::SimpleObject, Clone)]
+pub struct PluginNodeView {
+    /// The node's `node_name`.
+    pub node: String,
+    /// Serving version.
+    pub version: Option<String>,
+    /// Serving version's SHA-256.
+    pub sha256: Option<String>,
+    /// `bundled`, `dir` or `uploaded`.
+    pub source: String,
+    /// `loaded`, `failed`, `disabled`.
+    pub state: String,
+    /// Latest load error on that node.
+    pub last_error: Option<String>,
+    /// When the node last reported.
+    pub seen_at: super::types::DateTime,
+}
+
+impl From<crate::store::plugins::NodePlugin> for PluginNodeView {
+    fn from(n: crate::store::plugins::NodePlugin) -> Self {
+        PluginNodeView {
+            node: n.node,
+            version: n.version,
+            sha256: n.sha256,
+            source: n.source,
+            state: n.state,
+            last_error: n.last_error,
+            seen_at: super::types::DateTime(n.seen_at),
+        }
+    }
 }
 
 impl From<crate::plugins::PluginInfo> for PluginView {
@@ -622,6 +674,7 @@ impl From<crate::plugins::PluginInfo> for PluginView {
             },
             last_error: p.last_error,
             loaded_at: super::types::DateTime((p.loaded_at.unix_timestamp_nanos() / 1_000_000) as i64),
+            nodes: Vec::new(),
         }
     }
 }

@@ -47,7 +47,7 @@ use crate::error::{ApiError, ErrorCode, code_for_failure, code_for_plugin_error}
 use crate::limits::PlanLimits;
 use crate::metrics::Metrics;
 use crate::net::NetClients;
-use crate::plugins::{JobRequest, LoadedPlugin, MediaKind, Offering, Quote, Registry};
+use crate::plugins::{JobRequest, LoadedPlugin, MediaKind, Offering, PluginManager, Quote, Registry};
 use crate::routing::{self, Decision, Health, PLACEHOLDER, Priority};
 use crate::store::Account;
 use crate::store::ArtifactRow;
@@ -99,6 +99,8 @@ pub struct GenerateRequest {
 struct Inner {
     store: Store,
     registry: Arc<Registry>,
+    /// Reads back versions jobs are pinned to.
+    plugins: PluginManager,
     artifacts: ArtifactStore,
     net: NetClients,
     config: Arc<Config>,
@@ -129,7 +131,7 @@ impl Jobs {
     /// The service over its collaborators.
     pub fn new(
         store: Store,
-        registry: Arc<Registry>,
+        plugins: PluginManager,
         artifacts: ArtifactStore,
         net: NetClients,
         config: Arc<Config>,
@@ -138,7 +140,10 @@ impl Jobs {
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         let wake = Notify::new();
         let health = Health::new(store.clone(), config.routing.clone());
-        Jobs { inner: Arc::new(Inner { store, registry, artifacts, net, config, events, wake, metrics, health }) }
+        let registry = plugins.registry().clone();
+        Jobs {
+            inner: Arc::new(Inner { store, registry, plugins, artifacts, net, config, events, wake, metrics, health }),
+        }
     }
 
     /// The gateway's metrics.
@@ -400,6 +405,7 @@ impl Jobs {
             idempotency: request.idempotency.clone(),
             routing: Some(routing_json),
         };
+        self.inner.plugins.keep_version(&executor).await;
         match self.inner.store.insert_job(&new).await? {
             Ok(row) => {
                 tracing::info!(job = %row.id, provider = %row.provider, test_mode = row.test_mode, credits = row.credit_cost, "generation accepted");
@@ -534,7 +540,7 @@ impl Jobs {
         let Some(handle) = job.handle.as_deref() else {
             return self.cancel_before_vendor(&job).await;
         };
-        let plugin = self.plugin_for(&job).ok_or_else(|| {
+        let plugin = self.plugin_for(&job).await.ok_or_else(|| {
             ApiError::new(ErrorCode::ProviderUnavailable, format!("plugin `{}` is not loaded", job.plugin_id))
         })?;
         let refund = match plugin.cancel_with_token(handle, Some(&job.id)).await {
@@ -610,13 +616,14 @@ impl Jobs {
     }
 
     /// The plugin version a job runs on: the exact version it started on
-    /// while loaded, else the current version of its plugin.
-    fn plugin_for(&self, job: &JobRow) -> Option<LoadedPlugin> {
-        let registry = &self.inner.registry;
-        registry.version(&job.plugin_id, &job.plugin_sha256).or_else(|| {
-            let snapshot = registry.snapshot();
-            snapshot.plugins.get(&job.plugin_id).and_then(|r| r.plugin.clone())
-        })
+    /// (held here, or read back from the database), else the current
+    /// version of its plugin.
+    async fn plugin_for(&self, job: &JobRow) -> Option<LoadedPlugin> {
+        if let Some(pinned) = self.inner.plugins.pinned(&job.plugin_id, &job.plugin_sha256).await {
+            return Some(pinned);
+        }
+        let snapshot = self.inner.registry.snapshot();
+        snapshot.plugins.get(&job.plugin_id).and_then(|r| r.plugin.clone())
     }
 
     /// Renders the payload of an `event` about a job, for the transaction

@@ -200,13 +200,13 @@ async fn step(jobs: &Jobs, job: JobRow) -> Result<(), StepError> {
     let store = &jobs.inner.store;
     if now_ms() > job.deadline_at {
         let secs = (job.deadline_at - job.created_at) / 1000;
-        if let (Some(plugin), Some(handle)) = (jobs.plugin_for(&job), job.handle.as_deref()) {
+        if let (Some(plugin), Some(handle)) = (jobs.plugin_for(&job).await, job.handle.as_deref()) {
             let _ = plugin.cancel_with_token(handle, Some(&job.id)).await;
         }
         let message = format!("the generation did not finish within {secs} s");
         return fail(jobs, &job, ErrorCode::GenerationFailed, &message).await;
     }
-    let Some(plugin) = jobs.plugin_for(&job) else {
+    let Some(plugin) = jobs.plugin_for(&job).await else {
         let message = format!("plugin `{}` is no longer loaded", job.plugin_id);
         if job.status() == JobStatus::Queued {
             return fail(jobs, &job, ErrorCode::ProviderUnavailable, &message).await;
@@ -622,6 +622,7 @@ async fn try_failover(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str)
         error_code: code.as_str().to_string(),
         error_message: message.to_string(),
     };
+    jobs.inner.plugins.keep_version(&routed.plugin).await;
     match jobs.inner.store.fail_over(job, &to).await? {
         Ok(Some(moved)) => {
             tracing::warn!(job = %job.id, from = %job.provider, to = %moved.provider, code = code.as_str(), "failed over: {message}");

@@ -1,13 +1,20 @@
 //! Operator actions on plugins: install from bytes, enable, disable,
-//! remove, and the listing behind the admin `plugins` query.
+//! remove, and the listing behind the admin `plugins` query; and bringing
+//! this node in line with the cluster ([`PluginManager::sync`]).
 //!
-//! Installing validates completely before anything changes, then writes the
-//! file into the plugins directory (temporary name, then rename) and swaps
-//! it in, so the running server and the next start agree. This module must
-//! never decide who may call it; the API layer checks the admin token.
+//! Installing validates completely before anything changes. With a store
+//! (always, in a gateway) the component is kept in the database by its
+//! SHA-256 and recorded as installed, and every node serves it (see
+//! `super::cluster`); disables are kept there too. Versions that running
+//! jobs are pinned to are read back from the database when this node does
+//! not hold them (after a restart, or for a job another node started).
+//!
+//! This module must never decide who may call it; the API layer checks the
+//! admin token.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use time::OffsetDateTime;
 
@@ -70,46 +77,51 @@ pub enum ManageError {
 pub struct PluginManager {
     runtime: PluginRuntime,
     registry: Arc<Registry>,
-    dir: PathBuf,
     settings: SharedSettings,
-    /// Where runtime disables are kept across restarts, if anywhere.
+    /// Where installs, disables and versions are kept for every node and
+    /// across restarts, if anywhere.
     store: Option<Store>,
+    /// Versions known to be stored (so each is written once per process).
+    stored: Arc<Mutex<HashSet<String>>>,
 }
 
 impl PluginManager {
-    /// A manager over `registry`, installing into `dir`.
-    pub fn new(runtime: PluginRuntime, registry: Arc<Registry>, dir: PathBuf, settings: SharedSettings) -> Self {
-        PluginManager { runtime, registry, dir, settings, store: None }
+    /// A manager over `registry`.
+    pub fn new(runtime: PluginRuntime, registry: Arc<Registry>, settings: SharedSettings) -> Self {
+        PluginManager { runtime, registry, settings, store: None, stored: Arc::default() }
     }
 
-    /// Keep runtime disables in `store`, and apply the ones it holds now.
-    pub async fn with_store(mut self, store: Store) -> Result<Self, StoreError> {
-        for id in store.disabled_plugins().await? {
-            self.registry.set_enabled(&id, false);
-        }
+    /// Keep installs, disables and versions in `store`, and apply what it
+    /// holds now.
+    pub async fn with_store(mut self, store: Store) -> Result<Self, ManageError> {
         self.store = Some(store);
+        self.sync().await?;
         Ok(self)
     }
 
-    /// Validate `wasm` and put it into service, saved as `<dir>/<id>.wasm`.
+    /// The registry this manager changes.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// Validate `wasm` and put it into service on every node sharing the
+    /// store (replacing a plugin with the same id).
     pub async fn install(&self, wasm: &[u8]) -> Result<LoadedPlugin, ManageError> {
         let plugin = self.runtime.load_with("uploaded plugin", wasm, &*self.settings).await?;
         let id = plugin.id().to_string();
         debug_assert!(is_valid_id(&id), "validated manifests have valid ids");
-        let path = self.dir.join(format!("{id}.wasm"));
-        let tmp = self.dir.join(format!(".{id}.wasm.uploading"));
-        let io = |source| ManageError::Io { path: path.clone(), source };
-        std::fs::write(&tmp, wasm).map_err(io)?;
-        // Register first so the watcher, seeing the file, finds it serving.
-        self.registry.install(plugin.clone(), PluginSource::Uploaded(path.clone()));
-        std::fs::rename(&tmp, &path).map_err(io)?;
+        if let Some(store) = &self.store {
+            self.keep(store, &plugin).await?;
+            store.set_installed_plugin(&id, Some(plugin.sha256())).await?;
+        }
+        self.registry.install(plugin.clone(), PluginSource::Uploaded);
+        self.announce(&id).await;
         Ok(plugin)
     }
 
     /// Serve or stop serving a plugin's offerings. With a store the choice
-    /// outlives restarts (other nodes sharing the database apply it when
-    /// they start); `[plugins.<id>] enabled = false` in the config is the
-    /// operator's other, static switch.
+    /// reaches every node and outlives restarts; `[plugins.<id>] enabled =
+    /// false` in the config is the operator's other, static switch.
     pub async fn set_enabled(&self, id: &str, enabled: bool) -> Result<(), ManageError> {
         if !self.registry.snapshot().plugins.contains_key(id) {
             return Err(ManageError::Unknown(id.to_string()));
@@ -118,18 +130,27 @@ impl PluginManager {
             store.set_plugin_disabled(id, !enabled).await?;
         }
         self.registry.set_enabled(id, enabled);
+        self.announce(id).await;
         Ok(())
     }
 
-    /// Unload a plugin installed from the directory or uploaded, deleting
-    /// its file; running jobs finish on it. A bundled version it overrode
-    /// comes back.
-    pub fn remove(&self, id: &str) -> Result<(), ManageError> {
+    /// Unload a plugin installed through the API (on every node) or from
+    /// this node's directory (deleting its file); running jobs finish on
+    /// it. A bundled version it overrode comes back.
+    pub async fn remove(&self, id: &str) -> Result<(), ManageError> {
         let snapshot = self.registry.snapshot();
         let record = snapshot.plugins.get(id).ok_or_else(|| ManageError::Unknown(id.to_string()))?;
         match &record.source {
             PluginSource::Bundled => Err(ManageError::Bundled(id.to_string())),
-            PluginSource::Directory(path) | PluginSource::Uploaded(path) => {
+            PluginSource::Uploaded => {
+                if let Some(store) = &self.store {
+                    store.set_installed_plugin(id, None).await?;
+                }
+                self.registry.unload(id);
+                self.announce(id).await;
+                Ok(())
+            }
+            PluginSource::Directory(path) => {
                 let path = path.clone();
                 self.registry.remove_file(&path);
                 match std::fs::remove_file(&path) {
@@ -138,6 +159,118 @@ impl PluginManager {
                     Err(source) => Err(ManageError::Io { path, source }),
                 }
             }
+        }
+    }
+
+    /// Bring this node in line with the store: serve the installed
+    /// versions (read from the database), drop removed ones, and apply the
+    /// disables. Idempotent; cheap when nothing changed.
+    pub async fn sync(&self) -> Result<(), ManageError> {
+        let Some(store) = &self.store else { return Ok(()) };
+        for row in store.installed_plugins().await? {
+            let id = &row.plugin_id;
+            match row.sha256 {
+                Some(sha) => {
+                    let serving = self.registry.snapshot().plugins.get(id).is_some_and(|r| {
+                        r.source == PluginSource::Uploaded && r.plugin.as_ref().is_some_and(|p| p.sha256() == sha)
+                    });
+                    if serving {
+                        continue;
+                    }
+                    match self.stored_version(store, &sha).await {
+                        Ok(Some(plugin)) => self.registry.install(plugin, PluginSource::Uploaded),
+                        Ok(None) => {
+                            tracing::error!(plugin = %id, sha256 = %sha, "installed version missing from the database")
+                        }
+                        Err(e) => self.registry.record_failure(id, PluginSource::Uploaded, &e),
+                    }
+                }
+                None if self.registry.serves_uploaded(id) => self.registry.unload(id),
+                None => {}
+            }
+        }
+        let disabled: HashSet<String> = store.disabled_plugins().await?.into_iter().collect();
+        let known: Vec<String> = self.registry.snapshot().plugins.keys().cloned().collect();
+        for id in known.iter().chain(disabled.iter()) {
+            let want_disabled = disabled.contains(id);
+            if self.registry.is_disabled(id) != want_disabled {
+                self.registry.set_enabled(id, !want_disabled);
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep `plugin`'s version in the database before a job is pinned to
+    /// it, so the job finishes on it after a restart or on another node
+    /// (once per version and process; a failure is logged, not fatal).
+    pub async fn keep_version(&self, plugin: &LoadedPlugin) {
+        if let Some(store) = &self.store
+            && let Err(e) = self.keep(store, plugin).await
+        {
+            tracing::warn!(plugin = plugin.id(), "storing the plugin version failed: {e}");
+        }
+    }
+
+    /// Version `sha256` of plugin `id` for a job pinned to it: held here,
+    /// or read back from the database (and held from then on).
+    pub async fn pinned(&self, id: &str, sha256: &str) -> Option<LoadedPlugin> {
+        if let Some(plugin) = self.registry.version(id, sha256) {
+            return Some(plugin);
+        }
+        let store = self.store.as_ref()?;
+        match self.stored_version(store, sha256).await {
+            Ok(Some(plugin)) if plugin.id() == id => {
+                tracing::info!(plugin = id, sha256 = &sha256[..12.min(sha256.len())], "pinned version read back");
+                self.registry.add_version(plugin.clone());
+                Some(plugin)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(plugin = id, "pinned version {sha256} does not load: {e}");
+                None
+            }
+        }
+    }
+
+    /// What every node sharing the store last reported serving.
+    pub async fn node_states(&self) -> Result<Vec<crate::store::plugins::NodePlugin>, ManageError> {
+        match &self.store {
+            Some(store) => Ok(store.node_plugins().await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Load version `sha256` from the database.
+    async fn stored_version(&self, store: &Store, sha256: &str) -> Result<Option<LoadedPlugin>, PluginError> {
+        let wasm = match store.plugin_blob(sha256).await {
+            Ok(Some(w)) => w,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                tracing::warn!("reading plugin version {sha256} failed: {e}");
+                return Ok(None);
+            }
+        };
+        let plugin = self.runtime.load_with("stored plugin", &wasm, &*self.settings).await?;
+        Ok(Some(plugin))
+    }
+
+    /// Store `plugin`'s component unless this process did already.
+    async fn keep(&self, store: &Store, plugin: &LoadedPlugin) -> Result<(), StoreError> {
+        if self.stored.lock().expect("never poisoned").contains(plugin.sha256()) {
+            return Ok(());
+        }
+        store.save_plugin_blob(plugin.sha256(), plugin.id(), &plugin.version().to_string(), plugin.wasm()).await?;
+        self.stored.lock().expect("never poisoned").insert(plugin.sha256().to_string());
+        Ok(())
+    }
+
+    /// Tell the other nodes (a failure only delays them until their next
+    /// periodic check).
+    async fn announce(&self, id: &str) {
+        if let Some(store) = &self.store
+            && let Err(e) = store.notify_plugins_changed(id).await
+        {
+            tracing::warn!(plugin = id, "announcing the plugin change failed: {e}");
         }
     }
 
@@ -155,7 +288,7 @@ impl PluginManager {
                 source: match r.source {
                     PluginSource::Bundled => "bundled",
                     PluginSource::Directory(_) => "dir",
-                    PluginSource::Uploaded(_) => "uploaded",
+                    PluginSource::Uploaded => "uploaded",
                 },
                 offerings: r
                     .plugin

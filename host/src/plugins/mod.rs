@@ -15,6 +15,7 @@
 mod bindings;
 mod cache;
 mod call_metrics;
+pub mod cluster;
 mod convert;
 mod cpu_meter;
 pub mod engine;

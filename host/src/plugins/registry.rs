@@ -28,8 +28,10 @@ pub enum PluginSource {
     Bundled,
     /// A `.wasm` file in the plugins directory.
     Directory(PathBuf),
-    /// Uploaded through the admin API (and saved as this file).
-    Uploaded(PathBuf),
+    /// Installed through the admin API: kept in the database and served by
+    /// every node (see `super::cluster`). Wins over a directory file and a
+    /// bundled plugin with the same id.
+    Uploaded,
 }
 
 /// Lifecycle state of a plugin record.
@@ -162,6 +164,12 @@ impl Registry {
         lock(&self.versions).get(&(id.to_string(), sha256.to_string())).cloned()
     }
 
+    /// Hold `plugin` as a version jobs may be pinned to, without serving it
+    /// (a version read back from the database after a restart).
+    pub fn add_version(&self, plugin: LoadedPlugin) {
+        lock(&self.versions).insert((plugin.id().to_string(), plugin.sha256().to_string()), plugin);
+    }
+
     /// Every version still held (serving or draining).
     pub fn versions(&self) -> Vec<LoadedPlugin> {
         lock(&self.versions).values().cloned().collect()
@@ -213,9 +221,10 @@ impl Registry {
             PluginSource::Bundled => {
                 lock(&self.bundled).insert(id.clone(), plugin.clone());
             }
-            PluginSource::Directory(path) | PluginSource::Uploaded(path) => {
+            PluginSource::Directory(path) => {
                 lock(&self.files).insert(path.clone(), id.clone());
             }
+            PluginSource::Uploaded => {}
         }
         let loaded_at = OffsetDateTime::now_utc();
         self.update(|snap| {
@@ -303,6 +312,11 @@ impl Registry {
         }
     }
 
+    /// Whether plugin `id` serves an uploaded (cluster-wide) version.
+    pub fn serves_uploaded(&self, id: &str) -> bool {
+        self.snapshot().plugins.get(id).is_some_and(|r| r.source == PluginSource::Uploaded && r.plugin.is_some())
+    }
+
     /// The plugin id a directory file was loaded as.
     pub fn id_of_file(&self, path: &Path) -> Option<String> {
         lock(&self.files).get(path).cloned()
@@ -327,6 +341,13 @@ impl Registry {
         }
         let source = PluginSource::Directory(path.to_path_buf());
         match runtime.load_with(&name, &wasm, settings).await {
+            Ok(plugin) if self.serves_uploaded(plugin.id()) => {
+                tracing::warn!(
+                    plugin = plugin.id(),
+                    file = %path.display(),
+                    "directory file ignored: this plugin is installed cluster-wide (remove it there first)"
+                );
+            }
             Ok(plugin) => {
                 if let Some(old) = known_id.filter(|old| old != plugin.id()) {
                     self.unload(&old);
@@ -352,8 +373,8 @@ impl Registry {
             return;
         };
         let from_this_file = self.snapshot().plugins.get(&id).is_some_and(|r| match &r.source {
-            PluginSource::Directory(p) | PluginSource::Uploaded(p) => p == path,
-            PluginSource::Bundled => false,
+            PluginSource::Directory(p) => p == path,
+            PluginSource::Bundled | PluginSource::Uploaded => false,
         });
         lock(&self.files).remove(path);
         if from_this_file {

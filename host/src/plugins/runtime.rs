@@ -148,7 +148,8 @@ impl PluginRuntime {
         settings_for: &(dyn Fn(&str) -> PluginSettings + Sync),
     ) -> Result<LoadedPlugin, PluginError> {
         let sha256 = hex::encode(Sha256::digest(wasm));
-        let component = self.compile(origin, wasm.to_vec(), sha256.clone()).await?;
+        let bytes: Arc<[u8]> = Arc::from(wasm);
+        let component = self.compile(origin, bytes.clone(), sha256.clone()).await?;
         let contract = check_contract(origin, &component, &self.inner.engine.engine)?;
         let (capabilities, health_export) = optional_interfaces(&component, &self.inner.engine.engine);
         let pre = self
@@ -176,7 +177,8 @@ impl PluginRuntime {
             net: self.inner.net.clone(),
             limits: self.inner.limits.clone(),
         });
-        let probe = LoadedPlugin::assemble(self.inner.clone(), pre.clone(), bootstrap, None, sha256.clone());
+        let probe =
+            LoadedPlugin::assemble(self.inner.clone(), pre.clone(), bootstrap, None, sha256.clone(), bytes.clone());
         let manifest = probe.manifest().await?;
         let version = validate_manifest(&manifest)
             .map_err(|error| PluginError::InvalidManifest { origin: origin.to_string(), error })?;
@@ -204,7 +206,8 @@ impl PluginRuntime {
             net: self.inner.net.clone(),
             limits: self.inner.limits.clone(),
         });
-        let mut plugin = LoadedPlugin::assemble(self.inner.clone(), pre, context, Some((manifest, version)), sha256);
+        let mut plugin =
+            LoadedPlugin::assemble(self.inner.clone(), pre, context, Some((manifest, version)), sha256, bytes);
         let inner = Arc::get_mut(&mut plugin.inner).expect("not shared yet");
         inner.capabilities = capabilities;
         inner.health_export = health_export;
@@ -212,7 +215,7 @@ impl PluginRuntime {
         Ok(plugin)
     }
 
-    async fn compile(&self, origin: &str, wasm: Vec<u8>, sha256: String) -> Result<Component, PluginError> {
+    async fn compile(&self, origin: &str, wasm: Arc<[u8]>, sha256: String) -> Result<Component, PluginError> {
         let inner = self.inner.clone();
         let started = Instant::now();
         let result = tokio::task::spawn_blocking(move || match &inner.cache {
@@ -369,6 +372,9 @@ struct LoadedInner {
     context: Arc<PluginContext>,
     manifest: Option<(Manifest, semver::Version)>,
     sha256: String,
+    /// The component as loaded, kept so the version can be stored in the
+    /// database (other nodes, restarts, jobs pinned to it).
+    wasm: Arc<[u8]>,
 }
 
 /// A loaded, validated plugin version. Cheap to clone; the compiled code
@@ -387,9 +393,11 @@ impl LoadedPlugin {
         context: Arc<PluginContext>,
         manifest: Option<(Manifest, semver::Version)>,
         sha256: String,
+        wasm: Arc<[u8]>,
     ) -> LoadedPlugin {
         LoadedPlugin {
             inner: Arc::new(LoadedInner {
+                wasm,
                 capabilities: Vec::new(),
                 health_export: None,
                 contract: CONTRACT_VERSION,
@@ -400,6 +408,11 @@ impl LoadedPlugin {
                 sha256,
             }),
         }
+    }
+
+    /// The component's bytes, as loaded.
+    pub fn wasm(&self) -> &[u8] {
+        &self.inner.wasm
     }
 
     /// The contract version the plugin was built against (its `provider`

@@ -74,10 +74,7 @@ impl Store {
     }
 
     /// Which of `paths` some artifact row points at.
-    pub async fn artifact_paths_in(
-        &self,
-        paths: &[String],
-    ) -> Result<std::collections::HashSet<String>, StoreError> {
+    pub async fn artifact_paths_in(&self, paths: &[String]) -> Result<std::collections::HashSet<String>, StoreError> {
         let mut found = std::collections::HashSet::new();
         for chunk in paths.chunks(500) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();

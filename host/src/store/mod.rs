@@ -10,7 +10,8 @@
 //! `jobs` (generations, their reservations and settlement), `artifacts`,
 //! `health` (what each offering did and its circuit breaker),
 //! `webhooks` (endpoints and the delivery outbox, written inside the job
-//! transactions).
+//! transactions), `plugins` (installed plugins and their versions, shared
+//! by every node).
 //! Money moves only inside the job transactions here, so a balance change
 //! and the state change that causes it commit together or not at all.
 //!
@@ -27,6 +28,7 @@ pub mod artifacts;
 pub mod health;
 pub mod idempotency;
 pub mod jobs;
+pub mod plugins;
 pub mod webhooks;
 
 pub use accounts::{Account, ApiKey};
@@ -162,36 +164,11 @@ impl Store {
         Ok(self.setting(key).await?.unwrap_or(value))
     }
 
-    /// Plugin ids the operator disabled at run time (kept across restarts).
-    pub async fn disabled_plugins(&self) -> Result<Vec<String>, StoreError> {
-        let keys: Vec<(String,)> = on_db!(self, pool => {
-            sqlx::query_as("SELECT key FROM settings WHERE key LIKE 'plugin_disabled:%'").fetch_all(pool).await?
-        });
-        Ok(keys.into_iter().filter_map(|(k,)| k.strip_prefix(DISABLED_PLUGIN).map(str::to_string)).collect())
-    }
-
-    /// Record that plugin `id` is disabled (or no longer is).
-    pub async fn set_plugin_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
-        let key = format!("{DISABLED_PLUGIN}{id}");
-        on_db!(self, pool => {
-            if disabled {
-                sqlx::query("INSERT INTO settings (key, value) VALUES ($1, 'true') ON CONFLICT (key) DO NOTHING")
-                    .bind(&key).execute(pool).await?;
-            } else {
-                sqlx::query("DELETE FROM settings WHERE key = $1").bind(&key).execute(pool).await?;
-            }
-        });
-        Ok(())
-    }
-
     /// Close the pool.
     pub async fn close(&self) {
         on_db!(self, pool => pool.close().await)
     }
 }
-
-/// Settings key prefix of a plugin disabled at run time.
-const DISABLED_PLUGIN: &str = "plugin_disabled:";
 
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {
