@@ -757,6 +757,25 @@ mod tests {
         assert_eq!(c.webhooks.retry_schedule.len(), 7);
     }
 
+    /// The deployment guide's files are valid configuration.
+    #[test]
+    fn the_deployment_guide_configures_a_cluster_node() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/deploy/doitong.toml");
+        let c = Config::load(Some(&file), vec![], toml::Table::new()).unwrap();
+        assert_eq!((c.artifacts.store, c.artifacts.delivery), (ArtifactBackend::S3, Delivery::Redirect));
+        assert!(c.database_url.starts_with("postgres://") && c.redis_url.starts_with("redis://"));
+        let compose = std::fs::read_to_string(file.with_file_name("compose.yaml")).unwrap();
+        let vars: Vec<(String, String)> = compose
+            .lines()
+            .filter_map(|l| l.trim().split_once(": "))
+            .filter(|(k, _)| k.starts_with("DOITONG_"))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+            .collect();
+        assert!(vars.len() >= 10, "{vars:?}");
+        let c = Config::load(None, vars, toml::Table::new()).unwrap();
+        assert_eq!(c.artifacts.s3_endpoint, "http://minio:9000");
+    }
+
     #[test]
     fn file_then_env_then_flags() {
         let dir = tempfile::tempdir().unwrap();

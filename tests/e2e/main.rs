@@ -3,6 +3,7 @@
 
 mod api;
 mod artifacts;
+mod chaos;
 mod cluster;
 mod embed;
 mod harness;

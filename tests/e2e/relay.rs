@@ -56,6 +56,8 @@ pub struct VendorState {
     tokens: Vec<String>,
     /// Task ids cancelled, in order.
     cancels: Vec<String>,
+    /// When each task was created, in order.
+    created_at: Vec<Instant>,
     /// Finished tasks answer with a URL to a body of this many bytes
     /// (`video/mp4`, generated as it is sent) instead of an inline PNG.
     pub result_bytes: Option<u64>,
@@ -127,6 +129,20 @@ impl RelayVendor {
         self.state.lock().unwrap().tasks.len()
     }
 
+    /// When each task was created, in order.
+    pub fn creation_times(&self) -> Vec<Instant> {
+        self.state.lock().unwrap().created_at.clone()
+    }
+
+    /// How many submits each idempotency key took to reach the vendor.
+    pub fn submits_per_key(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for key in &self.state.lock().unwrap().tokens {
+            *counts.entry(key.clone()).or_default() += 1;
+        }
+        counts
+    }
+
     /// Task ids cancelled.
     pub fn cancels(&self) -> Vec<String> {
         self.state.lock().unwrap().cancels.clone()
@@ -166,6 +182,7 @@ async fn create(State(state): State<Shared>, Path(_offering): Path<String>, Json
     let id = format!("task-{}", state.tasks.len() + 1);
     let ready = Instant::now() + state.delay;
     state.tasks.insert(id.clone(), Task { ready, cancelled: false });
+    state.created_at.push(Instant::now());
     if !key.is_empty() {
         state.by_key.insert(key, id.clone());
     }

@@ -372,6 +372,9 @@ impl Jobs {
         } else {
             plugin.clone()
         };
+        // Before the clock is read for the deadline: the first job on a
+        // version stores it (so it can finish on it anywhere), which takes a moment.
+        self.inner.plugins.keep_version(&executor).await;
         let account = self
             .inner
             .store
@@ -405,7 +408,6 @@ impl Jobs {
             idempotency: request.idempotency.clone(),
             routing: Some(routing_json),
         };
-        self.inner.plugins.keep_version(&executor).await;
         match self.inner.store.insert_job(&new).await? {
             Ok(row) => {
                 tracing::info!(job = %row.id, provider = %row.provider, test_mode = row.test_mode, credits = row.credit_cost, "generation accepted");

@@ -199,7 +199,7 @@ enum StepError {
 async fn step(jobs: &Jobs, job: JobRow) -> Result<(), StepError> {
     let store = &jobs.inner.store;
     if now_ms() > job.deadline_at {
-        let secs = (job.deadline_at - job.created_at) / 1000;
+        let secs = (job.deadline_at - job.created_at + 500) / 1000; // rounded: both clocks read within ms
         if let (Some(plugin), Some(handle)) = (jobs.plugin_for(&job).await, job.handle.as_deref()) {
             let _ = plugin.cancel_with_token(handle, Some(&job.id)).await;
         }
