@@ -174,3 +174,31 @@ async fn a_500_mib_result_streams_into_the_bucket_with_bounded_memory() {
     let metadata = &body["data"]["generation"]["metadata"];
     assert_eq!((metadata["sizeBytes"].as_u64(), metadata["mimeType"].as_str()), (Some(SIZE), Some("video/mp4")));
 }
+
+/// The same on the default file store: the file under `<data_dir>/artifacts`
+/// and its row go, a stray file as old goes too, a Range is answered.
+#[tokio::test]
+async fn retention_on_the_file_store() {
+    let a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_millis(20));
+    let env = pairs(&[("DOITONG_ARTIFACTS_RETENTION_DAYS", "0.00005"), ("DOITONG_ARTIFACTS_PURGE_INTERVAL_SECS", "1")]);
+    let (server, key) = gateway_with(&a, &b, 1_000, &[], with_env(ServerOptions::default(), env)).await;
+    let stray = server.data_dir.join("artifacts/gen_crashed/0.png");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"left by a crash").unwrap();
+    let id = generate(&server, &key, "relay-a").await;
+    let url = output_url(&server, &key, &id).await;
+    let file = server.data_dir.join(format!("artifacts/{id}/0.png"));
+    assert!(file.exists());
+    let part = get_range(&url, "bytes=1-3").await;
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.unwrap().to_vec(), b"PNG".to_vec());
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while file.exists() || stray.exists() {
+        assert!(Instant::now() < deadline, "not purged:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 404, "its row is gone too");
+}

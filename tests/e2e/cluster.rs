@@ -259,3 +259,27 @@ async fn a_running_job_keeps_its_plugin_version_across_restarts() {
     assert!(text.contains("1.0.0-swap-001"), "finished on the version it started on: {text}");
     assert!(server.log().contains("pinned version read back"), "{}", server.log());
 }
+
+/// SIGTERM right after a generation completes: the webhook attempt in
+/// flight (a receiver taking 2 s) is finished before the process exits,
+/// and recorded, so the next start does not send it again.
+#[tokio::test]
+async fn sigterm_finishes_webhook_attempts_in_flight() {
+    let a = RelayVendor::start().await;
+    let b = RelayVendor::start().await;
+    a.set(Mode::Up, Duration::from_millis(100));
+    let hook = crate::relay::Hook::answering_after(Duration::from_secs(2)).await;
+    let grace = [("DOITONG_SHUTDOWN_GRACE_SECS", "10")];
+    let (mut server, key) = gateway_with(&a, &b, 1_000, &grace, ServerOptions::default()).await;
+    let query = "mutation($w: String!) { generate(input: { type: IMAGE, provider: \"relay-a\", \
+        input: { text: \"x\" }, webhookUrl: $w }) { id } }";
+    let (_, _, body) = server.post(Some(&key), query, json!({ "w": hook.url() }), &[]).await;
+    let id = body["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_string();
+    server.wait_terminal(&key, &id, Duration::from_secs(30)).await;
+    let status = server.terminate().await;
+    assert!(status.success(), "{status}");
+    assert_eq!(hook.got.lock().unwrap().len(), 1, "delivered before the process exited");
+    server.start_again().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(hook.got.lock().unwrap().len(), 1, "recorded as delivered: not sent again");
+}

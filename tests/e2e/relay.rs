@@ -247,6 +247,11 @@ pub struct Hook {
 
 impl Hook {
     pub async fn start() -> Hook {
+        Hook::answering_after(Duration::ZERO).await
+    }
+
+    /// A receiver that takes `delay` to answer each delivery.
+    pub async fn answering_after(delay: Duration) -> Hook {
         let got: Arc<Mutex<Vec<Value>>> = Arc::default();
         let ids: Arc<Mutex<Vec<String>>> = Arc::default();
         let (keep, keep_ids) = (got.clone(), ids.clone());
@@ -255,6 +260,7 @@ impl Hook {
             post(move |headers: axum::http::HeaderMap, Json(body): Json<Value>| {
                 let (keep, keep_ids) = (keep.clone(), keep_ids.clone());
                 async move {
+                    tokio::time::sleep(delay).await;
                     let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
                     // One lock for both lists keeps them in step.
                     let mut got = keep.lock().unwrap();

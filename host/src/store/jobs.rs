@@ -605,9 +605,15 @@ impl Store {
         })
     }
 
-    /// The earliest `poll_at` of any unleased active job.
+    /// When the next active job can be claimed: its `poll_at`, or the end
+    /// of its lease if one holds it longer. (A job being stepped is not
+    /// due: counting its past `poll_at` made idle workers poll the
+    /// database every few milliseconds while other steps ran.)
     pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
-        let sql = format!("SELECT MIN(poll_at) FROM jobs WHERE {ACTIVE}");
+        let sql = format!(
+            "SELECT MIN(CASE WHEN lease_until IS NOT NULL AND lease_until > poll_at THEN lease_until ELSE poll_at END) \
+             FROM jobs WHERE {ACTIVE}"
+        );
         let (at,): (Option<i64>,) =
             on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_one(pool).await?);
         Ok(at)
