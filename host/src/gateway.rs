@@ -13,9 +13,10 @@ use axum::Router;
 
 use crate::admin::Admin;
 use crate::artifacts::ArtifactStore;
+use crate::background::Background;
 use crate::builder::GatewayBuilder;
 use crate::config::{Config, ConfigError};
-use crate::jobs::{Jobs, WorkerHandle};
+use crate::jobs::Jobs;
 use crate::limits::Counters;
 use crate::metrics::Metrics;
 use crate::plugins::watcher::{self, PluginWatcher, SharedSettings, WatchError};
@@ -74,12 +75,12 @@ pub struct Gateway {
     jobs: Jobs,
     runtime: PluginRuntime,
     manager: PluginManager,
-    worker: Option<WorkerHandle>,
-    health_checks: Option<crate::jobs::ChecksHandle>,
+    worker: Option<Background>,
+    health_checks: Option<Background>,
     webhooks: Webhooks,
-    webhook_worker: Option<crate::webhooks::WorkerHandle>,
-    purge: Option<crate::artifacts::retention::PurgeHandle>,
-    cluster: Option<crate::plugins::cluster::ClusterSync>,
+    webhook_worker: Option<Background>,
+    purge: Option<Background>,
+    cluster: Option<Background>,
     _watcher: PluginWatcher,
     router: Router,
     /// The key created for the `default` account on a brand-new database.

@@ -105,6 +105,7 @@
 
 pub mod admin;
 pub mod artifacts;
+pub mod background;
 pub mod builder;
 pub mod config;
 pub mod error;

@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use object_store::ObjectMeta;
-use tokio::sync::watch;
 
 use super::{ArtifactError, ArtifactStore};
+use crate::background::Background;
 use crate::store::{Store, StoreError, accounts::new_id, now_ms};
 
 /// The lock a purging node holds.
@@ -47,25 +47,10 @@ pub struct Purged {
     pub staged: u64,
 }
 
-/// The running purge loop; dropping it stops it.
-pub struct PurgeHandle {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl PurgeHandle {
-    /// Stop after the pass in progress, if any.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
-
 /// Start purging every `interval` (nothing to start when `retention` is
 /// forever).
-pub fn spawn(store: Store, artifacts: ArtifactStore, retention: Duration, interval: Duration) -> PurgeHandle {
-    let (stop, mut stopped) = watch::channel(false);
-    let task = tokio::spawn(async move {
+pub fn spawn(store: Store, artifacts: ArtifactStore, retention: Duration, interval: Duration) -> Background {
+    Background::spawn(move |mut stopped| async move {
         let owner = new_id("purger");
         let lease = interval.max(Duration::from_secs(60)).as_millis() as i64 * 2;
         loop {
@@ -86,8 +71,7 @@ pub fn spawn(store: Store, artifacts: ArtifactStore, retention: Duration, interv
             }
         }
         let _ = store.unlock(LOCK, &owner).await;
-    });
-    PurgeHandle { stop, task }
+    })
 }
 
 /// One pass: expired artifacts, then orphaned objects, then stale staged

@@ -13,32 +13,16 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::Jobs;
+use crate::background::Background;
 use crate::plugins::Failure;
 
-/// Stops the task; dropping it does too.
-pub struct ChecksHandle {
-    stop: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl ChecksHandle {
-    /// Stop and wait for a check in flight.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+pub(super) fn spawn(jobs: Jobs) -> Background {
+    let refresh = jobs.inner.health.clone();
+    let tasks = Background::spawn(|stopped| refresh.run_refresh(stopped));
+    match jobs.inner.config.routing.health_check_secs {
+        0 => tasks,
+        every => tasks.and(move |stopped| run_checks(jobs, Duration::from_secs(every), stopped)),
     }
-}
-
-pub(super) fn spawn(jobs: Jobs) -> ChecksHandle {
-    let (stop, stopped) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(jobs.inner.health.clone().run_refresh(stopped.clone()))];
-    let every = jobs.inner.config.routing.health_check_secs;
-    if every > 0 {
-        tasks.push(tokio::spawn(run_checks(jobs, Duration::from_secs(every), stopped)));
-    }
-    ChecksHandle { stop, tasks }
 }
 
 async fn run_checks(jobs: Jobs, every: Duration, mut stop: watch::Receiver<bool>) {

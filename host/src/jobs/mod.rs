@@ -56,12 +56,10 @@ use crate::store::webhooks::Event;
 use crate::store::{Store, accounts::new_id, now_ms};
 use crate::webhooks::event::EventType;
 
-pub use checks::ChecksHandle;
 pub use route::{GivenRequest, RoutingRecord};
 pub use validate::RawInput;
 
 use route::{Choice, Route};
-pub use worker::WorkerHandle;
 
 /// Who is asking.
 #[derive(Debug, Clone)]
@@ -238,13 +236,13 @@ impl Jobs {
     }
 
     /// Start the worker that steps jobs.
-    pub fn spawn_worker(&self) -> WorkerHandle {
+    pub fn spawn_worker(&self) -> crate::background::Background {
         worker::spawn(self.clone())
     }
 
     /// Start the task that keeps the offerings' health current (every node,
     /// API-only ones too: they route).
-    pub fn spawn_health_checks(&self) -> ChecksHandle {
+    pub fn spawn_health_checks(&self) -> crate::background::Background {
         checks::spawn(self.clone())
     }
 

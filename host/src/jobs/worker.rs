@@ -26,6 +26,7 @@ use super::Jobs;
 use super::media;
 use super::route::{Choice, Route, RoutingRecord};
 use crate::artifacts::probe::{self, MediaInfo};
+use crate::background::Background;
 use crate::error::{ErrorCode, code_for_failure, code_for_plugin_error};
 use crate::plugins::{
     Artifact, Failure, FailureCode, InputField, JobRequest, Limit, LoadedPlugin, MediaKind, PluginError, Progress,
@@ -50,25 +51,11 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 /// Wait after a retryable failure before submitting again.
 const RETRY_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Stops the worker; dropping it does too.
-pub struct WorkerHandle {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl WorkerHandle {
-    /// Stop claiming jobs, let steps in flight finish within
-    /// `shutdown_grace_secs`, and hand back the jobs of those that did not.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
-
-pub(super) fn spawn(jobs: Jobs) -> WorkerHandle {
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(jobs, stopped));
-    WorkerHandle { stop, task }
+/// Start the worker; [`Background::shutdown`] stops claiming, lets steps
+/// in flight finish within `shutdown_grace_secs` and hands back the jobs of
+/// those that did not.
+pub(super) fn spawn(jobs: Jobs) -> Background {
+    Background::spawn(|stopped| run(jobs, stopped))
 }
 
 async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {

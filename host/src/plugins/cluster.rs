@@ -18,6 +18,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::manager::PluginManager;
+use crate::background::Background;
 use crate::store::plugins::{NodePlugin, PLUGINS_CHANNEL};
 use crate::store::{Store, now_ms};
 
@@ -26,25 +27,10 @@ pub const RECHECK: Duration = Duration::from_secs(5);
 /// A node silent this long is dropped from the per-node listing.
 const FORGET_AFTER: Duration = Duration::from_secs(600);
 
-/// The running sync; dropping it stops it.
-pub struct ClusterSync {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl ClusterSync {
-    /// Stop syncing (and forget this node's report).
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
-
-/// Start syncing `manager` with `store`, reporting as `node`.
-pub fn spawn(manager: PluginManager, store: Store, node: String) -> ClusterSync {
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(manager, store, node, stopped));
-    ClusterSync { stop, task }
+/// Start syncing `manager` with `store`, reporting as `node`; on
+/// [`Background::shutdown`] the node's report is withdrawn.
+pub fn spawn(manager: PluginManager, store: Store, node: String) -> Background {
+    Background::spawn(|stopped| run(manager, store, node, stopped))
 }
 
 async fn run(manager: PluginManager, store: Store, node: String, mut stopped: watch::Receiver<bool>) {

@@ -54,8 +54,6 @@ use crate::net::NetClients;
 use crate::store::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow};
 use crate::store::{Store, now_ms};
 
-pub use worker::WorkerHandle;
-
 /// Added to the attempt timeout to make a delivery's lease: another node
 /// takes a delivery over only when its attempt cannot still be running.
 pub const LEASE_MARGIN: Duration = Duration::from_secs(30);
@@ -89,7 +87,7 @@ impl Webhooks {
 
     /// Start the delivery worker; `job_events` (from `Jobs::subscribe`)
     /// wakes it when a job changes, which is when events are enqueued.
-    pub fn spawn_worker(&self, job_events: broadcast::Receiver<String>) -> WorkerHandle {
+    pub fn spawn_worker(&self, job_events: broadcast::Receiver<String>) -> crate::background::Background {
         worker::spawn(self.clone(), job_events)
     }
 

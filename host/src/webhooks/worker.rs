@@ -22,6 +22,7 @@ use tokio::sync::{Semaphore, broadcast, watch};
 use tokio::task::JoinSet;
 
 use super::{LEASE_MARGIN, USER_AGENT, Webhooks, signing, target};
+use crate::background::Background;
 use crate::metrics::WebhookOutcome;
 use crate::store::now_ms;
 use crate::store::webhooks::{AttemptOutcome, DeliveryRow, EXCERPT_CHARS, NextStep, excerpt};
@@ -33,26 +34,11 @@ const MIN_SLEEP: Duration = Duration::from_millis(5);
 /// Pause after the store failed, so a database outage is not a busy loop.
 const STORE_RETRY: Duration = Duration::from_secs(1);
 
-/// Stops the delivery worker.
-pub struct WorkerHandle {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl WorkerHandle {
-    /// Send the deliveries due now (within `shutdown_grace_secs`), stop
-    /// claiming, and wait for attempts in flight (each bounded by
-    /// `webhooks.timeout_secs`).
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        let _ = self.task.await;
-    }
-}
-
-pub(super) fn spawn(hooks: Webhooks, job_events: broadcast::Receiver<String>) -> WorkerHandle {
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(run(hooks, job_events, stopped));
-    WorkerHandle { stop, task }
+/// Start the delivery worker; [`Background::shutdown`] sends the
+/// deliveries due now (within `shutdown_grace_secs`), stops claiming, and
+/// waits for attempts in flight (each bounded by `webhooks.timeout_secs`).
+pub(super) fn spawn(hooks: Webhooks, job_events: broadcast::Receiver<String>) -> Background {
+    Background::spawn(|stopped| run(hooks, job_events, stopped))
 }
 
 async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut stopped: watch::Receiver<bool>) {
