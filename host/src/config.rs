@@ -137,6 +137,8 @@ pub struct WebhooksConfig {
     /// Deliveries in flight at once on this node; one slow receiver holds
     /// one slot only. Default 16.
     pub max_in_flight: usize,
+    /// Endpoints one account may register. Default 10.
+    pub max_endpoints: u32,
 }
 
 impl Default for WebhooksConfig {
@@ -146,6 +148,7 @@ impl Default for WebhooksConfig {
             retry_schedule: ["5s", "5m", "30m", "2h", "5h", "10h", "10h"].map(String::from).to_vec(),
             timeout_secs: 15,
             max_in_flight: 16,
+            max_endpoints: 10,
         }
     }
 }
@@ -496,11 +499,46 @@ pub struct LimitsConfig {
     pub queue_factor: u32,
     /// How long an Idempotency-Key's response is kept, hours. Default 24.
     pub idempotency_hours: u32,
+    /// Deepest GraphQL selection accepted (GraphiQL's introspection query
+    /// needs 13). Default 16.
+    pub graphql_depth: usize,
+    /// Most work one GraphQL request may ask for: one per field, list
+    /// fields counted `first` times their selection. Default 2000 (a page
+    /// of 100 generations with a dozen fields each).
+    pub graphql_complexity: usize,
+    /// Most directives on one field. Default 10.
+    pub graphql_directives: usize,
+    /// Most root fields (aliases included) in one operation; every root
+    /// field of a mutation counts as one write against the plan's RPM.
+    /// Default 20.
+    pub graphql_root_fields: usize,
+    /// Subscriptions open at once on one `/graphql/ws` connection. Default 20.
+    pub ws_subscriptions: usize,
+    /// Seconds a new `/graphql/ws` connection has to authenticate
+    /// (`connection_init`). Default 10.
+    pub ws_init_timeout_secs: u64,
+    /// How often an open `/graphql/ws` connection's key is checked again;
+    /// a revoked key's connection is closed. Default 30.
+    pub ws_recheck_secs: u64,
+    /// Largest `/graphql/ws` message, KiB. Default 64.
+    pub ws_message_kib: usize,
 }
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { read_rpm: 600, queue_factor: 10, idempotency_hours: 24 }
+        LimitsConfig {
+            read_rpm: 600,
+            queue_factor: 10,
+            idempotency_hours: 24,
+            graphql_depth: 16,
+            graphql_complexity: 2000,
+            graphql_directives: 10,
+            graphql_root_fields: 20,
+            ws_subscriptions: 20,
+            ws_init_timeout_secs: 10,
+            ws_recheck_secs: 30,
+            ws_message_kib: 64,
+        }
     }
 }
 

@@ -182,6 +182,7 @@ pub fn code_for_plugin_error(error: &crate::plugins::PluginError) -> ErrorCode {
         | P::IncompatibleContract { .. }
         | P::Link { .. }
         | P::InvalidManifest { .. }
+        | P::OfferingTaken { .. }
         | P::Settings { .. } => ErrorCode::ProviderUnavailable,
         P::LimitExceeded { .. } | P::Trap { .. } => ErrorCode::GenerationFailed,
     }

@@ -7,7 +7,9 @@
 //! webhooks the operator allowed to be private, whose resolver still drops
 //! cloud-metadata addresses (webhook URLs come from users, and
 //! `allow_private` must not open `169.254.169.254` to them). None follows
-//! redirects: a redirect would bypass the allow-lists.
+//! redirects: a redirect would bypass the allow-lists, and none uses a
+//! proxy from `HTTP(S)_PROXY`: a proxy resolves names itself, which would
+//! bypass these resolvers.
 //!
 //! This module owns no policy of its own beyond that resolver; callers
 //! check URLs with [`crate::plugins::policy`] first.
@@ -80,6 +82,7 @@ impl NetClients {
             reqwest::Client::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
                 .user_agent(concat!("doitong/", env!("CARGO_PKG_VERSION")))
         };
         Ok(NetClients {

@@ -552,3 +552,54 @@ async fn a_dropped_plugin_is_read_once_and_a_broken_one_reported_once() {
     let key = enterprise_key(&server);
     await_version(&server, &key, "swapper", Some("1.0.0-swap-008")).await;
 }
+
+/// The swapper with plugin id `id` (at most 14 characters), still declaring
+/// the `swapper` offering.
+fn swapper_as(id: &str) -> Vec<u8> {
+    const ID_MARKER: &[u8] = b"swapper#######";
+    let mut wasm = swapper(1);
+    let at = wasm.windows(ID_MARKER.len()).position(|w| w == ID_MARKER).expect("id marker in the wasm");
+    let padded = format!("{id:#<14}");
+    wasm[at..at + ID_MARKER.len()].copy_from_slice(padded.as_bytes());
+    wasm
+}
+
+/// Two plugins declaring one offering id: the second is refused with both
+/// names (it would otherwise take the first's requests, prompts included,
+/// when its id sorts first), through the directory and the admin API alike.
+#[tokio::test]
+async fn a_plugin_declaring_another_plugins_offering_is_refused() {
+    let server = Server::start_with(ServerOptions {
+        plugins: vec![("swapper.wasm".into(), swapper(1))],
+        env: vec![("DOITONG_ADMIN_TOKEN".into(), "admin-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let key = enterprise_key(&server);
+    let expected = "plugin `aaa` declares offering `swapper`, which plugin `swapper` already serves";
+    drop_in(&server, "aaa.wasm", &swapper_as("aaa"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let plugins = admin_plugins(&server).await;
+        if let Some(aaa) = plugins.iter().find(|p| p["id"] == "aaa") {
+            assert_eq!(aaa["state"], "FAILED", "{aaa}");
+            assert!(aaa["lastError"].as_str().unwrap().contains(expected), "{aaa}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never refused: {plugins:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let wasm = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, swapper_as("aab"));
+    let (_, _, body) = server
+        .post(
+            Some("admin-token"),
+            "mutation($w: String!) { installPlugin(wasmBase64: $w) { id } }",
+            json!({ "w": wasm }),
+            &[],
+        )
+        .await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("`aab` declares offering `swapper`"), "{body}");
+    // The swapper still serves its own offering.
+    let id = generate_swapper(&server, &key, 0).await.unwrap();
+    assert!(result_text(&server, &key, &id).await.contains("1.0.0-swap-001"));
+}

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `doitong` binary, real plugins compiled to
 //! wasm, HTTP on 127.0.0.1. One test binary with modules (wasmtime's habit).
 
+mod admission;
 mod api;
 mod artifacts;
 mod chaos;

@@ -668,3 +668,28 @@ async fn sigkill_mid_attempt_resends_after_restart() {
     assert_verified(&got);
     wait_deliveries(&server, &key, &id, "delivered", |d| d.len() == 1 && d[0]["status"] == "DELIVERED").await;
 }
+
+/// Endpoints are capped per account (`webhooks.max_endpoints`, 10) and one
+/// URL is registered once: a single request can no longer fan one event out
+/// to thousands of deliveries.
+#[tokio::test]
+async fn endpoints_are_capped_per_account_and_a_url_is_registered_once() {
+    let (server, key) = start_server(Backend::Sqlite, webhook_env("200ms")).await;
+    let create = "mutation($u: String!) { createWebhookEndpoint(url: $u) { id } }";
+    for i in 0..10 {
+        gql(&server, &key, create, json!({ "u": format!("https://hooks.example.com/{i}") })).await;
+    }
+    let (_, _, body) = server.post(Some(&key), create, json!({ "u": "https://hooks.example.com/3" }), &[]).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("already delivers to this URL"), "{body}");
+    let (_, _, body) = server.post(Some(&key), create, json!({ "u": "https://hooks.example.com/10" }), &[]).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "webhooks.max_endpoints", "{body}");
+    // Aliases do not get around it either.
+    let many = "mutation { a: createWebhookEndpoint(url: \"https://hooks.example.com/a\") { id } \
+        b: createWebhookEndpoint(url: \"https://hooks.example.com/b\") { id } }";
+    let (_, _, body) = server.post(Some(&key), many, json!({}), &[]).await;
+    assert_eq!(body["errors"].as_array().map(Vec::len), Some(2), "{body}");
+    let listed = gql(&server, &key, "{ webhookEndpoints { id } }", json!({})).await;
+    assert_eq!(listed["webhookEndpoints"].as_array().unwrap().len(), 10);
+}

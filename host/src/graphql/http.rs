@@ -8,7 +8,7 @@
 //! so clients that only look at `errors` still see why.
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use async_graphql_axum::GraphQLProtocol;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::WebSocketUpgrade;
@@ -150,7 +150,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-async fn authenticate(jobs: &Jobs, token: Option<&str>) -> Result<Caller, ApiError> {
+pub(super) async fn authenticate(jobs: &Jobs, token: Option<&str>) -> Result<Caller, ApiError> {
     authenticate_account(jobs, token).await.map(|(caller, _)| caller)
 }
 
@@ -204,9 +204,25 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
         Ok(r) => r,
         Err(e) => return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}"))),
     };
-    *operation = classify(&request);
+    let shape = inspect(&request);
+    *operation = shape.operation;
     let operation = *operation;
     let write = operation != Operation::Query;
+    let max_roots = state.jobs.config().limits.graphql_root_fields;
+    if shape.roots > max_roots {
+        return refusal(
+            ApiError::invalid(
+                "query",
+                format!(
+                    "the operation has {} root fields (aliases included); at most {max_roots} are allowed (limits.graphql_root_fields)",
+                    shape.roots
+                ),
+            )
+            .with("limit", "graphql_root_fields"),
+        );
+    }
+    // Every root field of a mutation is one write.
+    let cost = if write { u32::try_from(shape.roots.max(1)).unwrap_or(u32::MAX) } else { 1 };
 
     // Plan limits: writes against the plan's RPM, reads against `limits.read_rpm`.
     let plan = state.jobs.limits_for(&account);
@@ -216,7 +232,7 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
     let decision = match limit {
         Some(limit) => {
             let key = format!("{}:{policy}", caller.account_id);
-            match state.counters.hit(&key, limit, RATE_WINDOW).await {
+            match state.counters.hit_n(&key, cost, limit, RATE_WINDOW).await {
                 Ok(d) => Some(d),
                 Err(e) => {
                     // Fail open: an unreachable Redis must not take the API down.
@@ -230,9 +246,13 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
     if let Some(d) = decision.filter(|d| !d.allowed) {
         state.jobs.metrics().rate_limited(if write { "rpm" } else { "read_rpm" });
         let retry = d.reset.as_secs().max(1);
+        let asked = if cost > 1 { format!(" (this request is {cost} writes)") } else { String::new() };
         let error = ApiError::new(
             ErrorCode::RateLimit,
-            format!("the plan allows {} {policy} per minute; retry in {retry} s (see X-RateLimit-Reset)", d.limit),
+            format!(
+                "the plan allows {} {policy} per minute{asked}; retry in {retry} s (see X-RateLimit-Reset)",
+                d.limit
+            ),
         )
         .with("limit", if write { "rpm" } else { "read_rpm" })
         .with("retryAfter", retry);
@@ -321,10 +341,18 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
             }
             return response;
         }
-        // 401 and 429 are never stored: the client may retry them with the same key.
+        // A 429 that changed nothing is not stored: the client may retry it
+        // with the same key. One where another root field already did
+        // something (a generation created, then the next one refused) is
+        // stored like any answer, so a retry cannot do that something twice.
+        let changed_something = matches!(&result.data,
+            async_graphql::Value::Object(fields) if fields.values().any(|v| *v != async_graphql::Value::Null));
         let stored = match (status == StatusCode::TOO_MANY_REQUESTS, in_transaction) {
             (true, true) => Ok(()),
-            (true, false) => store.release_idempotency(&caller.account_id, &idem.key).await,
+            (true, false) if !changed_something => store.release_idempotency(&caller.account_id, &idem.key).await,
+            (true, false) => {
+                store.complete_idempotency(&caller.account_id, &idem.key, status.as_u16(), &response_body).await
+            }
             // Accepted: recorded by its transaction. Refused: store the answer.
             (false, true) if result.errors.is_empty() => Ok(()),
             (false, true) => {
@@ -378,34 +406,61 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// What a request does, as far as limits, idempotency and metrics care: a
-/// query (or a document that does not parse: execution reports it), a
-/// mutation, or a mutation whose only root field starts one generation.
-fn classify(request: &async_graphql::Request) -> Operation {
+/// What a request asks for, as far as limits, idempotency and metrics care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    /// A query (or a document that does not parse: execution reports it),
+    /// a mutation, or a mutation whose only root field starts one generation.
+    operation: Operation,
+    /// Root fields of the operation, aliases and fragments included
+    /// (`__typename` excepted).
+    roots: usize,
+}
+
+/// The [`Shape`] of a request.
+fn inspect(request: &async_graphql::Request) -> Shape {
     use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return Operation::Query };
+    let unknown = Shape { operation: Operation::Query, roots: 0 };
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return unknown };
     let operation = match (&doc.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
         _ => None,
     };
-    let Some(operation) = operation.filter(|op| op.node.ty == OperationType::Mutation) else {
-        return Operation::Query;
-    };
-    let mut roots = operation
-        .node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .filter(|item| !matches!(&item.node, Selection::Field(f) if f.node.name.node == "__typename"));
-    match (roots.next().map(|item| &item.node), roots.next()) {
-        (Some(Selection::Field(f)), None) if ["generate", "videoCreate"].contains(&f.node.name.node.as_str()) => {
+    let Some(operation) = operation else { return unknown };
+    // Root fields, looking through fragments (a few levels: fragments that
+    // nest deeper are refused by validation or the depth limit anyway).
+    fn roots<'a>(
+        set: &'a async_graphql::parser::types::SelectionSet,
+        doc: &'a async_graphql::parser::types::ExecutableDocument,
+        depth: usize,
+        out: &mut Vec<&'a str>,
+    ) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) if f.node.name.node != "__typename" => out.push(f.node.name.node.as_str()),
+                Selection::Field(_) => {}
+                Selection::InlineFragment(f) if depth < 4 => roots(&f.node.selection_set.node, doc, depth + 1, out),
+                Selection::FragmentSpread(s) if depth < 4 => {
+                    if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
+                        roots(&f.node.selection_set.node, doc, depth + 1, out);
+                    }
+                }
+                _ => out.push("…"),
+            }
+        }
+    }
+    let mut names = Vec::new();
+    roots(&operation.node.selection_set.node, &doc, 0, &mut names);
+    let kind = match operation.node.ty {
+        OperationType::Mutation if names.len() == 1 && ["generate", "videoCreate"].contains(&names[0]) => {
             Operation::Generate
         }
-        _ => Operation::Mutation,
-    }
+        OperationType::Mutation => Operation::Mutation,
+        _ => Operation::Query,
+    };
+    Shape { operation: kind, roots: names.len() }
 }
 
 /// A request's Idempotency-Key with what it is checked against.
@@ -512,24 +567,7 @@ fn rate_headers(h: &mut HeaderMap, d: &Decision, policy: &str) {
 }
 
 async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
-    let jobs = state.jobs.clone();
-    upgrade.protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS).on_upgrade(move |socket| {
-        GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-            .on_connection_init(move |payload| async move {
-                // `connection_init` payload: {"Authorization": "Bearer dt_…"}
-                let token = payload
-                    .get("Authorization")
-                    .or_else(|| payload.get("authorization"))
-                    .and_then(|v| v.as_str())
-                    .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_string()));
-                let caller =
-                    authenticate(&jobs, token.as_deref()).await.map_err(|e| async_graphql::Error::new(e.message))?;
-                let mut data = async_graphql::Data::default();
-                data.insert(caller);
-                Ok(data)
-            })
-            .serve()
-    })
+    super::socket::upgrade(state.schema.clone(), state.jobs.clone(), protocol, upgrade)
 }
 
 async fn download(

@@ -9,6 +9,7 @@
 pub mod bare_selection;
 mod http;
 mod schema;
+mod socket;
 pub mod types;
 
 pub use http::router;

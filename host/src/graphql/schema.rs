@@ -29,7 +29,11 @@ pub fn build_schema(
     plugins: crate::plugins::PluginManager,
     webhooks: Webhooks,
 ) -> DoitongSchema {
+    let limits = jobs.config().limits.clone();
     Schema::build(Query, Mutation, SubscriptionRoot)
+        .limit_depth(limits.graphql_depth)
+        .limit_complexity(limits.graphql_complexity)
+        .limit_directives(limits.graphql_directives)
         .data(jobs)
         .data(counters)
         .data(plugins)
@@ -155,10 +159,11 @@ impl Query {
     async fn generation(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Generation>> {
         let jobs = ctx.data_unchecked::<Jobs>();
         let row = jobs.get(caller(ctx)?, &id).await.map_err(gql)?;
-        Ok(row.map(|row| Generation { row }))
+        Ok(row.map(Generation::new))
     }
 
     /// Your generations, newest first.
+    #[graphql(complexity = "usize::try_from(first.clamp(1, 100)).unwrap_or(100) * child_complexity")]
     async fn generations(
         &self,
         ctx: &Context<'_>,
@@ -187,9 +192,18 @@ impl Query {
             .map_err(|e| gql(e.into()))?;
         let has_next_page = rows.len() > first as usize;
         rows.truncate(first as usize);
+        // The page's outputs in one query, not one per generation and field.
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut outputs = jobs.store().artifacts_of_jobs(&ids).await.map_err(|e| gql(e.into()))?;
         let edges: Vec<GenerationEdge> = rows
             .into_iter()
-            .map(|row| GenerationEdge { cursor: encode_cursor(row.created_at, &row.id), node: Generation { row } })
+            .map(|row| {
+                let artifacts = outputs.remove(&row.id).unwrap_or_default();
+                GenerationEdge {
+                    cursor: encode_cursor(row.created_at, &row.id),
+                    node: Generation::with_artifacts(row, artifacts),
+                }
+            })
             .collect();
         let end_cursor = edges.last().map(|e| e.cursor.clone());
         let nodes = edges.iter().map(|e| e.node.clone()).collect();
@@ -208,6 +222,7 @@ impl Query {
     }
 
     /// Your credits ledger, newest first.
+    #[graphql(complexity = "usize::try_from(first.clamp(1, 100)).unwrap_or(100) * child_complexity")]
     async fn credit_transactions(
         &self,
         ctx: &Context<'_>,
@@ -287,6 +302,7 @@ impl Query {
 
     /// Your webhook deliveries with every attempt, newest first; filter by
     /// generation and status.
+    #[graphql(complexity = "usize::try_from(first.clamp(1, 100)).unwrap_or(100) * child_complexity")]
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,
@@ -525,7 +541,7 @@ async fn start(ctx: &Context<'_>, mut request: GenerateRequest) -> Result<Genera
             let row = jobs.get(caller, job_id).await.map_err(gql)?.ok_or_else(|| {
                 gql(ApiError::internal(&format!("generation `{job_id}` of an Idempotency-Key record is missing")))
             })?;
-            return Ok(Generation { row: row.as_accepted() });
+            return Ok(Generation::new(row.as_accepted()));
         }
         None => {}
     }
@@ -534,9 +550,9 @@ async fn start(ctx: &Context<'_>, mut request: GenerateRequest) -> Result<Genera
         && *secs > 0
         && let Some(done) = jobs.wait(&row.id, Duration::from_secs(*secs)).await.map_err(gql)?
     {
-        return Ok(Generation { row: done });
+        return Ok(Generation::new(done));
     }
-    Ok(Generation { row })
+    Ok(Generation::new(row))
 }
 
 /// Subscription root.
@@ -555,7 +571,7 @@ impl SubscriptionRoot {
         Ok(async_stream::stream! {
             let mut last = (first.status.clone(), first.progress);
             let terminal = first.status().is_terminal();
-            yield Generation { row: first };
+            yield Generation::new(first);
             if terminal { return; }
             loop {
                 match events.recv().await {
@@ -567,7 +583,7 @@ impl SubscriptionRoot {
                 if (row.status.clone(), row.progress) == last { continue; }
                 last = (row.status.clone(), row.progress);
                 let terminal = row.status().is_terminal();
-                yield Generation { row };
+                yield Generation::new(row);
                 if terminal { return; }
             }
         })

@@ -3,6 +3,8 @@
 //! Thin views over store rows and plugin declarations; resolvers that need
 //! more (artifacts, signed URLs) read them through the context's [`Jobs`].
 
+use std::sync::Arc;
+
 use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
 
 use crate::error::ErrorCode;
@@ -143,15 +145,35 @@ pub struct GenerationError {
 #[derive(Clone)]
 pub struct Generation {
     pub(crate) row: JobRow,
+    /// Its outputs, read once however many fields need them (`url`,
+    /// `urls`, `metadata`), or filled in for a whole page by one query.
+    artifacts: Arc<tokio::sync::OnceCell<Vec<ArtifactRow>>>,
 }
 
 impl Generation {
-    async fn artifacts(&self, ctx: &Context<'_>) -> Result<Vec<ArtifactRow>> {
+    /// A generation whose outputs are read when a field needs them.
+    pub(crate) fn new(row: JobRow) -> Generation {
+        Generation { row, artifacts: Arc::default() }
+    }
+
+    /// A generation with its outputs already read.
+    pub(crate) fn with_artifacts(row: JobRow, artifacts: Vec<ArtifactRow>) -> Generation {
+        Generation { row, artifacts: Arc::new(tokio::sync::OnceCell::new_with(Some(artifacts))) }
+    }
+
+    async fn artifacts(&self, ctx: &Context<'_>) -> Result<&[ArtifactRow]> {
         if self.row.status() != JobStatus::Completed {
-            return Ok(Vec::new());
+            return Ok(&[]);
         }
-        let jobs = ctx.data_unchecked::<Jobs>();
-        jobs.store().artifacts_of(&self.row.id).await.map_err(|e| async_graphql::Error::new(e.to_string()))
+        let rows = self
+            .artifacts
+            .get_or_try_init(|| async {
+                let jobs = ctx.data_unchecked::<Jobs>();
+                jobs.store().artifacts_of(&self.row.id).await
+            })
+            .await
+            .map_err(|e| async_graphql::Error::from(crate::error::ApiError::from(e)))?;
+        Ok(rows)
     }
 }
 

@@ -59,23 +59,35 @@ impl MemoryCounters {
 
     /// Count one request; see [`super::Counters::hit`].
     pub fn hit(&self, key: &str, limit: u32, window: Duration) -> Decision {
+        self.hit_n(key, 1, limit, window)
+    }
+
+    /// Count `n` requests at once; see [`super::Counters::hit_n`].
+    pub fn hit_n(&self, key: &str, n: u32, limit: u32, window: Duration) -> Decision {
+        let n = n.max(1);
         let now_ms = (self.clock)();
         let window = Window::at(now_ms, window);
         let mut state = self.lock();
         let count = match state.windows.get_mut(key) {
             Some((end_ms, count)) if *end_ms == window.end_ms => {
-                *count = count.saturating_add(1);
+                *count = count.saturating_add(n);
                 *count
             }
             Some(entry) => {
-                *entry = (window.end_ms, 1);
-                1
+                *entry = (window.end_ms, n);
+                n
             }
             None => {
-                state.windows.insert(key.to_string(), (window.end_ms, 1));
-                1
+                state.windows.insert(key.to_string(), (window.end_ms, n));
+                n
             }
         };
+        if n > 1
+            && count > limit
+            && let Some((_, kept)) = state.windows.get_mut(key)
+        {
+            *kept -= n; // a refused weighted hit is taken back
+        }
         state.hits_since_prune += 1;
         if state.hits_since_prune >= PRUNE_MIN_HITS.max(state.kept_at_prune) {
             state.prune(now_ms);
@@ -149,6 +161,19 @@ mod tests {
         let now = Arc::new(AtomicU64::new(start_ms));
         let read = now.clone();
         (now, Arc::new(move || read.load(Ordering::SeqCst)))
+    }
+
+    #[test]
+    fn a_weighted_hit_is_all_or_nothing() {
+        let (_, clock) = manual_clock(5 * 60_000);
+        let c = MemoryCounters::with_clock(clock);
+        let d = c.hit_n("k", 4, 5, MINUTE);
+        assert_eq!((d.allowed, d.count, d.remaining), (true, 4, 1));
+        let d = c.hit_n("k", 2, 5, MINUTE);
+        assert_eq!((d.allowed, d.count), (false, 6), "two more would pass the limit");
+        let d = c.hit("k", 5, MINUTE);
+        assert_eq!((d.allowed, d.count), (true, 5), "the refused pair was taken back");
+        assert!(!c.hit("k", 5, MINUTE).allowed);
     }
 
     #[test]

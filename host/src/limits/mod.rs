@@ -222,9 +222,18 @@ impl Counters {
     /// A `window` under 1 ms counts as 1 ms. Fails only on Redis
     /// ([`LimitError::Command`]).
     pub async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, LimitError> {
+        self.hit_n(key, 1, limit, window).await
+    }
+
+    /// Count `n` requests at once (one HTTP request that does `n` writes,
+    /// e.g. aliased `generate` fields): allowed iff the count after adding
+    /// all `n` is <= limit — all or nothing. A refused weighted hit is taken
+    /// back, so one oversized request does not use up the window for the
+    /// smaller ones after it.
+    pub async fn hit_n(&self, key: &str, n: u32, limit: u32, window: Duration) -> Result<Decision, LimitError> {
         match self {
-            Counters::Memory(m) => Ok(m.hit(key, limit, window)),
-            Counters::Redis(r) => r.hit(key, limit, window).await,
+            Counters::Memory(m) => Ok(m.hit_n(key, n, limit, window)),
+            Counters::Redis(r) => r.hit_n(key, n, limit, window).await,
         }
     }
 

@@ -42,11 +42,14 @@ pub const RECONNECT_RETRIES: usize = 3;
 /// `{count, pttl}`. The `pttl == -1` branch also repairs a key that lost
 /// its expiry (a stray `PERSIST`), so no counter is ever left behind.
 const HIT_LUA: &str = r"
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local pttl = redis.call('PTTL', KEYS[1])
-if count == 1 or pttl == -1 then
+if count == tonumber(ARGV[2]) or pttl == -1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
   pttl = tonumber(ARGV[1])
+end
+if tonumber(ARGV[2]) > 1 and count > tonumber(ARGV[3]) then
+  redis.call('DECRBY', KEYS[1], ARGV[2])
 end
 return {count, pttl}
 ";
@@ -105,6 +108,11 @@ impl RedisCounters {
 
     /// Count one request; see [`super::Counters::hit`].
     pub async fn hit(&self, key: &str, limit: u32, window: Duration) -> Result<Decision, LimitError> {
+        self.hit_n(key, 1, limit, window).await
+    }
+
+    /// Count `n` requests at once; see [`super::Counters::hit_n`].
+    pub async fn hit_n(&self, key: &str, n: u32, limit: u32, window: Duration) -> Result<Decision, LimitError> {
         let at = Window::at((self.clock)(), window);
         let redis_key = self.redis_key(key, at.index);
         let ttl_ms = window_ms(window).saturating_add(window_ms(KEY_TTL_MARGIN_DURATION));
@@ -113,6 +121,8 @@ impl RedisCounters {
             .hit_script
             .key(&redis_key)
             .arg(ttl_ms)
+            .arg(n.max(1))
+            .arg(limit)
             .invoke_async(&mut connection)
             .await
             .map_err(|source| self.command_error(redis_key.clone(), source))?;
@@ -275,6 +285,17 @@ mod tests {
         // Another prefix is another budget.
         let other = connect(&unique_prefix()).await;
         assert_eq!(other.hit("acct:2:rpm", 5, MINUTE).await.unwrap().count, 1);
+    }
+
+    #[tokio::test]
+    async fn a_weighted_hit_is_all_or_nothing() {
+        let counters = connect(&unique_prefix()).await;
+        let d = counters.hit_n("k", 4, 5, MINUTE).await.unwrap();
+        assert_eq!((d.allowed, d.count), (true, 4));
+        let d = counters.hit_n("k", 2, 5, MINUTE).await.unwrap();
+        assert_eq!((d.allowed, d.count), (false, 6));
+        let d = counters.hit("k", 5, MINUTE).await.unwrap();
+        assert_eq!((d.allowed, d.count), (true, 5), "the refused pair was taken back");
     }
 
     #[tokio::test]

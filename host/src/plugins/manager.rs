@@ -108,6 +108,7 @@ impl PluginManager {
     /// store (replacing a plugin with the same id).
     pub async fn install(&self, wasm: &[u8]) -> Result<LoadedPlugin, ManageError> {
         let plugin = self.runtime.load_with("uploaded plugin", wasm, &*self.settings).await?;
+        self.registry.check_offerings(&plugin)?;
         let id = plugin.id().to_string();
         debug_assert!(is_valid_id(&id), "validated manifests have valid ids");
         if let Some(store) = &self.store {
@@ -178,7 +179,10 @@ impl PluginManager {
                         continue;
                     }
                     match self.stored_version(store, &sha).await {
-                        Ok(Some(plugin)) => self.registry.install(plugin, PluginSource::Uploaded),
+                        Ok(Some(plugin)) => match self.registry.check_offerings(&plugin) {
+                            Ok(()) => self.registry.install(plugin, PluginSource::Uploaded),
+                            Err(e) => self.registry.record_failure(id, PluginSource::Uploaded, &e),
+                        },
                         Ok(None) => {
                             tracing::error!(plugin = %id, sha256 = %sha, "installed version missing from the database")
                         }

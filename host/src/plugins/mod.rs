@@ -150,6 +150,20 @@ pub enum PluginError {
         /// Every problem found.
         error: ManifestError,
     },
+    /// The plugin declares an offering another plugin already serves:
+    /// offering ids are unique across plugins (else one plugin could take
+    /// another's requests, prompts and input bytes included).
+    #[error(
+        "plugin `{plugin}` declares offering `{offering}`, which plugin `{serving}` already serves; offering ids must be unique across plugins"
+    )]
+    OfferingTaken {
+        /// The plugin refused.
+        plugin: String,
+        /// The offering both declare.
+        offering: String,
+        /// The plugin serving it.
+        serving: String,
+    },
     /// Operator settings for the plugin are unusable.
     #[error("plugin {plugin}: bad operator settings: {reason}")]
     Settings {

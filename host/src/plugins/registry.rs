@@ -312,6 +312,25 @@ impl Registry {
         }
     }
 
+    /// Refuse `plugin` if another plugin (any other id, serving or
+    /// disabled) declares one of its offering ids.
+    pub fn check_offerings(&self, plugin: &LoadedPlugin) -> Result<(), PluginError> {
+        let snapshot = self.snapshot();
+        for other in snapshot.plugins.values().filter(|r| r.id != plugin.id()) {
+            let Some(serving) = &other.plugin else { continue };
+            for offering in &plugin.manifest_info().offerings {
+                if serving.manifest_info().offerings.iter().any(|o| o.id == offering.id) {
+                    return Err(PluginError::OfferingTaken {
+                        plugin: plugin.id().to_string(),
+                        offering: offering.id.clone(),
+                        serving: other.id.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Whether plugin `id` serves an uploaded (cluster-wide) version.
     pub fn serves_uploaded(&self, id: &str) -> bool {
         self.snapshot().plugins.get(id).is_some_and(|r| r.source == PluginSource::Uploaded && r.plugin.is_some())
@@ -341,6 +360,10 @@ impl Registry {
         }
         let source = PluginSource::Directory(path.to_path_buf());
         match runtime.load_with(&name, &wasm, settings).await {
+            Ok(plugin) if self.check_offerings(&plugin).is_err() => {
+                let refused = self.check_offerings(&plugin).expect_err("just checked");
+                self.record_failure(plugin.id(), source, &refused);
+            }
             Ok(plugin) if self.serves_uploaded(plugin.id()) => {
                 tracing::warn!(
                     plugin = plugin.id(),
@@ -393,7 +416,7 @@ impl Registry {
         settings: SettingsFor<'_>,
     ) {
         for (name, wasm) in bundled {
-            match runtime.load_with(name, wasm, settings).await {
+            match runtime.load_with(name, wasm, settings).await.and_then(|p| self.check_offerings(&p).map(|()| p)) {
                 Ok(plugin) => self.install(plugin, PluginSource::Bundled),
                 Err(e) => self.record_failure(name, PluginSource::Bundled, &e),
             }

@@ -59,6 +59,32 @@ impl Store {
         Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(job_id).fetch_all(pool).await?))
     }
 
+    /// The artifacts of several jobs at once (a page of a listing), by job.
+    pub async fn artifacts_of_jobs(
+        &self,
+        job_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<ArtifactRow>>, StoreError> {
+        let mut by_job: std::collections::HashMap<String, Vec<ArtifactRow>> = std::collections::HashMap::new();
+        for chunk in job_ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM artifacts WHERE job_id IN ({}) ORDER BY job_id, position",
+                marks.join(", ")
+            );
+            let rows: Vec<ArtifactRow> = on_db!(self, pool => {
+                let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.fetch_all(pool).await?
+            });
+            for row in rows {
+                by_job.entry(row.job_id.clone()).or_default().push(row);
+            }
+        }
+        Ok(by_job)
+    }
+
     /// Up to `limit` artifacts made before `before` (Unix ms), oldest first.
     pub async fn artifacts_before(&self, before: i64, limit: i64) -> Result<Vec<ArtifactRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM artifacts WHERE created_at < $1 ORDER BY created_at LIMIT $2");

@@ -299,12 +299,19 @@ const JOB_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id,
     error_code, error_message, webhook_url, webhook_progress, created_at, started_at, completed_at, updated_at, routing, \
     cancel_requested_at";
 
+/// [`JOB_COLUMNS`] without the stored request (which can hold megabytes of
+/// base64 media): what listings load.
+const LISTED_COLUMNS: &str = "id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, '' AS request, \
+    credit_cost, estimated_seconds, progress, handle, attempts, poll_at, lease_owner, lease_until, deadline_at, \
+    error_code, error_message, webhook_url, webhook_progress, created_at, started_at, completed_at, updated_at, routing, \
+    cancel_requested_at";
+
 /// Take the account's row lock (PostgreSQL) or the write lock (SQLite).
 ///
 /// Every transaction that touches an account's jobs and its balance takes
 /// this lock first, so they all lock in the same order (account, then
 /// jobs) and cannot deadlock each other.
-trait LockAccount {
+pub(super) trait LockAccount {
     async fn lock(&mut self, account_id: &str) -> Result<(), sqlx::Error>;
 }
 
@@ -322,7 +329,7 @@ impl LockAccount for sqlx::Transaction<'_, sqlx::Postgres> {
     }
 }
 
-async fn lock_account(tx: &mut impl LockAccount, account_id: &str) -> Result<(), sqlx::Error> {
+pub(super) async fn lock_account(tx: &mut impl LockAccount, account_id: &str) -> Result<(), sqlx::Error> {
     tx.lock(account_id).await
 }
 
@@ -510,7 +517,8 @@ impl Store {
         )
     }
 
-    /// An account's jobs, newest first, after the cursor `(created_at, id)`.
+    /// An account's jobs, newest first, after the cursor `(created_at, id)`,
+    /// without their stored requests (`request` reads empty).
     pub async fn jobs_of(
         &self,
         account_id: &str,
@@ -521,7 +529,7 @@ impl Store {
     ) -> Result<Vec<JobRow>, StoreError> {
         let (after_ts, after_id) = after.unwrap_or((i64::MAX, String::new()));
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE account_id = $1 \
+            "SELECT {LISTED_COLUMNS} FROM jobs WHERE account_id = $1 \
              AND ($2 = '' OR status = $2) AND ($3 = '' OR kind = $3) \
              AND (created_at < $4 OR (created_at = $4 AND id < $5)) \
              ORDER BY created_at DESC, id DESC LIMIT $6"

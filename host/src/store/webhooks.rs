@@ -40,6 +40,17 @@ pub struct EndpointRow {
     pub created_at: i64,
 }
 
+/// What [`Store::create_endpoint`] did.
+#[derive(Debug)]
+pub enum NewEndpoint {
+    /// Added.
+    Created(EndpointRow),
+    /// The account already has an endpoint with this URL (its id).
+    Duplicate(String),
+    /// The account already has this many endpoints, the most allowed.
+    TooMany(i64),
+}
+
 impl EndpointRow {
     /// The filter as a list (`*` and/or event type names).
     pub fn event_list(&self) -> Vec<String> {
@@ -280,14 +291,31 @@ impl Store {
         account_id: &str,
         url: &str,
         events: &[String],
-    ) -> Result<EndpointRow, StoreError> {
+        max_per_account: i64,
+    ) -> Result<NewEndpoint, StoreError> {
         let sql = format!(
             "INSERT INTO webhook_endpoints (id, account_id, url, events, enabled, created_at) \
              VALUES ($1, $2, $3, $4, TRUE, $5) RETURNING {ENDPOINT_COLUMNS}"
         );
-        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(new_id("whe")).bind(account_id).bind(url).bind(frame_events(events)).bind(now_ms())
-            .fetch_one(pool).await?))
+        Ok(on_db!(self, pool => {
+            // Under the account's lock, so two requests cannot both pass the cap.
+            let mut tx = pool.begin().await?;
+            super::jobs::lock_account(&mut tx, account_id).await?;
+            let existing: Vec<(String, String)> =
+                sqlx::query_as("SELECT id, url FROM webhook_endpoints WHERE account_id = $1")
+                    .bind(account_id).fetch_all(&mut *tx).await?;
+            if let Some((id, _)) = existing.iter().find(|(_, u)| u == url) {
+                NewEndpoint::Duplicate(id.clone())
+            } else if existing.len() as i64 >= max_per_account {
+                NewEndpoint::TooMany(existing.len() as i64)
+            } else {
+                let row: EndpointRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(new_id("whe")).bind(account_id).bind(url).bind(frame_events(events)).bind(now_ms())
+                    .fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                NewEndpoint::Created(row)
+            }
+        }))
     }
 
     /// An account's endpoints, oldest first.

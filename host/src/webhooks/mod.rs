@@ -51,7 +51,7 @@ use crate::config::{Config, ConfigError};
 use crate::error::{ApiError, ErrorCode};
 use crate::metrics::Metrics;
 use crate::net::NetClients;
-use crate::store::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow};
+use crate::store::webhooks::{DeliveryRow, DeliveryStatus, EndpointRow, NewEndpoint};
 use crate::store::{Store, now_ms};
 
 /// Added to the attempt timeout to make a delivery's lease: another node
@@ -122,7 +122,21 @@ impl Webhooks {
         }
         events.sort();
         events.dedup();
-        Ok(self.inner.store.create_endpoint(account_id, url.trim(), &events).await?)
+        let max = self.inner.config.webhooks.max_endpoints;
+        match self.inner.store.create_endpoint(account_id, url.trim(), &events, i64::from(max)).await? {
+            NewEndpoint::Created(row) => Ok(row),
+            NewEndpoint::Duplicate(id) => {
+                Err(ApiError::invalid("url", format!("endpoint `{id}` already delivers to this URL"))
+                    .with("endpointId", id))
+            }
+            NewEndpoint::TooMany(n) => Err(ApiError::invalid(
+                "url",
+                format!(
+                    "the account has {n} webhook endpoints, the most allowed (webhooks.max_endpoints); delete one first"
+                ),
+            )
+            .with("limit", "webhooks.max_endpoints")),
+        }
     }
 
     /// The account's endpoints.

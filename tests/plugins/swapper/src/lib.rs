@@ -6,12 +6,17 @@
 //! the manifest's version without recompiling. Every result is a text file
 //! naming the version that produced it, so a test can tell which version
 //! finished a job. `latencyMs` (default 300) makes a job span a swap.
+//! Its plugin id is patched the same way ([`ID`], padded with `#`), which
+//! makes another plugin declaring the `swapper` offering.
 
 use doitong_plugin_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Patched by tests; keep the width (`1.0.0-swap-NNN`).
 pub const VERSION: &str = "1.0.0-swap-000";
+
+/// The plugin id, `#`-padded so tests can patch it; the offering stays `swapper`.
+pub const ID: &str = "swapper#######";
 
 /// The provider.
 pub struct Swapper;
@@ -33,7 +38,7 @@ fn result() -> Artifact {
 impl Provider for Swapper {
     fn manifest() -> Manifest {
         Manifest {
-            id: "swapper".to_string(),
+            id: ID.trim_end_matches('#').to_string(),
             version: VERSION.to_string(),
             vendor: "Doitong tests".to_string(),
             offerings: vec![

@@ -1,0 +1,248 @@
+//! What one request may cost (issue 14): GraphQL limits, writes counted per
+//! root field, the WebSocket transport limited to subscriptions, webhook
+//! endpoints capped, offering ids unique, no proxy in front of the SSRF
+//! resolvers. Each test fails on the commit the security review read.
+
+use std::time::{Duration, Instant};
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+
+use crate::harness::{Server, ServerOptions};
+
+fn aliased(field: &str, n: usize) -> String {
+    (0..n).map(|i| format!("a{i}: {field}")).collect::<Vec<_>>().join(" ")
+}
+
+const GENERATE: &str = "generate(input: { type: IMAGE, provider: \"placeholder\", input: { text: \"x\" } }) { id }";
+
+/// Every root field of a mutation is one write: eleven aliased `generate`s
+/// are eleven writes against a plan of ten a minute.
+#[tokio::test]
+async fn aliased_mutations_each_count_as_a_write() {
+    let server = Server::start().await; // the first-run key: free plan, 10 writes a minute
+    let (status, headers, body) =
+        server.post(Some(&server.key), &format!("mutation {{ {} }}", aliased(GENERATE, 11)), json!({}), &[]).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMIT");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("this request is 11 writes"), "{body}");
+    assert!(headers.contains_key("x-ratelimit-limit"));
+    // Five and five fit; the next one does not.
+    for _ in 0..2 {
+        let (status, _, body) =
+            server.post(Some(&server.key), &format!("mutation {{ {} }}", aliased(GENERATE, 5)), json!({}), &[]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"].as_object().unwrap().len(), 5, "{body}");
+    }
+    let (status, _, _) = server.post(Some(&server.key), &format!("mutation {{ {GENERATE} }}"), json!({}), &[]).await;
+    assert_eq!(status, 429);
+}
+
+/// Too many root fields, too deep, too much work: refused before anything
+/// runs, quickly, with the limit named.
+#[tokio::test]
+async fn oversized_queries_are_refused_quickly_with_the_limit_named() {
+    let server = Server::start().await;
+    let key = server.key.clone();
+
+    let started = Instant::now();
+    let query = format!("{{ {} }}", aliased("account { credits }", 10_000));
+    let (status, _, body) = server.post(Some(&key), &query, json!({}), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "graphql_root_fields", "{body}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+
+    // 17 levels: within the parser's recursion limit, past `graphql_depth`.
+    let mut deep = String::from("name");
+    for _ in 0..15 {
+        deep = format!("ofType {{ {deep} }}");
+    }
+    let (_, _, body) =
+        server.post(Some(&key), &format!("{{ __schema {{ types {{ {deep} }} }} }}"), json!({}), &[]).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("nested too deep"), "{body}");
+
+    // Twenty pages of a hundred generations with their outputs: too much work.
+    let page = "generations(first: 100) { nodes { id status url urls metadata { width height format } } }";
+    let (_, _, body) = server.post(Some(&key), &format!("{{ {} }}", aliased(page, 20)), json!({}), &[]).await;
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("too complex"), "{body}");
+    // One page is fine, and so is GraphiQL's introspection query.
+    let (_, _, body) = server.post(Some(&key), &format!("{{ {page} }}"), json!({}), &[]).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let (_, _, body) = server.post(Some(&key), INTROSPECTION, json!({}), &[]).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert!(body["data"]["__schema"]["types"].as_array().unwrap().len() > 20);
+}
+
+/// graphql-js's introspection query (what GraphiQL sends).
+const INTROSPECTION: &str = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } \
+    subscriptionType { name } types { ...FullType } directives { name description locations args { ...InputValue } } } } \
+    fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description \
+    args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } \
+    interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } \
+    possibleTypes { ...TypeRef } } \
+    fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue } \
+    fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name \
+    ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn socket(server: &Server, key: Option<&str>) -> Socket {
+    let mut request = format!("ws://127.0.0.1:{}/graphql/ws", server.port).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    if let Some(key) = key {
+        send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {key}") } }))
+            .await;
+        assert_eq!(next_json(&mut ws).await.expect("ack")["type"], "connection_ack");
+    }
+    ws
+}
+
+async fn send(ws: &mut Socket, message: Value) {
+    ws.send(Message::Text(message.to_string().into())).await.unwrap();
+}
+
+/// The next text message, or `None` once the connection is closed.
+async fn next_json(ws: &mut Socket) -> Option<Value> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), ws.next()).await.expect("an answer in time") {
+            Some(Ok(Message::Text(text))) => return Some(serde_json::from_str(&text).unwrap()),
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return None,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+/// Queries and mutations over the socket are refused (they would skip the
+/// plan's limits and Idempotency-Keys); a connection holds at most
+/// `ws_subscriptions` subscriptions.
+#[tokio::test]
+async fn the_socket_carries_subscriptions_only_and_a_bounded_number() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_LIMITS_WS_SUBSCRIPTIONS".into(), "2".into())],
+        ..Default::default()
+    })
+    .await;
+    let mut ws = socket(&server, Some(&server.key)).await;
+    let mutation = format!("mutation {{ {GENERATE} }}");
+    send(&mut ws, json!({ "id": "m", "type": "subscribe", "payload": { "query": mutation } })).await;
+    let answer = next_json(&mut ws).await.unwrap();
+    let text = answer.to_string();
+    assert!(text.contains("POST /graphql") && text.contains("INVALID_INPUT"), "{answer}");
+    let listed = server.gql("{ generations(first: 5) { nodes { id } } }", json!({})).await;
+    assert_eq!(listed["generations"]["nodes"], json!([]), "nothing was generated over the socket");
+
+    // Three generations that stay queued or running while we watch.
+    let slow = "mutation { generate(input: { type: VIDEO, provider: \"placeholder\", input: { text: \"slow\" }, \
+        options: { latencyMs: 60000 } }) { id } }";
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(server.gql(slow, json!({})).await["generate"]["id"].as_str().unwrap().to_string());
+    }
+    let subscription = "subscription($id: ID!) { generationUpdated(id: $id) { status } }";
+    for (n, id) in ids.iter().enumerate() {
+        let payload = json!({ "query": subscription, "variables": { "id": id } });
+        send(&mut ws, json!({ "id": format!("s{}", n + 1), "type": "subscribe", "payload": payload })).await;
+    }
+    let mut refused = None;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while refused.is_none() && Instant::now() < deadline {
+        let message = next_json(&mut ws).await.unwrap();
+        if message["id"] == "s3" && message.to_string().contains("ws_subscriptions") {
+            refused = Some(message);
+        }
+    }
+    assert!(refused.is_some(), "the third subscription was refused");
+}
+
+/// A socket that does not authenticate in time is closed; so is one whose
+/// key is revoked while it is open.
+#[tokio::test]
+async fn unauthenticated_and_revoked_sockets_are_closed() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![
+            ("DOITONG_LIMITS_WS_INIT_TIMEOUT_SECS".into(), "1".into()),
+            ("DOITONG_LIMITS_WS_RECHECK_SECS".into(), "1".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let mut idle = socket(&server, None).await;
+    let started = Instant::now();
+    assert_eq!(next_json(&mut idle).await, None, "closed without connection_init");
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    let (account, key) = server.account_with_key("revoked", 0, true);
+    let mut ws = socket(&server, Some(&key)).await;
+    let keys = server.cli(&["keys", "list", "--account", &account]);
+    let key_id = keys.lines().next().unwrap().split('\t').next().unwrap().to_string();
+    server.cli(&["keys", "revoke", "--key", &key_id]);
+    let started = Instant::now();
+    assert_eq!(next_json(&mut ws).await, None, "closed once its key was revoked");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// An `HTTPS_PROXY` in the server's environment is not used: a proxy
+/// resolves names itself, which would bypass the resolvers that keep
+/// plugins, downloads and webhooks off private addresses.
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![
+            ("DOITONG_WEBHOOKS_ALLOW_PRIVATE".into(), "true".into()),
+            ("HTTP_PROXY".into(), "http://127.0.0.1:9".into()),
+            ("HTTPS_PROXY".into(), "http://127.0.0.1:9".into()),
+            ("ALL_PROXY".into(), "http://127.0.0.1:9".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    // A webhook to a local receiver (private targets allowed here): with
+    // the proxy honoured it would go to port 9 and fail.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(());
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let query = format!(
+        "mutation {{ generate(input: {{ type: IMAGE, provider: \"placeholder\", input: {{ text: \"x\" }}, webhookUrl: \"{hook}\" }}) {{ id }} }}"
+    );
+    let (_, _, body) = server.post(Some(&server.key), &query, json!({}), &[]).await;
+    assert!(body["errors"].is_null(), "{body}");
+    tokio::time::timeout(Duration::from_secs(30), rx.recv()).await.expect("delivered directly, not through the proxy");
+}
+
+/// A request that created one generation and was then refused for the
+/// next keeps its Idempotency-Key: retrying it answers the same, instead of
+/// creating (and charging) the first generation again.
+#[tokio::test]
+async fn a_partly_done_request_keeps_its_idempotency_key() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_PLANS_PRO_DAILY".into(), "1".into())],
+        ..Default::default()
+    })
+    .await;
+    let (_, key) = server.account_with_key("partly", 100, true);
+    let two = format!("mutation {{ {} }}", aliased(GENERATE, 2));
+    let headers = [("Idempotency-Key", "twice-please")];
+    let (status, _, first) = server.post(Some(&key), &two, json!({}), &headers).await;
+    assert_eq!(status, 429, "{first}");
+    let created = first["data"]["a0"]["id"].as_str().unwrap_or_else(|| panic!("{first}")).to_string();
+    assert_eq!(first["errors"][0]["extensions"]["limit"], "daily", "{first}");
+    let (status, _, again) = server.post(Some(&key), &two, json!({}), &headers).await;
+    assert_eq!(status, 429);
+    assert_eq!(again["data"]["a0"]["id"], json!(created), "the same answer: {again}");
+    let listed = server.post(Some(&key), "{ generations(first: 10) { nodes { id } } }", json!({}), &[]).await.2;
+    assert_eq!(listed["data"]["generations"]["nodes"].as_array().unwrap().len(), 1, "{listed}");
+}
