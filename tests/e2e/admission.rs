@@ -246,3 +246,46 @@ async fn a_partly_done_request_keeps_its_idempotency_key() {
     let listed = server.post(Some(&key), "{ generations(first: 10) { nodes { id } } }", json!({}), &[]).await.2;
     assert_eq!(listed["data"]["generations"]["nodes"].as_array().unwrap().len(), 1, "{listed}");
 }
+
+/// Test keys are not live keys: they see and cancel test-mode generations
+/// only, and cannot read or rotate the webhook signing secret or delete
+/// endpoints (a leaked test key could otherwise forge or break production
+/// webhooks).
+#[tokio::test]
+async fn test_keys_reach_test_mode_only() {
+    let server = Server::start().await;
+    let (account, live) = server.account_with_key("roles", 100, false);
+    let test =
+        server.cli(&["keys", "create", "--account", &account, "--test"]).lines().last().unwrap().trim().to_string();
+    let slow = "mutation { generate(input: { type: VIDEO, provider: \"placeholder\", input: { text: \"live\" }, \
+        options: { latencyMs: 60000 } }) { id } }";
+    let (_, _, body) = server.post(Some(&live), slow, json!({}), &[]).await;
+    let live_id = body["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_string();
+
+    let one = "query($id: ID!) { generation(id: $id) { id url } }";
+    let (_, _, body) = server.post(Some(&test), one, json!({ "id": live_id }), &[]).await;
+    assert_eq!(body["data"]["generation"], Value::Null, "a test key does not see a live generation: {body}");
+    let (_, _, body) = server.post(Some(&test), "{ generations(first: 10) { nodes { id } } }", json!({}), &[]).await;
+    assert_eq!(body["data"]["generations"]["nodes"], json!([]), "{body}");
+    let cancel = "mutation($id: ID!) { cancelGeneration(id: $id) }";
+    let (_, _, body) = server.post(Some(&test), cancel, json!({ "id": live_id }), &[]).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "NOT_FOUND", "{body}");
+    for query in ["{ account { webhookSecret } }", "mutation { rotateWebhookSecret }"] {
+        let (_, _, body) = server.post(Some(&test), query, json!({}), &[]).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{query}: {body}");
+    }
+    let create = "mutation { createWebhookEndpoint(url: \"https://hooks.example.com/x\") { id } }";
+    let (_, _, body) = server.post(Some(&live), create, json!({}), &[]).await;
+    let endpoint = body["data"]["createWebhookEndpoint"]["id"].as_str().unwrap().to_string();
+    let delete = "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }";
+    let (_, _, body) = server.post(Some(&test), delete, json!({ "id": endpoint }), &[]).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
+
+    // The live key sees both kinds and does all of it.
+    let (_, _, body) = server.post(Some(&live), one, json!({ "id": live_id }), &[]).await;
+    assert_eq!(body["data"]["generation"]["id"], json!(live_id));
+    let (_, _, body) = server.post(Some(&live), "{ account { webhookSecret } }", json!({}), &[]).await;
+    assert!(body["data"]["account"]["webhookSecret"].as_str().unwrap().starts_with("whsec_"));
+    let (_, _, body) = server.post(Some(&live), cancel, json!({ "id": live_id }), &[]).await;
+    assert_eq!(body["data"]["cancelGeneration"], true, "{body}");
+}

@@ -187,7 +187,7 @@ impl Query {
         let kind = kind.map(|k| crate::plugins::MediaKind::from(k).as_str());
         let mut rows = jobs
             .store()
-            .jobs_of(&caller.account_id, status.map(Into::into), kind, cursor, i64::from(first) + 1)
+            .jobs_of(&caller.account_id, status.map(Into::into), kind, cursor, i64::from(first) + 1, caller.test_mode)
             .await
             .map_err(|e| gql(e.into()))?;
         let has_next_page = rows.len() > first as usize;
@@ -474,7 +474,7 @@ impl Mutation {
         ctx: &Context<'_>,
         #[graphql(default = 24)] grace_hours: i32,
     ) -> Result<String> {
-        let caller = caller(ctx)?;
+        let caller = live_only(caller(ctx)?, "rotate the webhook signing secret")?;
         ctx.data_unchecked::<Webhooks>().rotate_secret(&caller.account_id, grace_hours).await.map_err(gql)
     }
 
@@ -494,7 +494,7 @@ impl Mutation {
 
     /// Remove one of your webhook endpoints; its pending deliveries fail.
     async fn delete_webhook_endpoint(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let caller = caller(ctx)?;
+        let caller = live_only(caller(ctx)?, "delete webhook endpoints")?;
         ctx.data_unchecked::<Webhooks>().delete_endpoint(&caller.account_id, &id).await.map_err(gql)
     }
 
@@ -588,6 +588,15 @@ impl SubscriptionRoot {
             }
         })
     }
+}
+
+/// `caller` if it holds a live key: test keys (often handed to front-end
+/// developers or left in CI logs) cannot `what`.
+pub(crate) fn live_only<'a>(caller: &'a Caller, what: &str) -> Result<&'a Caller> {
+    if caller.test_mode {
+        return Err(gql(ApiError::new(ErrorCode::Forbidden, format!("test keys cannot {what}; use a live key"))));
+    }
+    Ok(caller)
 }
 
 fn plugin_error(e: ManageError) -> ApiError {

@@ -172,7 +172,7 @@ impl Generation {
                 jobs.store().artifacts_of(&self.row.id).await
             })
             .await
-            .map_err(|e| async_graphql::Error::from(crate::error::ApiError::from(e)))?;
+            .map_err(|e| async_graphql::ErrorExtensions::extend(&crate::error::ApiError::from(e)))?;
         Ok(rows)
     }
 }
@@ -631,9 +631,16 @@ impl AccountView {
         Ok(Usage { requests_this_minute: requests as i32, active_jobs: active as i32, generations_today: today as i32 })
     }
 
-    /// Webhook signing secret (`whsec_…`).
-    async fn webhook_secret(&self) -> &str {
-        &self.account.webhook_secret
+    /// Webhook signing secret (`whsec_…`); live keys only.
+    async fn webhook_secret(&self) -> Result<&str> {
+        if self.test_mode {
+            let message = "test keys cannot read the webhook signing secret; use a live key";
+            return Err(async_graphql::ErrorExtensions::extend(&crate::error::ApiError::new(
+                crate::error::ErrorCode::Forbidden,
+                message,
+            )));
+        }
+        Ok(&self.account.webhook_secret)
     }
 }
 

@@ -514,7 +514,7 @@ impl Jobs {
 
     /// A job of the caller's account.
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<Option<JobRow>, ApiError> {
-        Ok(self.inner.store.job_of(&caller.account_id, id).await?)
+        Ok(self.inner.store.job_of(&caller.account_id, id, caller.test_mode).await?)
     }
 
     /// Cancel a generation. Not yet at the vendor: refunded in full.
@@ -531,7 +531,7 @@ impl Jobs {
         let job = self
             .inner
             .store
-            .job_of(&caller.account_id, id)
+            .job_of(&caller.account_id, id, caller.test_mode)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no generation `{id}`")).with("id", id))?;
         if job.status().is_terminal() {

@@ -510,11 +510,10 @@ impl Store {
     }
 
     /// A job by id, only if `account_id` owns it.
-    pub async fn job_of(&self, account_id: &str, id: &str) -> Result<Option<JobRow>, StoreError> {
-        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND account_id = $2");
-        Ok(
-            on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).bind(account_id).fetch_optional(pool).await?),
-        )
+    pub async fn job_of(&self, account_id: &str, id: &str, test_only: bool) -> Result<Option<JobRow>, StoreError> {
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND account_id = $2 AND (test_mode OR NOT $3)");
+        Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id).bind(account_id).bind(test_only).fetch_optional(pool).await?))
     }
 
     /// An account's jobs, newest first, after the cursor `(created_at, id)`,
@@ -526,19 +525,20 @@ impl Store {
         kind: Option<&str>,
         after: Option<(i64, String)>,
         limit: i64,
+        test_only: bool,
     ) -> Result<Vec<JobRow>, StoreError> {
         let (after_ts, after_id) = after.unwrap_or((i64::MAX, String::new()));
         let sql = format!(
             "SELECT {LISTED_COLUMNS} FROM jobs WHERE account_id = $1 \
              AND ($2 = '' OR status = $2) AND ($3 = '' OR kind = $3) \
-             AND (created_at < $4 OR (created_at = $4 AND id < $5)) \
+             AND (created_at < $4 OR (created_at = $4 AND id < $5)) AND (test_mode OR NOT $7) \
              ORDER BY created_at DESC, id DESC LIMIT $6"
         );
         let status = status.map(JobStatus::as_str).unwrap_or("");
         let kind = kind.unwrap_or("");
         let after_id = if after_ts == i64::MAX { "\u{10FFFF}".to_string() } else { after_id };
         Ok(on_db!(self, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(account_id).bind(status).bind(kind).bind(after_ts).bind(after_id).bind(limit)
+            .bind(account_id).bind(status).bind(kind).bind(after_ts).bind(after_id).bind(limit).bind(test_only)
             .fetch_all(pool).await?))
     }
 
