@@ -93,6 +93,11 @@ pub struct Config {
     /// Secrets from `DOITONG_SECRET_*`, matched to plugins by id prefix.
     #[serde(skip)]
     env_secrets: BTreeMap<String, String>,
+    /// Plugin ids known before any plugin loads (the bundled ones), so a
+    /// `DOITONG_SECRET_<ID>_<NAME>` variable goes to the plugin it names
+    /// even when a shorter id is a prefix of it. See [`Config::plugin_settings`].
+    #[serde(skip)]
+    known_plugin_ids: Vec<String>,
 }
 
 impl Default for Config {
@@ -118,6 +123,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             routing: RoutingConfig::default(),
             env_secrets: BTreeMap::new(),
+            known_plugin_ids: Vec::new(),
         }
     }
 }
@@ -649,13 +655,72 @@ impl Config {
         if self.cache_dir.is_empty() { self.data_dir.join("cache") } else { PathBuf::from(&self.cache_dir) }
     }
 
+    /// Record plugin ids known before loading (the bundled ones).
+    pub fn with_known_plugins(mut self, ids: impl IntoIterator<Item = String>) -> Config {
+        self.known_plugin_ids.extend(ids);
+        self
+    }
+
+    /// Refuse a short-form `DOITONG_SECRET_<ID>_<NAME>` that two known
+    /// plugin ids could claim (`google` and `google-tts` both known,
+    /// `GOOGLE_TTS_API_KEY` set): the operator must write the exact form.
+    pub fn check_secret_names(&self) -> Result<(), ConfigError> {
+        let mut known: Vec<String> =
+            self.known_plugin_ids.iter().chain(self.plugins.keys()).map(|k| k.replace('-', "_")).collect();
+        known.sort();
+        known.dedup();
+        for key in self.env_secrets.keys().filter(|k| !k.contains("__")) {
+            let owners: Vec<&String> = known.iter().filter(|id| key.starts_with(&format!("{id}_"))).collect();
+            if let [first, second, ..] = owners.as_slice() {
+                let name = |id: &str| key[id.len() + 1..].to_ascii_uppercase();
+                return Err(ConfigError::Invalid(format!(
+                    "DOITONG_SECRET_{} could be plugin `{}`'s `{}` or plugin `{}`'s `{}`: write \
+                     DOITONG_SECRET_{}__{} or DOITONG_SECRET_{}__{}",
+                    key.to_ascii_uppercase(),
+                    first.replace('_', "-"),
+                    name(first).to_ascii_lowercase(),
+                    second.replace('_', "-"),
+                    name(second).to_ascii_lowercase(),
+                    first.to_ascii_uppercase(),
+                    name(first),
+                    second.to_ascii_uppercase(),
+                    name(second),
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Operator settings for plugin `id`, including `DOITONG_SECRET_*` values.
+    ///
+    /// `DOITONG_SECRET_<ID>__<NAME>` (two underscores) names its plugin
+    /// exactly. The short form `DOITONG_SECRET_<ID>_<NAME>` is ambiguous
+    /// (`GOOGLE_TTS_API_KEY` could be plugin `google`'s `tts_api_key` or
+    /// `google-tts`'s `api_key`), so it goes to the longest id it can name
+    /// among the plugins known (bundled and configured ones, and `id`):
+    /// a plugin never receives another known plugin's secret.
     pub fn plugin_settings(&self, id: &str) -> PluginSettings {
         let config = self.plugins.get(id).cloned().unwrap_or_default();
         let mut secrets: std::collections::HashMap<String, String> = config.secrets.into_iter().collect();
-        let prefix = format!("{}_", id.replace('-', "_"));
+        let env_id = id.replace('-', "_");
+        let known: Vec<String> = self
+            .known_plugin_ids
+            .iter()
+            .map(String::as_str)
+            .chain(self.plugins.keys().map(String::as_str))
+            .map(|k| k.replace('-', "_"))
+            .filter(|k| k.len() > env_id.len())
+            .collect();
         for (key, value) in &self.env_secrets {
-            if let Some(name) = key.strip_prefix(&prefix) {
+            if let Some((owner, name)) = key.split_once("__") {
+                if owner == env_id && !name.is_empty() {
+                    secrets.insert(name.to_string(), value.clone());
+                }
+                continue;
+            }
+            let Some(name) = key.strip_prefix(&format!("{env_id}_")) else { continue };
+            let longer_owner = known.iter().any(|other| key.starts_with(&format!("{other}_")));
+            if !longer_owner {
                 secrets.insert(name.to_string(), value.clone());
             }
         }
@@ -793,6 +858,32 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://./data/doitong.db");
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         assert_eq!(c.webhooks.retry_schedule.len(), 7);
+    }
+
+    /// A secret named for `google-tts` never reaches a plugin `google`.
+    #[test]
+    fn secrets_go_to_the_plugin_they_name() {
+        let vars = env(&[
+            ("DOITONG_SECRET_GOOGLE_TTS_API_KEY", "tts-key"),
+            ("DOITONG_SECRET_GOOGLE__TTS_API_KEY", "google-own"),
+            ("DOITONG_SECRET_GOOGLE_TOKEN", "google-token"),
+        ]);
+        let c = Config::load(None, vars, toml::Table::new()).unwrap().with_known_plugins(["google-tts".to_string()]);
+        let google = c.plugin_settings("google").secrets;
+        assert_eq!(google.get("tts_api_key").map(String::as_str), Some("google-own"), "the exact form only");
+        assert_eq!(google.get("token").map(String::as_str), Some("google-token"));
+        let tts = c.plugin_settings("google-tts").secrets;
+        assert_eq!(tts.get("api_key").map(String::as_str), Some("tts-key"));
+        assert_eq!(tts.len(), 1, "{tts:?}");
+        c.check_secret_names().unwrap();
+
+        // Both ids known: the short form is refused at start-up, naming both readings.
+        let both = c.with_known_plugins(["google".to_string()]);
+        let err = both.check_secret_names().unwrap_err().to_string();
+        assert!(
+            err.contains("DOITONG_SECRET_GOOGLE_TTS__API_KEY") && err.contains("DOITONG_SECRET_GOOGLE__TTS_API_KEY"),
+            "{err}"
+        );
     }
 
     /// The deployment guide's files are valid configuration.

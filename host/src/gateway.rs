@@ -91,6 +91,9 @@ impl Gateway {
     /// Open the store (migrating it), load plugins, start the worker.
     pub async fn start(mut config: Config) -> Result<Gateway, StartError> {
         config.fill_defaults();
+        let ids = bundled_ids(&config);
+        let config = config.with_known_plugins(ids);
+        config.check_secret_names()?;
         let config = Arc::new(config);
         for dir in [config.data_dir.clone(), config.plugins_dir()] {
             std::fs::create_dir_all(&dir).map_err(|source| StartError::DataDir { path: dir.clone(), source })?;
@@ -215,7 +218,8 @@ impl Gateway {
     /// `doitong plugins list` shows.
     pub async fn inspect_plugins(mut config: Config) -> Result<Vec<PluginInfo>, StartError> {
         config.fill_defaults();
-        let config = Arc::new(config);
+        let ids = bundled_ids(&config);
+        let config = Arc::new(config.with_known_plugins(ids));
         let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
         let (manager, ..) = load_plugins(&config, &runtime).await?;
         Ok(manager.list())
@@ -245,6 +249,19 @@ impl Gateway {
         }
         self.jobs.store().close().await;
     }
+}
+
+/// The ids of the bundled plugins (`doitong_plugin_google_tts.wasm` →
+/// `google-tts`), known before they load.
+fn bundled_ids(config: &Config) -> Vec<String> {
+    if !config.bundled_plugins {
+        return Vec::new();
+    }
+    bundled::BUNDLED_PLUGINS
+        .iter()
+        .filter_map(|(file, _)| file.strip_prefix("doitong_plugin_")?.strip_suffix(".wasm"))
+        .map(|id| id.replace('_', "-"))
+        .collect()
 }
 
 /// `node_name`, else `<hostname>:<listen port>`.
