@@ -528,6 +528,21 @@ pub struct LimitsConfig {
     pub ws_recheck_secs: u64,
     /// Largest `/graphql/ws` message, KiB. Default 64.
     pub ws_message_kib: usize,
+    /// Largest request body, MiB: room for a 20 MiB `data:` URI (27 MiB
+    /// as base64) and a plugin upload. Default 32.
+    pub body_mib: usize,
+    /// Seconds a client has to send a request's headers (`doitong serve`).
+    /// Default 10.
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body. Default 60.
+    pub body_timeout_secs: u64,
+    /// Connections open at once (`doitong serve`). Default 4096.
+    pub max_connections: usize,
+    /// Failed authentications (401) per minute from one address; past it
+    /// the address gets 429 before any key is looked up (each node counts
+    /// its own; behind a proxy the proxy is the address). 0 turns it off.
+    /// Default 300.
+    pub auth_failures_per_ip: u32,
 }
 
 impl Default for LimitsConfig {
@@ -544,6 +559,11 @@ impl Default for LimitsConfig {
             ws_init_timeout_secs: 10,
             ws_recheck_secs: 30,
             ws_message_kib: 64,
+            body_mib: 32,
+            header_timeout_secs: 10,
+            body_timeout_secs: 60,
+            max_connections: 4096,
+            auth_failures_per_ip: 300,
         }
     }
 }

@@ -117,6 +117,7 @@ pub mod metrics;
 pub mod net;
 pub mod plugins;
 pub mod routing;
+pub mod server;
 pub mod store;
 pub mod webhooks;
 

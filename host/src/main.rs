@@ -1,6 +1,5 @@
 //! `doitong`: the CLI over the `doitong_host` library.
 
-use std::future::IntoFuture as _;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
@@ -341,23 +340,24 @@ async fn serve(config: Config) -> Result<()> {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
-    let http = axum::serve(listener, gateway.router()).with_graceful_shutdown(stopped(stopping.clone())).into_future();
+    let config = gateway.config();
+    let limits = doitong_host::server::ServeLimits {
+        header_timeout: std::time::Duration::from_secs(config.limits.header_timeout_secs.max(1)),
+        max_connections: config.limits.max_connections,
+        grace: std::time::Duration::from_secs(config.shutdown_grace_secs),
+    };
+    // On the signal the listener closes; requests in flight, job steps and
+    // webhook attempts then finish together, each within the grace.
+    let http = doitong_host::server::serve(listener, gateway.router(), limits, stopped(stopping.clone()));
     tokio::pin!(http);
-    // Ends on an error, or once stopping with no connection open.
     let mut http_done = false;
     tokio::select! {
-        served = &mut http => {
-            served?;
-            http_done = true;
-        }
+        () = &mut http => http_done = true,
         () = stopped(stopping) => {}
     }
-    // The listener is closed. Requests in flight, job steps and webhook
-    // attempts finish together, each within the grace.
-    let grace = std::time::Duration::from_secs(gateway.config().shutdown_grace_secs);
     let drain_http = async {
-        if !http_done && tokio::time::timeout(grace, &mut http).await.is_err() {
-            tracing::warn!("connections still open after {grace:?} (subscriptions?) are closed");
+        if !http_done {
+            http.await;
         }
     };
     tokio::join!(drain_http, gateway.shutdown());

@@ -289,3 +289,73 @@ async fn test_keys_reach_test_mode_only() {
     let (_, _, body) = server.post(Some(&live), cancel, json!({ "id": live_id }), &[]).await;
     assert_eq!(body["data"]["cancelGeneration"], true, "{body}");
 }
+
+/// A client that sends its headers too slowly is dropped (slowloris).
+#[tokio::test]
+async fn a_slow_client_is_dropped() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_LIMITS_HEADER_TIMEOUT_SECS".into(), "1".into())],
+        ..Default::default()
+    })
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    stream.write_all(b"POST /graphql HTTP/1.1\r\nHost: localhost\r\n").await.unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await.expect("dropped in time");
+    // Closed (0 bytes or a reset), or answered 408 and closed.
+    if let Ok(n) = read
+        && n > 0
+    {
+        assert!(String::from_utf8_lossy(&buf[..n]).contains("408"), "{}", String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "held for {:?}", started.elapsed());
+    // The server is fine.
+    assert!(server.gql("{ account { credits } }", json!({})).await["account"]["credits"].is_number());
+}
+
+/// The documented `data:` cap is reachable: a 20 MiB image is accepted,
+/// 21 MiB is refused with the cap named (not a bare 413).
+#[tokio::test]
+async fn media_up_to_the_documented_cap_are_accepted() {
+    use base64::Engine as _;
+    let server = Server::start().await;
+    let mutation = "mutation($image: String!) { generate(input: { type: VIDEO, provider: \"placeholder\", \
+        input: { text: \"x\", image: $image }, options: { latencyMs: 60000 } }) { id status } }";
+    let image = |mib: usize| {
+        format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(vec![7u8; mib << 20]))
+    };
+    let (status, _, body) = server.post(Some(&server.key), mutation, json!({ "image": image(20) }), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["data"]["generate"]["status"],
+        "QUEUED",
+        "{}",
+        &body.to_string()[..300.min(body.to_string().len())]
+    );
+    let (status, _, body) = server.post(Some(&server.key), mutation, json!({ "image": image(21) }), &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("larger than 20 MiB"), "{body}");
+}
+
+/// An address that keeps failing authentication gets 429 before any key
+/// is looked up.
+#[tokio::test]
+async fn an_address_guessing_keys_is_refused_before_lookup() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_LIMITS_AUTH_FAILURES_PER_IP".into(), "5".into())],
+        ..Default::default()
+    })
+    .await;
+    for n in 0..5 {
+        let (status, _, _) =
+            server.post(Some(&format!("dt_live_guess{n}")), "{ account { credits } }", json!({}), &[]).await;
+        assert_eq!(status, 401);
+    }
+    let (status, headers, body) = server.post(Some("dt_live_guess5"), "{ account { credits } }", json!({}), &[]).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "auth_failures_per_ip", "{body}");
+    assert!(headers.contains_key("retry-after"));
+}

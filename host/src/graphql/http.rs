@@ -48,12 +48,49 @@ struct AppState {
     schema: DoitongSchema,
     jobs: Jobs,
     counters: Arc<Counters>,
+    unknown_keys: Arc<UnknownKeys>,
+}
+
+/// Keys recently found unknown (by hash), so a flood of made-up keys costs
+/// no database query after the first of each.
+#[derive(Default)]
+pub(super) struct UnknownKeys {
+    seen: std::sync::Mutex<std::collections::HashMap<[u8; 32], Instant>>,
+}
+
+impl UnknownKeys {
+    /// How long an unknown key is remembered.
+    const TTL: Duration = Duration::from_secs(60);
+    /// Most keys remembered (then the stale ones are dropped, or all).
+    const CAPACITY: usize = 10_000;
+
+    fn hash(token: &str) -> [u8; 32] {
+        Sha256::digest(token.as_bytes()).into()
+    }
+
+    fn is_known_bad(&self, token: &str) -> bool {
+        let seen = self.seen.lock().expect("never poisoned");
+        seen.get(&Self::hash(token)).is_some_and(|at| at.elapsed() < Self::TTL)
+    }
+
+    fn remember(&self, token: &str) {
+        let mut seen = self.seen.lock().expect("never poisoned");
+        if seen.len() >= Self::CAPACITY {
+            seen.retain(|_, at| at.elapsed() < Self::TTL);
+            if seen.len() >= Self::CAPACITY {
+                seen.clear();
+            }
+        }
+        seen.insert(Self::hash(token), Instant::now());
+    }
 }
 
 /// The gateway's routes, to serve alone or nest under a prefix.
 pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Router {
     let metrics = jobs.metrics().clone();
-    let state = AppState { schema, jobs, counters };
+    let limits = jobs.config().limits.clone();
+    let by_address = AddressLimit { counters: Arc::new(Counters::memory()), failures: limits.auth_failures_per_ip };
+    let state = AppState { schema, jobs, counters, unknown_keys: Arc::default() };
     let span = |request: &axum::extract::Request| {
         let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
@@ -65,7 +102,10 @@ pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Rou
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
+        .route_layer(middleware::from_fn_with_state(by_address, limit_by_address))
         .route_layer(middleware::from_fn_with_state(metrics, record_request))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.body_mib.max(1) << 20))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(Duration::from_secs(limits.body_timeout_secs.max(1))))
         .with_state(state)
         .layer(
             ServiceBuilder::new()
@@ -73,6 +113,48 @@ pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Rou
                 .layer(TraceLayer::new_for_http().make_span_with(span))
                 .layer(PropagateRequestIdLayer::x_request_id()),
         )
+}
+
+/// Failed authentications per minute from one peer address (this node's count).
+#[derive(Clone)]
+struct AddressLimit {
+    counters: Arc<Counters>,
+    failures: u32,
+}
+
+/// Refuse a peer whose requests failed authentication more than
+/// `limits.auth_failures_per_ip` times this minute, before its key is even
+/// looked up, so guessing keys costs the database nothing. Counts the 401s
+/// of requests served by [`crate::server::serve`] (an embedding server that
+/// does not record the peer is not limited here).
+async fn limit_by_address(
+    State(limit): State<AddressLimit>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let Some(peer) = crate::server::peer(&request).filter(|_| limit.failures > 0) else {
+        return next.run(request).await;
+    };
+    let key = format!("auth-failures:{}", peer.ip());
+    if let Ok(d) = limit.counters.peek(&key, limit.failures, RATE_WINDOW).await
+        && d.count >= limit.failures
+    {
+        let retry = d.reset.as_secs().max(1);
+        let error = ApiError::new(
+            ErrorCode::RateLimit,
+            format!("too many failed authentications from this address ({} a minute); retry in {retry} s", d.limit),
+        )
+        .with("limit", "auth_failures_per_ip")
+        .with("retryAfter", retry);
+        let mut response = refusal(error);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+        return response;
+    }
+    let response = next.run(request).await;
+    if response.status() == StatusCode::UNAUTHORIZED {
+        let _ = limit.counters.hit(&key, limit.failures, RATE_WINDOW).await;
+    }
+    response
 }
 
 /// Count and time every routed request, labelled with its route and the
@@ -116,6 +198,10 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
     if !config.enabled {
         return StatusCode::NOT_FOUND.into_response();
     }
+    if config.token.is_empty() && !state.jobs.config().listen.ip().is_loopback() {
+        let message = "set metrics.token: /metrics needs a token when the server listens beyond loopback";
+        return (StatusCode::UNAUTHORIZED, message).into_response();
+    }
     if !config.token.is_empty()
         && !bearer(&headers).is_some_and(|t| constant_time_eq(t.as_bytes(), config.token.as_bytes()))
     {
@@ -150,20 +236,29 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-pub(super) async fn authenticate(jobs: &Jobs, token: Option<&str>) -> Result<Caller, ApiError> {
-    authenticate_account(jobs, token).await.map(|(caller, _)| caller)
+pub(super) async fn authenticate(jobs: &Jobs, unknown: &UnknownKeys, token: Option<&str>) -> Result<Caller, ApiError> {
+    authenticate_account(jobs, unknown, token).await.map(|(caller, _)| caller)
 }
 
-async fn authenticate_account(jobs: &Jobs, token: Option<&str>) -> Result<(Caller, Account), ApiError> {
+async fn authenticate_account(
+    jobs: &Jobs,
+    unknown: &UnknownKeys,
+    token: Option<&str>,
+) -> Result<(Caller, Account), ApiError> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
         return Err(ApiError::new(
             ErrorCode::Unauthenticated,
             "missing API key: send `Authorization: Bearer dt_live_…` or `dt_test_…`",
         ));
     };
+    let refused = || ApiError::new(ErrorCode::Unauthenticated, "unknown or revoked API key");
+    if unknown.is_known_bad(token) {
+        return Err(refused());
+    }
     let key = jobs.store().key_by_plaintext(token).await?;
     let Some(key) = key else {
-        return Err(ApiError::new(ErrorCode::Unauthenticated, "unknown or revoked API key"));
+        unknown.remember(token);
+        return Err(refused());
     };
     let account = jobs.store().account(&key.account_id).await?;
     let account =
@@ -196,7 +291,7 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
         *operation = Operation::Admin;
         return admin_request(state, body).await;
     }
-    let (caller, account) = match authenticate_account(&state.jobs, bearer(headers)).await {
+    let (caller, account) = match authenticate_account(&state.jobs, &state.unknown_keys, bearer(headers)).await {
         Ok(found) => found,
         Err(e) => return refusal(e),
     };
@@ -567,7 +662,7 @@ fn rate_headers(h: &mut HeaderMap, d: &Decision, policy: &str) {
 }
 
 async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
-    super::socket::upgrade(state.schema.clone(), state.jobs.clone(), protocol, upgrade)
+    super::socket::upgrade(state.schema.clone(), state.jobs.clone(), state.unknown_keys.clone(), protocol, upgrade)
 }
 
 async fn download(

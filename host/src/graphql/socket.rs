@@ -31,6 +31,7 @@ use crate::jobs::Jobs;
 pub(super) fn upgrade(
     schema: DoitongSchema,
     jobs: Jobs,
+    unknown: Arc<super::http::UnknownKeys>,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> axum::response::Response {
@@ -44,7 +45,7 @@ pub(super) fn upgrade(
             let token: Arc<Mutex<Option<String>>> = Arc::default();
             let executor =
                 SubscriptionsOnly { schema, open: Arc::new(AtomicUsize::new(0)), max: limits.ws_subscriptions.max(1) };
-            let (authenticated, auth_jobs) = (token.clone(), jobs.clone());
+            let (authenticated, auth_jobs, auth_unknown) = (token.clone(), jobs.clone(), unknown.clone());
             let connection = GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     // `connection_init` payload: {"Authorization": "Bearer dt_…"}
@@ -55,7 +56,7 @@ pub(super) fn upgrade(
                         .and_then(|v| v.split_once(' '))
                         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                         .map(|(_, t)| t.trim().to_string());
-                    let caller = super::http::authenticate(&auth_jobs, given.as_deref())
+                    let caller = super::http::authenticate(&auth_jobs, &auth_unknown, given.as_deref())
                         .await
                         .map_err(|e| async_graphql::Error::new(e.message))?;
                     *authenticated.lock().expect("never poisoned") = given;
@@ -68,7 +69,7 @@ pub(super) fn upgrade(
             let recheck = Duration::from_secs(limits.ws_recheck_secs.max(1));
             tokio::select! {
                 () = connection => {}
-                () = watch_key(&jobs, &token, init_timeout, recheck) => {}
+                () = watch_key(&jobs, &unknown, &token, init_timeout, recheck) => {}
             }
             // Dropping the connection closes the socket.
         })
@@ -76,7 +77,13 @@ pub(super) fn upgrade(
 
 /// Returns when the connection must end: not authenticated in time, or
 /// its key no longer authenticates.
-async fn watch_key(jobs: &Jobs, token: &Mutex<Option<String>>, init_timeout: Duration, recheck: Duration) {
+async fn watch_key(
+    jobs: &Jobs,
+    unknown: &super::http::UnknownKeys,
+    token: &Mutex<Option<String>>,
+    init_timeout: Duration,
+    recheck: Duration,
+) {
     tokio::time::sleep(init_timeout).await;
     if token.lock().expect("never poisoned").is_none() {
         tracing::info!("closing a WebSocket that did not authenticate within {init_timeout:?}");
@@ -85,7 +92,7 @@ async fn watch_key(jobs: &Jobs, token: &Mutex<Option<String>>, init_timeout: Dur
     loop {
         tokio::time::sleep(recheck).await;
         let current = token.lock().expect("never poisoned").clone();
-        match super::http::authenticate(jobs, current.as_deref()).await {
+        match super::http::authenticate(jobs, unknown, current.as_deref()).await {
             Ok(_) => {}
             Err(e) if e.code == ErrorCode::Unauthenticated => {
                 tracing::info!("closing a WebSocket: {}", e.message);
