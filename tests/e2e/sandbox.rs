@@ -194,3 +194,24 @@ async fn invalid_plugins_are_refused_at_load_with_the_reason() {
         }
     }
 }
+
+/// What a plugin hands back is bounded: 10,000 outputs fail the generation
+/// cleanly (refunded), a 1 MiB failure message is cut, and an output that
+/// claims to be HTML is served as bytes.
+#[tokio::test]
+async fn plugin_outputs_are_bounded() {
+    let (server, _) = server_with_misbehave(false).await;
+    let (_, key) = server.account_with_key("outputs", 100, false);
+    let many = misbehave(&server, &key, "many").await;
+    assert_failed(&many, "GENERATION_FAILED", &["returned 10000 outputs", "at most 16"]);
+    assert_eq!(crate::vendors::credits(&server, &key).await, 100, "refunded");
+
+    let shout = misbehave(&server, &key, "shout").await;
+    let message = shout["error"]["message"].as_str().unwrap();
+    assert!(message.len() < 2200 && message.contains("bytes cut"), "{} bytes", message.len());
+
+    let html = misbehave(&server, &key, "html").await;
+    assert_eq!(html["status"], "COMPLETED", "{html}");
+    let (status, content_type, _) = server.download(html["url"].as_str().unwrap()).await;
+    assert_eq!((status, content_type.as_str()), (200, "application/octet-stream"));
+}

@@ -50,6 +50,36 @@ const QUEUE_RECHECK: Duration = Duration::from_millis(250);
 const PURGE_INTERVAL: Duration = Duration::from_secs(60);
 /// Wait after a retryable failure before submitting again.
 const RETRY_BACKOFF: Duration = Duration::from_secs(2);
+/// Most outputs one generation may have (a plugin or vendor could return
+/// thousands, each a download and a row).
+pub const MAX_OUTPUTS: usize = 16;
+/// Longest task handle a plugin may ask the host to keep, bytes.
+pub const MAX_HANDLE_BYTES: usize = 4096;
+/// Longest failure message kept (and shown to users), bytes.
+pub const MAX_MESSAGE_BYTES: usize = 2048;
+
+/// The MIME type an output is stored and served with: the plugin's when it
+/// is media or plain data, else `application/octet-stream` (a plugin must
+/// not make the gateway serve HTML or scripts, even sandboxed).
+fn stored_mime(mime: &str) -> String {
+    let essence = mime.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = ["image/", "video/", "audio/"].iter().any(|p| essence.starts_with(p)) && essence != "image/svg+xml";
+    let plain = ["text/plain", "application/json", "application/octet-stream"].contains(&essence.as_str());
+    let well_formed = essence.len() <= 100 && essence.bytes().all(|b| b.is_ascii_graphic());
+    if (media || plain) && well_formed { essence } else { "application/octet-stream".to_string() }
+}
+
+/// `message` cut to [`MAX_MESSAGE_BYTES`] on a character boundary.
+fn bounded(message: &str) -> std::borrow::Cow<'_, str> {
+    if message.len() <= MAX_MESSAGE_BYTES {
+        return message.into();
+    }
+    let mut end = MAX_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes cut)", &message[..end], message.len() - end).into()
+}
 
 /// Start the worker; [`Background::shutdown`] stops claiming, lets steps
 /// in flight finish within `shutdown_grace_secs` and hands back the jobs of
@@ -356,6 +386,13 @@ async fn honour_cancel(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin) -> Resu
 }
 
 async fn record_running(jobs: &Jobs, job: &JobRow, running: &Running) -> Result<(), StepError> {
+    if running.handle.len() > MAX_HANDLE_BYTES {
+        let message = format!(
+            "the provider's task handle is {} bytes; at most {MAX_HANDLE_BYTES} are kept",
+            running.handle.len()
+        );
+        return fail(jobs, job, ErrorCode::GenerationFailed, &message).await;
+    }
     let config = &jobs.inner.config.jobs;
     let wait = u64::from(running.poll_after_ms).clamp(config.min_poll_interval_ms, config.max_poll_interval_ms);
     let progress = i64::from(running.percent.unwrap_or(0).min(99)).max(job.progress);
@@ -392,13 +429,18 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
         return fail(jobs, job, ErrorCode::GenerationFailed, "the provider reported success but returned no output")
             .await;
     }
+    if artifacts.len() > MAX_OUTPUTS {
+        let message = format!("the provider returned {} outputs; at most {MAX_OUTPUTS} are accepted", artifacts.len());
+        return fail(jobs, job, ErrorCode::GenerationFailed, &message).await;
+    }
     let store = jobs.artifacts();
     let mut records = Vec::with_capacity(artifacts.len());
     for (position, artifact) in artifacts.iter().enumerate() {
+        let mime = stored_mime(&artifact.mime);
         let stored = match (&artifact.bytes, &artifact.url) {
-            (Some(bytes), _) => store.put_bytes(&job.id, position, &artifact.mime, bytes).await,
+            (Some(bytes), _) => store.put_bytes(&job.id, position, &mime, bytes).await,
             (None, Some(url)) => {
-                store.fetch(&jobs.inner.net, plugin.http_policy(), url, &job.id, position, &artifact.mime).await
+                store.fetch(&jobs.inner.net, plugin.http_policy(), url, &job.id, position, &mime).await
             }
             (None, None) => {
                 return fail(
@@ -421,7 +463,7 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
         let info = if reported.width.is_some() && reported.height.is_some() && reported.duration_ms.is_some() {
             reported
         } else {
-            let (path, mime) = (staged.local().to_path_buf(), artifact.mime.clone());
+            let (path, mime) = (staged.local().to_path_buf(), mime.clone());
             let probed = tokio::task::spawn_blocking(move || probe::probe(&path, &mime)).await.unwrap_or_default();
             MediaInfo {
                 width: reported.width.or(probed.width),
@@ -429,7 +471,7 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
                 duration_ms: reported.duration_ms.or(probed.duration_ms),
             }
         };
-        let stored = match store.publish(staged, &artifact.mime).await {
+        let stored = match store.publish(staged, &mime).await {
             Ok(s) => s,
             // The bucket failed (after the object store's own retries),
             // not the vendor. A task at the vendor is polled again later
@@ -449,7 +491,7 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
             id: new_id("art"),
             position: position as i64,
             path: stored.path,
-            mime: artifact.mime.clone(),
+            mime: mime.clone(),
             size_bytes: stored.size as i64,
             width: info.width.map(i64::from),
             height: info.height.map(i64::from),
@@ -476,6 +518,7 @@ async fn fail_with(jobs: &Jobs, job: &JobRow, failure: &Failure) -> Result<(), S
 }
 
 async fn fail(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str) -> Result<(), StepError> {
+    let message = &*bounded(message);
     let render = jobs.render(EventType::Failed);
     let event = Event { event_type: EventType::Failed.as_str(), to_request_url: true, render: &render };
     if jobs.inner.store.end_job(job, JobStatus::Failed, Some((code.as_str(), message)), 100, &event).await? {
@@ -631,5 +674,28 @@ async fn try_failover(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str)
             tracing::error!(job = %job.id, "unexpected refusal while failing over: {other:?}");
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_served_as_media_or_as_bytes() {
+        assert_eq!(stored_mime("image/PNG"), "image/png");
+        assert_eq!(stored_mime("audio/mpeg; rate=44100"), "audio/mpeg");
+        assert_eq!(stored_mime("text/plain"), "text/plain");
+        for risky in ["text/html", "image/svg+xml", "application/javascript", "", "video/\u{7f}x"] {
+            assert_eq!(stored_mime(risky), "application/octet-stream", "{risky}");
+        }
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(MAX_MESSAGE_BYTES);
+        let cut = bounded(&long);
+        assert!(cut.len() < MAX_MESSAGE_BYTES + 40 && cut.contains("bytes cut"), "{}", cut.len());
+        assert_eq!(bounded("short"), "short");
     }
 }

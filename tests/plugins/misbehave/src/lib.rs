@@ -11,6 +11,9 @@
 //! | `http:<url>`    | GETs `url`; done with the body's first 64 bytes, or the failure |
 //! | `secret:<name>` | done with the secret's value, or `unauthorized`            |
 //! | `slow-poll`     | running with handle `spin`, whose `poll` loops forever     |
+//! | `many`          | done with 10,000 one-byte artifacts                        |
+//! | `shout`         | fails with a 1 MiB message                                  |
+//! | `html`          | done with an artifact whose MIME type is `text/html`       |
 //! | anything else   | `invalid-input`: "unknown misbehaviour"                    |
 //!
 //! Never loaded outside tests.
@@ -50,6 +53,9 @@ impl Provider for Misbehave {
                 Ok(done(b"ok".to_vec()))
             }
             "panic" => panic!("misbehave: deliberate panic"),
+            "many" => Ok(Submitted::Done((0..10_000).map(|_| artifact(b"x".to_vec())).collect())),
+            "shout" => Err(failure::generation_failed("A".repeat(1 << 20))),
+            "html" => Ok(Submitted::Done(vec![Artifact::from_bytes(b"<script>x</script>".to_vec(), "text/html")])),
             "slow-poll" => {
                 Ok(Submitted::Running(Running { handle: "spin".to_string(), percent: None, poll_after_ms: 10 }))
             }
