@@ -505,6 +505,9 @@ pub struct LimitsConfig {
     pub queue_factor: u32,
     /// How long an Idempotency-Key's response is kept, hours. Default 24.
     pub idempotency_hours: u32,
+    /// How long a crashed request holds its Idempotency-Key claim, ms (a
+    /// running request renews it every quarter of this). Default 120 000.
+    pub idempotency_lock_ms: u64,
     /// Deepest GraphQL selection accepted (GraphiQL's introspection query
     /// needs 13). Default 16.
     pub graphql_depth: usize,
@@ -551,6 +554,7 @@ impl Default for LimitsConfig {
             read_rpm: 600,
             queue_factor: 10,
             idempotency_hours: 24,
+            idempotency_lock_ms: 120_000,
             graphql_depth: 16,
             graphql_complexity: 2000,
             graphql_directives: 10,

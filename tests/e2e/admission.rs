@@ -359,3 +359,30 @@ async fn an_address_guessing_keys_is_refused_before_lookup() {
     assert_eq!(body["errors"][0]["extensions"]["limit"], "auth_failures_per_ip", "{body}");
     assert!(headers.contains_key("retry-after"));
 }
+
+/// A request that runs longer than its Idempotency-Key claim keeps it (a
+/// heartbeat renews it): a retry meanwhile gets 409, and the work is done
+/// once.
+#[tokio::test]
+async fn a_long_request_keeps_its_idempotency_claim() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_LIMITS_IDEMPOTENCY_LOCK_MS".into(), "1000".into())],
+        ..Default::default()
+    })
+    .await;
+    let slow = "mutation { generate(input: { type: AUDIO, provider: \"placeholder\", input: { text: \"hb\" }, \
+        options: { latencyMs: 3000 } }) { id status } }";
+    let headers = [("Idempotency-Key", "heartbeat"), ("Prefer", "wait=10")];
+    let first = server.post(Some(&server.key), slow, json!({}), &headers);
+    let retry = async {
+        tokio::time::sleep(Duration::from_millis(1800)).await;
+        server.post(Some(&server.key), slow, json!({}), &headers).await
+    };
+    let ((status, _, body), (retry_status, _, retry_body)) = tokio::join!(first, retry);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["generate"]["status"], "COMPLETED", "{body}");
+    assert_eq!(retry_status, 409, "{retry_body}");
+    assert_eq!(retry_body["errors"][0]["extensions"]["code"], "IDEMPOTENCY_IN_PROGRESS", "{retry_body}");
+    let listed = server.gql("{ generations(first: 10) { nodes { id } } }", json!({})).await;
+    assert_eq!(listed["generations"]["nodes"].as_array().unwrap().len(), 1, "{listed}");
+}

@@ -39,8 +39,9 @@ pub const MAX_PREFER_WAIT_SECS: u64 = 60;
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 /// Longest accepted Idempotency-Key.
 const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-/// How long a crashed request can hold its Idempotency-Key: longer than
-/// any request (`Prefer: wait` is capped at 60 s).
+/// How long a crashed request can hold its Idempotency-Key. A running
+/// request renews its claim every quarter of this (a heartbeat), so a slow
+/// request keeps it however long it runs.
 const IDEMPOTENCY_LOCK_MS: i64 = 120_000;
 
 #[derive(Clone)]
@@ -374,12 +375,13 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
     let wait = prefer_wait(headers).filter(|_| write).map(|w| w.min(MAX_PREFER_WAIT_SECS));
     let idempotency = idempotency_key.map(|key| {
         let ttl_ms = i64::from(state.jobs.config().limits.idempotency_hours) * 3_600_000;
-        Idempotency { hash: request_hash(body), key, ttl_ms }
+        Idempotency { hash: request_hash(body), key, ttl_ms, owner: uuid::Uuid::new_v4().simple().to_string() }
     });
     // A request that starts one generation (and does not wait for it) takes
     // its key inside the generation's own transaction: no extra statement.
     // Anything else claims the key first and stores its response after.
     let in_transaction = operation == Operation::Generate && wait.is_none();
+    let lock_ms = i64::try_from(state.jobs.config().limits.idempotency_lock_ms).unwrap_or(IDEMPOTENCY_LOCK_MS);
     let mut extra = None;
     match &idempotency {
         Some(idem) if in_transaction => {
@@ -393,7 +395,7 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
             let claim = state
                 .jobs
                 .store()
-                .claim_idempotency(&caller.account_id, &idem.key, &idem.hash, IDEMPOTENCY_LOCK_MS, idem.ttl_ms)
+                .claim_idempotency(&caller.account_id, &idem.key, &idem.hash, &idem.owner, lock_ms, idem.ttl_ms)
                 .await;
             match claim {
                 Err(e) => return refusal(e.into()),
@@ -410,7 +412,29 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
         None => {}
     }
 
-    let result = state.schema.execute(graphql_request(request, &caller, wait, extra)).await;
+    let execution = state.schema.execute(graphql_request(request, &caller, wait, extra));
+    let result = match idempotency.as_ref().filter(|_| !in_transaction) {
+        // Keep the claim while the request runs, however long that is.
+        Some(idem) => {
+            let heartbeat = async {
+                let every = Duration::from_millis((lock_ms / 4).max(50) as u64);
+                loop {
+                    tokio::time::sleep(every).await;
+                    let until = crate::store::now_ms() + lock_ms;
+                    if let Err(e) =
+                        state.jobs.store().renew_idempotency(&caller.account_id, &idem.key, &idem.owner, until).await
+                    {
+                        tracing::warn!("renewing an Idempotency-Key claim failed: {e}");
+                    }
+                }
+            };
+            tokio::select! {
+                result = execution => result,
+                () = heartbeat => unreachable!("the heartbeat never ends"),
+            }
+        }
+        None => execution.await,
+    };
     let rate_limited = result.errors.iter().find_map(|e| {
         let ext = e.extensions.as_ref()?;
         (ext.get("code")? == &async_graphql::Value::from("RATE_LIMIT")).then(|| match ext.get("retryAfter") {
@@ -444,9 +468,13 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
             async_graphql::Value::Object(fields) if fields.values().any(|v| *v != async_graphql::Value::Null));
         let stored = match (status == StatusCode::TOO_MANY_REQUESTS, in_transaction) {
             (true, true) => Ok(()),
-            (true, false) if !changed_something => store.release_idempotency(&caller.account_id, &idem.key).await,
+            (true, false) if !changed_something => {
+                store.release_idempotency(&caller.account_id, &idem.key, &idem.owner).await
+            }
             (true, false) => {
-                store.complete_idempotency(&caller.account_id, &idem.key, status.as_u16(), &response_body).await
+                store
+                    .complete_idempotency(&caller.account_id, &idem.key, &idem.owner, status.as_u16(), &response_body)
+                    .await
             }
             // Accepted: recorded by its transaction. Refused: store the answer.
             (false, true) if result.errors.is_empty() => Ok(()),
@@ -462,7 +490,9 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
                     .await
             }
             (false, false) => {
-                store.complete_idempotency(&caller.account_id, &idem.key, status.as_u16(), &response_body).await
+                store
+                    .complete_idempotency(&caller.account_id, &idem.key, &idem.owner, status.as_u16(), &response_body)
+                    .await
             }
         };
         if let Err(e) = stored {
@@ -563,6 +593,8 @@ struct Idempotency {
     key: String,
     hash: String,
     ttl_ms: i64,
+    /// This request's claim token.
+    owner: String,
 }
 
 /// The GraphQL request with the caller and per-request settings attached.

@@ -75,16 +75,18 @@ impl Store {
         account_id: &str,
         key: &str,
         hash: &str,
+        owner: &str,
         lock_ms: i64,
         ttl_ms: i64,
     ) -> Result<Claim, StoreError> {
         let now = now_ms();
         let sql = format!(
-            "INSERT INTO idempotency_keys (account_id, key, request_hash, state, locked_until, created_at, expires_at) \
-             SELECT $1, $2, $3, 'in_progress', $5, $6, $7 WHERE {NO_LIVE_JOB} ON CONFLICT (account_id, key) DO NOTHING"
+            "INSERT INTO idempotency_keys (account_id, key, request_hash, state, locked_until, created_at, expires_at, owner) \
+             SELECT $1, $2, $3, 'in_progress', $5, $6, $7, $8 WHERE {NO_LIVE_JOB} ON CONFLICT (account_id, key) DO NOTHING"
         );
         let inserted = on_db!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
         .bind(account_id).bind(key).bind(hash).bind(now - ttl_ms).bind(now + lock_ms).bind(now).bind(now + ttl_ms)
+        .bind(owner)
         .execute(pool).await?.rows_affected());
         if inserted == 1 {
             return Ok(Claim::Acquired);
@@ -92,7 +94,7 @@ impl Store {
         let record = self.idempotency_record(account_id, key, ttl_ms).await?;
         let Some(record) = record else {
             // Purged between our insert and read: try once more.
-            return Box::pin(self.claim_idempotency(account_id, key, hash, lock_ms, ttl_ms)).await;
+            return Box::pin(self.claim_idempotency(account_id, key, hash, owner, lock_ms, ttl_ms)).await;
         };
         let expired = record.expires_at < now;
         let stale = record.state == "in_progress" && record.locked_until < now;
@@ -100,11 +102,11 @@ impl Store {
             // Take over, guarded on what we read so only one request wins.
             let taken = on_db!(self, pool => sqlx::query(
                 "UPDATE idempotency_keys SET request_hash = $3, state = 'in_progress', status_code = NULL, response_body = NULL, \
-                 locked_until = $4, created_at = $5, expires_at = $6 \
+                 locked_until = $4, created_at = $5, expires_at = $6, owner = $9 \
                  WHERE account_id = $1 AND key = $2 AND locked_until = $7 AND expires_at = $8",
             )
             .bind(account_id).bind(key).bind(hash).bind(now + lock_ms).bind(now).bind(now + ttl_ms)
-            .bind(record.locked_until).bind(record.expires_at)
+            .bind(record.locked_until).bind(record.expires_at).bind(owner)
             .execute(pool).await?.rows_affected());
             return Ok(if taken == 1 { Claim::Acquired } else { Claim::InProgress });
         }
@@ -177,22 +179,43 @@ impl Store {
         &self,
         account_id: &str,
         key: &str,
+        owner: &str,
         status: u16,
         body: &str,
     ) -> Result<(), StoreError> {
         on_db!(self, pool => sqlx::query(
-            "UPDATE idempotency_keys SET state = 'done', status_code = $3, response_body = $4 WHERE account_id = $1 AND key = $2",
+            "UPDATE idempotency_keys SET state = 'done', status_code = $3, response_body = $4 \
+             WHERE account_id = $1 AND key = $2 AND owner = $5",
         )
-        .bind(account_id).bind(key).bind(i64::from(status)).bind(body)
+        .bind(account_id).bind(key).bind(i64::from(status)).bind(body).bind(owner)
         .execute(pool).await?.rows_affected());
         Ok(())
     }
 
     /// Forget an acquired key (responses that must not be replayed: 401, 429).
-    pub async fn release_idempotency(&self, account_id: &str, key: &str) -> Result<(), StoreError> {
-        on_db!(self, pool => sqlx::query("DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND state = 'in_progress'")
-            .bind(account_id).bind(key).execute(pool).await?.rows_affected());
+    pub async fn release_idempotency(&self, account_id: &str, key: &str, owner: &str) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query(
+            "DELETE FROM idempotency_keys WHERE account_id = $1 AND key = $2 AND state = 'in_progress' AND owner = $3",
+        )
+            .bind(account_id).bind(key).bind(owner).execute(pool).await?.rows_affected());
         Ok(())
+    }
+
+    /// Keep `owner`'s claim on an Idempotency-Key until `until` (Unix ms)
+    /// while its request runs; false if the claim is no longer its own.
+    pub async fn renew_idempotency(
+        &self,
+        account_id: &str,
+        key: &str,
+        owner: &str,
+        until: i64,
+    ) -> Result<bool, StoreError> {
+        let renewed = on_db!(self, pool => sqlx::query(
+            "UPDATE idempotency_keys SET locked_until = $4 \
+             WHERE account_id = $1 AND key = $2 AND owner = $3 AND state = 'in_progress'",
+        )
+        .bind(account_id).bind(key).bind(owner).bind(until).execute(pool).await?.rows_affected());
+        Ok(renewed == 1)
     }
 
     /// Delete expired records and release keys of generations older than
@@ -251,28 +274,28 @@ mod tests {
         let claim = |hash: &'static str, lock: i64, ttl: i64| {
             let store = store.clone();
             let account = account.clone();
-            async move { store.claim_idempotency(&account, "k", hash, lock, ttl).await.unwrap() }
+            async move { store.claim_idempotency(&account, "k", hash, "o", lock, ttl).await.unwrap() }
         };
         assert_eq!(claim("h1", 60_000, 60_000).await, Claim::Acquired);
         assert_eq!(claim("h1", 60_000, 60_000).await, Claim::InProgress);
         assert_eq!(claim("h2", 60_000, 60_000).await, Claim::Mismatch);
-        store.complete_idempotency(&account, "k", 200, "{\"data\":1}").await.unwrap();
+        store.complete_idempotency(&account, "k", "o", 200, "{\"data\":1}").await.unwrap();
         assert_eq!(claim("h1", 60_000, 60_000).await, Claim::Replay { status: 200, body: "{\"data\":1}".into() });
         assert_eq!(claim("h2", 60_000, 60_000).await, Claim::Mismatch);
 
         // Released keys can be claimed again.
-        assert_eq!(store.claim_idempotency(&account, "r", "h", 60_000, 60_000).await.unwrap(), Claim::Acquired);
-        store.release_idempotency(&account, "r").await.unwrap();
-        assert_eq!(store.claim_idempotency(&account, "r", "h", 60_000, 60_000).await.unwrap(), Claim::Acquired);
+        assert_eq!(store.claim_idempotency(&account, "r", "h", "o", 60_000, 60_000).await.unwrap(), Claim::Acquired);
+        store.release_idempotency(&account, "r", "o").await.unwrap();
+        assert_eq!(store.claim_idempotency(&account, "r", "h", "o", 60_000, 60_000).await.unwrap(), Claim::Acquired);
 
         // A holder that died: its lock lapses and the same request takes over.
-        assert_eq!(store.claim_idempotency(&account, "s", "h", -1, 60_000).await.unwrap(), Claim::Acquired);
-        assert_eq!(store.claim_idempotency(&account, "s", "h", 60_000, 60_000).await.unwrap(), Claim::Acquired);
+        assert_eq!(store.claim_idempotency(&account, "s", "h", "o", -1, 60_000).await.unwrap(), Claim::Acquired);
+        assert_eq!(store.claim_idempotency(&account, "s", "h", "o", 60_000, 60_000).await.unwrap(), Claim::Acquired);
 
         // Expired records are replaced, and purged.
-        assert_eq!(store.claim_idempotency(&account, "e", "h", 60_000, -1).await.unwrap(), Claim::Acquired);
-        store.complete_idempotency(&account, "e", 200, "{}").await.unwrap();
-        assert_eq!(store.claim_idempotency(&account, "e", "other", 60_000, -1).await.unwrap(), Claim::Acquired);
+        assert_eq!(store.claim_idempotency(&account, "e", "h", "o", 60_000, -1).await.unwrap(), Claim::Acquired);
+        store.complete_idempotency(&account, "e", "o", 200, "{}").await.unwrap();
+        assert_eq!(store.claim_idempotency(&account, "e", "other", "o", 60_000, -1).await.unwrap(), Claim::Acquired);
         assert_eq!(store.purge_idempotency(60_000).await.unwrap(), 1);
         assert_eq!(store.idempotency_records(&account).await.unwrap(), 3);
     }
@@ -305,6 +328,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn only_the_claims_owner_renews_completes_or_releases_it() {
+        let (_dir, store, account) = store().await;
+        assert_eq!(store.claim_idempotency(&account, "k", "h", "first", -1, 60_000).await.unwrap(), Claim::Acquired);
+        // The first request's claim lapsed; a retry takes it over.
+        assert_eq!(
+            store.claim_idempotency(&account, "k", "h", "retry", 60_000, 60_000).await.unwrap(),
+            Claim::Acquired
+        );
+        assert!(!store.renew_idempotency(&account, "k", "first", now_ms() + 60_000).await.unwrap());
+        store.complete_idempotency(&account, "k", "first", 200, "{\"late\":1}").await.unwrap();
+        store.release_idempotency(&account, "k", "first").await.unwrap();
+        assert_eq!(
+            store.claim_idempotency(&account, "k", "h", "third", 60_000, 60_000).await.unwrap(),
+            Claim::InProgress,
+            "the loser neither completed nor released the retry's claim"
+        );
+        assert!(store.renew_idempotency(&account, "k", "retry", now_ms() + 60_000).await.unwrap());
+        store.complete_idempotency(&account, "k", "retry", 200, "{\"data\":2}").await.unwrap();
+        assert_eq!(
+            store.claim_idempotency(&account, "k", "h", "fourth", 60_000, 60_000).await.unwrap(),
+            Claim::Replay { status: 200, body: "{\"data\":2}".into() }
+        );
+    }
+
+    #[tokio::test]
     async fn a_generation_holds_its_key() {
         use crate::store::jobs::Refusal;
         const TTL: i64 = 60_000;
@@ -319,7 +367,7 @@ mod tests {
         assert_eq!(store.idempotency_answer(&account, "k", "other", TTL).await.unwrap(), Some(Claim::Mismatch));
         // Other mutations with the key (or the same one with `Prefer: wait`)
         // are answered from the generation, and a refusal does not replace it.
-        assert_eq!(store.claim_idempotency(&account, "k", "h", 60_000, TTL).await.unwrap(), accepted);
+        assert_eq!(store.claim_idempotency(&account, "k", "h", "o", 60_000, TTL).await.unwrap(), accepted);
         store.record_idempotent_response(&account, "k", "h", (200, "{}"), TTL).await.unwrap();
         assert_eq!(store.idempotency_answer(&account, "k", "h", TTL).await.unwrap(), Some(accepted));
         assert_eq!(store.idempotency_records(&account).await.unwrap(), 1);
