@@ -22,7 +22,7 @@ async fn ordinary(url: &str, key: &str) -> (Duration, Duration) {
     let client = reqwest::Client::new();
     let page = serde_json::json!({ "query": "{ generations(first: 20) { nodes { id status url } } }" });
     let generate = serde_json::json!({
-        "query": "mutation { generate(input: { type: IMAGE, provider: \"placeholder\", input: { text: \"calm\" } }) { id } }"
+        "query": "mutation { generate(input: { type: AUDIO, provider: \"placeholder\", input: { text: \"hi\" } }) { id } }"
     });
     let mut latencies = Vec::with_capacity(ORDINARY);
     for i in 0..ORDINARY {
@@ -39,8 +39,12 @@ async fn ordinary(url: &str, key: &str) -> (Duration, Duration) {
 }
 
 /// One hostile client: cycles through the bounded attacks until `stop`.
+/// It connects from 127.0.0.2, another address than the ordinary client's
+/// (the per-address limit on failed authentications would otherwise hold
+/// back both).
 async fn hostile(url: String, key: String, stop: Arc<AtomicBool>, sent: Arc<AtomicUsize>) {
-    let client = reqwest::Client::new();
+    let client =
+        reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
     let aliases: String = (0..10_000).map(|i| format!("a{i}: account {{ credits }} ")).collect();
     let mut deep = String::from("name");
     for _ in 0..15 {

@@ -386,3 +386,23 @@ async fn a_long_request_keeps_its_idempotency_claim() {
     let listed = server.gql("{ generations(first: 10) { nodes { id } } }", json!({})).await;
     assert_eq!(listed["generations"]["nodes"].as_array().unwrap().len(), 1, "{listed}");
 }
+
+/// The account's cheap limits come first: past its daily cap, a request is
+/// refused before validation, media decoding or the sandboxed quote run (a
+/// bad option no longer even gets looked at).
+#[tokio::test]
+async fn cheap_limits_are_checked_before_any_quote() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_PLANS_PRO_DAILY".into(), "1".into())],
+        ..Default::default()
+    })
+    .await;
+    let (_, key) = server.account_with_key("capped", 100, true);
+    let (status, _, body) = server.post(Some(&key), &format!("mutation {{ {GENERATE} }}"), json!({}), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let bad = "mutation { generate(input: { type: IMAGE, provider: \"placeholder\", input: { text: \"x\" }, \
+        options: { aspectRatio: \"not-a-ratio\" } }) { id } }";
+    let (status, _, body) = server.post(Some(&key), bad, json!({}), &[]).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "daily", "{body}");
+}

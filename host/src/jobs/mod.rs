@@ -276,6 +276,27 @@ impl Jobs {
             crate::webhooks::target::check(url, self.inner.config.webhooks.allow_private)
                 .map_err(|e| crate::error::webhook_target("webhookUrl", &e))?;
         }
+        // The account's cheap limits first: a request the daily or queue
+        // limit refuses costs no validation, media decoding or sandboxed
+        // quote. (The accepting transaction checks them again, exactly.)
+        let account = self
+            .inner
+            .store
+            .account(&caller.account_id)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the key's account no longer exists"))?;
+        let limits = self.limits_for(&account);
+        let now = now_ms();
+        let day_start = now - now.rem_euclid(DAY_MS);
+        let queue_limit =
+            limits.concurrent.map(|c| i64::from(c) * i64::from(self.inner.config.limits.queue_factor.max(1)));
+        let today = if account.day_start == day_start { account.day_count } else { 0 };
+        if let Some(limit) = limits.daily.map(i64::from).filter(|limit| today >= *limit) {
+            return Err(self.refused(Refusal::Daily { limit, count: today }, day_start));
+        }
+        if let Some(limit) = queue_limit.filter(|limit| account.active_jobs >= *limit) {
+            return Err(self.refused(Refusal::Queue { limit, count: account.active_jobs }, day_start));
+        }
         let (plugin, offering, job_request, quote, record) = match &request.provider {
             Some(named) if request.fallbacks.is_empty() => {
                 let (plugin, offering) = snapshot
@@ -373,15 +394,6 @@ impl Jobs {
         // Before the clock is read for the deadline: the first job on a
         // version stores it (so it can finish on it anywhere), which takes a moment.
         self.inner.plugins.keep_version(&executor).await;
-        let account = self
-            .inner
-            .store
-            .account(&caller.account_id)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the key's account no longer exists"))?;
-        let limits = self.limits_for(&account);
-        let now = now_ms();
-        let day_start = now - now.rem_euclid(DAY_MS);
         let request_json = serde_json::to_string(&job_request).map_err(|e| ApiError::internal(&e))?;
         let routing_json = serde_json::to_string(&record).map_err(|e| ApiError::internal(&e))?;
         let new = NewJob {
@@ -400,9 +412,7 @@ impl Jobs {
             webhook_progress: request.webhook_progress && request.webhook_url.is_some(),
             daily_limit: limits.daily.map(i64::from),
             day_start,
-            queue_limit: limits
-                .concurrent
-                .map(|c| i64::from(c) * i64::from(self.inner.config.limits.queue_factor.max(1))),
+            queue_limit,
             idempotency: request.idempotency.clone(),
             routing: Some(routing_json),
         };
@@ -415,39 +425,46 @@ impl Jobs {
                 self.inner.wake.notify_one();
                 Ok(row)
             }
-            Err(Refusal::InsufficientCredits { balance, cost }) => Err(ApiError::new(
+            Err(refusal) => Err(self.refused(refusal, day_start)),
+        }
+    }
+
+    /// The public error for a refused generation.
+    fn refused(&self, refusal: Refusal, day_start: i64) -> ApiError {
+        match refusal {
+            Refusal::InsufficientCredits { balance, cost } => ApiError::new(
                 ErrorCode::InsufficientCredits,
                 format!(
                     "this generation costs {cost} credits and the account has {balance}; add credits to the account"
                 ),
             )
             .with("cost", cost)
-            .with("balance", balance)),
-            Err(Refusal::Daily { limit, .. }) => {
+            .with("balance", balance),
+            Refusal::Daily { limit, .. } => {
                 self.inner.metrics.rate_limited("daily");
                 let retry_after = (day_start + DAY_MS - now_ms()).max(1000) / 1000;
-                Err(ApiError::new(
+                ApiError::new(
                     ErrorCode::RateLimit,
                     format!("the plan's daily limit of {limit} generations is reached; it resets at 00:00 UTC"),
                 )
                 .with("limit", "daily")
-                .with("retryAfter", retry_after))
+                .with("retryAfter", retry_after)
             }
-            Err(Refusal::Queue { limit, .. }) => {
+            Refusal::Queue { limit, .. } => {
                 self.inner.metrics.rate_limited("queue");
-                Err(ApiError::new(
+                ApiError::new(
                     ErrorCode::RateLimit,
                     format!(
                         "{limit} generations are already waiting or running for this account; wait for some to finish"
                     ),
                 )
                 .with("limit", "queue")
-                .with("retryAfter", QUEUE_RETRY_AFTER_SECS))
+                .with("retryAfter", QUEUE_RETRY_AFTER_SECS)
             }
-            Err(Refusal::IdempotencyKeyTaken) => Err(ApiError::new(
+            Refusal::IdempotencyKeyTaken => ApiError::new(
                 ErrorCode::IdempotencyInProgress,
                 "another request with this Idempotency-Key was accepted first",
-            )),
+            ),
         }
     }
 

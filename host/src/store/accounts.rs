@@ -35,6 +35,12 @@ pub struct Account {
     pub webhook_secret_previous_until: Option<i64>,
     /// Unix ms.
     pub created_at: i64,
+    /// Generations waiting or running (kept by the job transactions).
+    pub active_jobs: i64,
+    /// Start of the UTC day `day_count` counts (Unix ms).
+    pub day_start: i64,
+    /// Generations accepted since `day_start`.
+    pub day_count: i64,
 }
 
 /// An API key (without its secret).
@@ -69,7 +75,7 @@ fn random_token(len: usize) -> String {
 }
 
 const ACCOUNT_COLUMNS: &str = "id, name, plan, credits, rpm_limit, concurrent_limit, daily_limit, webhook_secret, \
-    webhook_secret_previous, webhook_secret_previous_until, created_at";
+    webhook_secret_previous, webhook_secret_previous_until, created_at, active_jobs, day_start, day_count";
 
 impl Account {
     /// The secrets that sign a delivery at `now` (Unix ms): the current one,
