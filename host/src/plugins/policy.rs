@@ -222,19 +222,19 @@ pub fn is_public_ip(ip: IpAddr) -> bool {
     }
 }
 
-/// Cloud instance-metadata addresses (AWS, GCP, Azure, OCI: 169.254.169.254;
-/// AWS ECS task metadata 169.254.170.2; Alibaba 100.100.100.200; AWS IMDS
-/// over IPv6 fd00:ec2::254), also when written IPv4-mapped. Webhook targets
-/// may never reach these, whatever the operator allows for private ones.
+/// Cloud instance-metadata addresses: all of link-local 169.254.0.0/16
+/// (AWS, GCP, Azure, OCI 169.254.169.254, ECS 169.254.170.2, Tencent
+/// 169.254.0.23, …) and fe80::/10, Alibaba 100.100.100.200, AWS IMDS over
+/// IPv6 fd00:ec2::254, also when written IPv4-mapped. Webhook targets may
+/// never reach these, whatever the operator allows for private ones.
 pub fn is_metadata_ip(ip: IpAddr) -> bool {
-    const V4: [Ipv4Addr; 3] =
-        [Ipv4Addr::new(169, 254, 169, 254), Ipv4Addr::new(169, 254, 170, 2), Ipv4Addr::new(100, 100, 100, 200)];
-    const V6: [Ipv6Addr; 1] = [Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254)];
+    let v4 = |v4: Ipv4Addr| v4.is_link_local() || v4 == Ipv4Addr::new(100, 100, 100, 200);
+    const IMDS_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254);
     match ip {
-        IpAddr::V4(v4) => V4.contains(&v4),
+        IpAddr::V4(addr) => v4(addr),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => V4.contains(&v4),
-            None => V6.contains(&v6),
+            Some(addr) => v4(addr),
+            None => v6 == IMDS_V6 || (v6.segments()[0] & 0xffc0) == 0xfe80,
         },
     }
 }
@@ -257,11 +257,24 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
     let s = ip.segments();
+    // Forms that carry an IPv4 address: public only if that address is.
+    let embedded_v4 = |hi: u16, lo: u16| is_public_v4(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+    if s[..6] == [0, 0, 0, 0, 0, 0] && !ip.is_loopback() && !ip.is_unspecified() {
+        return embedded_v4(s[6], s[7]); // IPv4-compatible ::a.b.c.d (deprecated)
+    }
+    if s[0] == 0x2002 {
+        return embedded_v4(s[1], s[2]); // 6to4 2002:V4ADDR::/48
+    }
+    if s[0] == 0x2001 && s[1] == 0 {
+        // Teredo 2001::/32: the client's address is the last 32 bits, inverted.
+        return embedded_v4(!s[6], !s[7]);
+    }
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
         || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+        || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated, still routed by some)
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
         || (s[0] == 0x0064 && s[1] == 0xff9b)) // NAT64 may reach private v4
 }
@@ -277,7 +290,7 @@ mod tests {
 
     #[test]
     fn public_and_private_addresses() {
-        let public = ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"];
+        let public = ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1", "::8.8.8.8"];
         let private = [
             "127.0.0.1",
             "10.1.2.3",
@@ -297,6 +310,12 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "198.18.0.1",
             "240.0.0.1",
+            "::127.0.0.1", // IPv4-compatible
+            "::10.0.0.1",
+            "2002:a9fe:a9fe::1",                    // 6to4 of 169.254.169.254
+            "2002:7f00:1::",                        // 6to4 of 127.0.0.1
+            "2001:0:4136:e378:8000:63bf:80ff:fffe", // Teredo, client 127.0.0.1
+            "fec0::1",                              // site-local
         ];
         for ip in public {
             assert!(is_public_ip(ip.parse().unwrap()), "{ip} should be public");

@@ -6,7 +6,8 @@
 //! - an IP literal or `localhost` (`*.localhost`) that is private, loopback,
 //!   link-local or otherwise non-public is refused unless the operator set
 //!   `webhooks.allow_private`;
-//! - cloud-metadata addresses (`169.254.169.254`, `fd00:ec2::254`, …) and
+//! - cloud-metadata addresses (all of link-local `169.254.0.0/16` and
+//!   `fe80::/10`, `fd00:ec2::254`, …) and
 //!   metadata host names are refused always, even with `allow_private`.
 //!
 //! Other host names cannot be judged before they are resolved: deliveries
@@ -102,7 +103,9 @@ mod tests {
             ("http://10.1.2.3/", private("10.1.2.3"), Ok(())),
             ("http://192.168.0.10/", private("192.168.0.10"), Ok(())),
             ("http://[::1]/", private("::1"), Ok(())),
-            ("http://[fe80::1]/", private("fe80::1"), Ok(())),
+            // Link-local, where metadata services live: never, like metadata.
+            ("http://[fe80::1]/", metadata("fe80::1"), metadata("fe80::1")),
+            ("http://169.254.0.23/", metadata("169.254.0.23"), metadata("169.254.0.23")),
             ("http://0.0.0.0/", private("0.0.0.0"), Ok(())),
             // Escapes: other spellings of loopback are normalised by the URL parser.
             ("http://2130706433/", private("127.0.0.1"), Ok(())),
