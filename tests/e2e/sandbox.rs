@@ -215,3 +215,17 @@ async fn plugin_outputs_are_bounded() {
     let (status, content_type, _) = server.download(html["url"].as_str().unwrap()).await;
     assert_eq!((status, content_type.as_str()), (200, "application/octet-stream"));
 }
+
+/// A plugin call that logs 10,000 lines leaves 100 in the host's log and
+/// one notice.
+#[tokio::test]
+async fn a_chatty_plugin_logs_a_bounded_number_of_lines() {
+    let (server, _) = server_with_misbehave(false).await;
+    let (_, key) = server.account_with_key("chatty", 100, false);
+    let done = misbehave(&server, &key, "chatty").await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let log = server.log();
+    let kept = log.lines().filter(|l| l.contains("chatty line")).count();
+    assert_eq!(kept, 100, "lines kept");
+    assert_eq!(log.matches("further lines are dropped").count(), 1);
+}

@@ -51,6 +51,10 @@ pub(crate) struct CallState {
     pub meter: CallMeter,
     /// The generation the call serves (`context.idempotency-token`).
     pub token: Option<String>,
+    /// Bytes of linear memory across every memory of the call's instances.
+    pub memory_total: usize,
+    /// Log lines written by this call (see [`MAX_LOG_LINES`]).
+    pub log_lines: usize,
 }
 
 impl WasiView for CallState {
@@ -59,20 +63,46 @@ impl WasiView for CallState {
     }
 }
 
+/// The budget is per call, across every memory of the component's core
+/// instances (a component may define several), not per memory.
 impl wasmtime::ResourceLimiter for CallState {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
         let cap = self.plugin.limits.memory_bytes;
-        if desired > cap {
+        let total = self.memory_total.saturating_sub(current).saturating_add(desired);
+        if total > cap {
             self.meter.violation = Some(Limit::Memory(cap));
-            return Err(wasmtime::format_err!("memory growth to {desired} bytes exceeds the {cap}-byte cap"));
+            return Err(wasmtime::format_err!(
+                "memory growth to {total} bytes (all memories of the call) exceeds the {cap}-byte cap"
+            ));
         }
+        self.memory_total = total;
         Ok(true)
     }
 
     fn table_growing(&mut self, _current: usize, desired: usize, _max: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
 }
+
+/// Core instances (and tables) one call may create: a component made by the
+/// SDK has a handful.
+const MAX_INSTANCES: usize = 64;
+/// Linear memories one call may create.
+const MAX_MEMORIES: usize = 8;
+/// Log lines one call may write; the rest are dropped after one notice.
+pub const MAX_LOG_LINES: usize = 100;
 
 /// Table elements a guest may grow to (function tables of large guests are
 /// a few thousand entries).
@@ -195,6 +225,14 @@ impl context::Host for CallState {
 impl log::Host for CallState {
     async fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
         self.charge(message.len())?;
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES {
+            if self.log_lines == MAX_LOG_LINES + 1 {
+                let (id, version) = (&self.plugin.id, &self.plugin.version);
+                tracing::warn!(plugin = %id, %version, "the call wrote {MAX_LOG_LINES} log lines; its further lines are dropped");
+            }
+            return Ok(());
+        }
         let mut message = message;
         if message.len() > MAX_LOG_LINE_BYTES {
             let mut cut = MAX_LOG_LINE_BYTES;

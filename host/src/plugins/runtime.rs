@@ -641,6 +641,8 @@ impl LoadedPlugin {
             plugin: self.inner.context.clone(),
             meter: CallMeter::default(),
             token,
+            memory_total: 0,
+            log_lines: 0,
         };
         let mut store = Store::new(&runtime.engine.engine, state);
         store.limiter(|state| state as &mut dyn wasmtime::ResourceLimiter);

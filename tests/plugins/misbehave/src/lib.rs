@@ -14,6 +14,7 @@
 //! | `many`          | done with 10,000 one-byte artifacts                        |
 //! | `shout`         | fails with a 1 MiB message                                  |
 //! | `html`          | done with an artifact whose MIME type is `text/html`       |
+//! | `chatty`        | logs 10,000 lines, then done like `ok`                     |
 //! | anything else   | `invalid-input`: "unknown misbehaviour"                    |
 //!
 //! Never loaded outside tests.
@@ -53,6 +54,12 @@ impl Provider for Misbehave {
                 Ok(done(b"ok".to_vec()))
             }
             "panic" => panic!("misbehave: deliberate panic"),
+            "chatty" => {
+                for n in 0..10_000 {
+                    log(Level::Info, &format!("chatty line {n}"));
+                }
+                Ok(done(b"ok".to_vec()))
+            }
             "many" => Ok(Submitted::Done((0..10_000).map(|_| artifact(b"x".to_vec())).collect())),
             "shout" => Err(failure::generation_failed("A".repeat(1 << 20))),
             "html" => Ok(Submitted::Done(vec![Artifact::from_bytes(b"<script>x</script>".to_vec(), "text/html")])),
