@@ -381,8 +381,9 @@ impl Mutation {
         jobs.cancel(caller(ctx)?, &id).await.map_err(gql)
     }
 
-    /// Validate a plugin (`.wasm`, base64) and put it into service, saved in
-    /// the plugins directory; replaces a plugin with the same id (admin token).
+    /// Validate a plugin (`.wasm`, base64) and put it into service on every
+    /// node sharing the database (kept there by sha256, served again after
+    /// restarts); replaces a plugin with the same id (admin token).
     async fn install_plugin(&self, ctx: &Context<'_>, wasm_base64: String) -> Result<PluginView> {
         admin(ctx)?;
         use base64::Engine as _;
