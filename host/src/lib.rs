@@ -1,11 +1,14 @@
 //! Doitong: a self-hostable GraphQL gateway for AI media generation whose
 //! vendor adapters are sandboxed WebAssembly components.
 //!
-//! Layout (dependency direction `graphql → jobs → {routing, plugins,
+//! Layout (dependency direction `graphql → admission → jobs → {routing, plugins,
 //! artifacts} → store`):
 //! - [`gateway`]: assembles everything from a [`config::Config`]; what the
 //!   `doitong` binary and embedding applications start.
-//! - [`graphql`]: the public API (auth, schema, downloads); no business rules.
+//! - [`graphql`]: the public API (schema, transports, downloads); no business rules.
+//! - [`admission`]: who the caller is, what a request may cost, whether its
+//!   limits and Idempotency-Key let it run; one typed outcome for HTTP and
+//!   WebSocket.
 //! - [`jobs`]: the generation lifecycle: accept, validate, quote, reserve,
 //!   submit, poll, finish, cancel, resume.
 //! - [`routing`]: choosing a provider when the request names none.
@@ -104,6 +107,7 @@
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod admission;
 pub mod artifacts;
 pub mod background;
 pub mod builder;

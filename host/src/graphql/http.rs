@@ -18,72 +18,25 @@ use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use super::schema::{DoitongSchema, IdempotentGeneration, PreferWait};
+use super::schema::{Admin, DoitongSchema, PreferWait};
+use crate::admission::{self, Admission, Ask, Earlier, IdempotentGeneration, Identity, Outcome, Ran, Rate, Refusal};
+use crate::admission::{RATE_WINDOW, Transport};
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, Jobs};
 use crate::limits::{Counters, Decision};
 use crate::metrics::{Metrics, Operation};
-use crate::store::jobs::IdempotencyTake;
-use crate::store::{Account, Claim};
-
-/// Longest `Prefer: wait` honoured, in seconds.
-pub const MAX_PREFER_WAIT_SECS: u64 = 60;
-/// The window of the per-minute limits.
-const RATE_WINDOW: Duration = Duration::from_secs(60);
-/// Longest accepted Idempotency-Key.
-const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-/// How long a crashed request can hold its Idempotency-Key. A running
-/// request renews its claim every quarter of this (a heartbeat), so a slow
-/// request keeps it however long it runs.
-const IDEMPOTENCY_LOCK_MS: i64 = 120_000;
 
 #[derive(Clone)]
 struct AppState {
     schema: DoitongSchema,
     jobs: Jobs,
-    counters: Arc<Counters>,
-    unknown_keys: Arc<UnknownKeys>,
-}
-
-/// Keys recently found unknown (by hash), so a flood of made-up keys costs
-/// no database query after the first of each.
-#[derive(Default)]
-pub(super) struct UnknownKeys {
-    seen: std::sync::Mutex<std::collections::HashMap<[u8; 32], Instant>>,
-}
-
-impl UnknownKeys {
-    /// How long an unknown key is remembered.
-    const TTL: Duration = Duration::from_secs(60);
-    /// Most keys remembered (then the stale ones are dropped, or all).
-    const CAPACITY: usize = 10_000;
-
-    fn hash(token: &str) -> [u8; 32] {
-        Sha256::digest(token.as_bytes()).into()
-    }
-
-    fn is_known_bad(&self, token: &str) -> bool {
-        let seen = self.seen.lock().expect("never poisoned");
-        seen.get(&Self::hash(token)).is_some_and(|at| at.elapsed() < Self::TTL)
-    }
-
-    fn remember(&self, token: &str) {
-        let mut seen = self.seen.lock().expect("never poisoned");
-        if seen.len() >= Self::CAPACITY {
-            seen.retain(|_, at| at.elapsed() < Self::TTL);
-            if seen.len() >= Self::CAPACITY {
-                seen.clear();
-            }
-        }
-        seen.insert(Self::hash(token), Instant::now());
-    }
+    admission: Admission,
 }
 
 /// The gateway's routes, to serve alone or nest under a prefix.
@@ -91,7 +44,8 @@ pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Rou
     let metrics = jobs.metrics().clone();
     let limits = jobs.config().limits.clone();
     let by_address = AddressLimit { counters: Arc::new(Counters::memory()), failures: limits.auth_failures_per_ip };
-    let state = AppState { schema, jobs, counters, unknown_keys: Arc::default() };
+    let admission = Admission::new(jobs.clone(), counters);
+    let state = AppState { schema, jobs, admission };
     let span = |request: &axum::extract::Request| {
         let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
@@ -147,7 +101,7 @@ async fn limit_by_address(
         )
         .with("limit", "auth_failures_per_ip")
         .with("retryAfter", retry);
-        let mut response = refusal(error);
+        let mut response = refusal(error.into());
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
         return response;
     }
@@ -204,7 +158,7 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
         return (StatusCode::UNAUTHORIZED, message).into_response();
     }
     if !config.token.is_empty()
-        && !bearer(&headers).is_some_and(|t| constant_time_eq(t.as_bytes(), config.token.as_bytes()))
+        && !bearer(&headers).is_some_and(|t| admission::secret_eq(t.as_bytes(), config.token.as_bytes()))
     {
         let mut response =
             (StatusCode::UNAUTHORIZED, "metrics need `Authorization: Bearer <metrics.token>`").into_response();
@@ -224,10 +178,13 @@ async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("graphql").subscription_endpoint("graphql/ws").finish())
 }
 
-fn refusal(error: ApiError) -> Response {
-    let status = StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = serde_json::json!({ "data": null, "errors": [error.to_json()] });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+/// A refused request as a GraphQL-shaped response, with its status and
+/// rate-limit headers.
+fn refusal(refused: Refusal) -> Response {
+    let status = StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = serde_json::json!({ "data": null, "errors": [refused.error.to_json()] });
+    let response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    with_rate(response, refused.rate.as_ref())
 }
 
 /// The bearer token of a request, if any.
@@ -235,36 +192,6 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
-pub(super) async fn authenticate(jobs: &Jobs, unknown: &UnknownKeys, token: Option<&str>) -> Result<Caller, ApiError> {
-    authenticate_account(jobs, unknown, token).await.map(|(caller, _)| caller)
-}
-
-async fn authenticate_account(
-    jobs: &Jobs,
-    unknown: &UnknownKeys,
-    token: Option<&str>,
-) -> Result<(Caller, Account), ApiError> {
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(ApiError::new(
-            ErrorCode::Unauthenticated,
-            "missing API key: send `Authorization: Bearer dt_live_…` or `dt_test_…`",
-        ));
-    };
-    let refused = || ApiError::new(ErrorCode::Unauthenticated, "unknown or revoked API key");
-    if unknown.is_known_bad(token) {
-        return Err(refused());
-    }
-    let key = jobs.store().key_by_plaintext(token).await?;
-    let Some(key) = key else {
-        unknown.remember(token);
-        return Err(refused());
-    };
-    let account = jobs.store().account(&key.account_id).await?;
-    let account =
-        account.ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the key's account no longer exists"))?;
-    Ok((Caller { account_id: key.account_id, test_mode: key.test_mode }, account))
 }
 
 /// `Prefer: wait=N` → N (capped), per RFC 7240.
@@ -285,156 +212,40 @@ async fn graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 /// Answer a `POST /graphql`; `operation` is set as soon as it is known.
 async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: &mut Operation) -> Response {
     let body = body.as_ref();
-    let admin_token = &state.jobs.config().admin_token;
-    if !admin_token.is_empty()
-        && bearer(headers).is_some_and(|t| constant_time_eq(t.as_bytes(), admin_token.as_bytes()))
-    {
-        *operation = Operation::Admin;
-        return admin_request(state, body).await;
-    }
-    let (caller, account) = match authenticate_account(&state.jobs, &state.unknown_keys, bearer(headers)).await {
-        Ok(found) => found,
-        Err(e) => return refusal(e),
+    let principal = match state.admission.identify(bearer(headers)).await {
+        Ok(Identity::Operator) => {
+            *operation = Operation::Admin;
+            return admin_request(state, body).await;
+        }
+        Ok(Identity::Key(principal)) => principal,
+        Err(refused) => return refusal(refused),
     };
     let request: async_graphql::Request = match serde_json::from_slice(body) {
         Ok(r) => r,
-        Err(e) => return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}"))),
+        Err(e) => {
+            return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}")).into());
+        }
     };
-    let shape = inspect(&request);
-    *operation = shape.operation;
-    let operation = *operation;
-    let write = operation != Operation::Query;
-    let max_roots = state.jobs.config().limits.graphql_root_fields;
-    if shape.roots > max_roots {
-        return refusal(
-            ApiError::invalid(
-                "query",
-                format!(
-                    "the operation has {} root fields (aliases included); at most {max_roots} are allowed (limits.graphql_root_fields)",
-                    shape.roots
-                ),
-            )
-            .with("limit", "graphql_root_fields"),
-        );
-    }
-    // Every root field of a mutation is one write.
-    let cost = if write { u32::try_from(shape.roots.max(1)).unwrap_or(u32::MAX) } else { 1 };
-
-    // Plan limits: writes against the plan's RPM, reads against `limits.read_rpm`.
-    let plan = state.jobs.limits_for(&account);
-    // An unlimited plan (enterprise) is unlimited for reads too.
-    let read_rpm = plan.rpm.map(|_| state.jobs.config().limits.read_rpm);
-    let (limit, policy) = if write { (plan.rpm, "writes") } else { (read_rpm, "reads") };
-    let decision = match limit {
-        Some(limit) => {
-            let key = format!("{}:{policy}", caller.account_id);
-            match state.counters.hit_n(&key, cost, limit, RATE_WINDOW).await {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    // Fail open: an unreachable Redis must not take the API down.
-                    tracing::error!("rate-limit counter unavailable, request allowed: {e}");
-                    None
-                }
-            }
-        }
-        None => None,
+    let shape = admission::inspect(&request.query, request.operation_name.as_deref());
+    *operation = shape.operation();
+    let ask = Ask {
+        shape,
+        transport: Transport::Http,
+        idempotency_key: headers.get("idempotency-key").map(HeaderValue::as_bytes),
+        body,
+        prefer_wait: prefer_wait(headers),
     };
-    if let Some(d) = decision.filter(|d| !d.allowed) {
-        state.jobs.metrics().rate_limited(if write { "rpm" } else { "read_rpm" });
-        let retry = d.reset.as_secs().max(1);
-        let asked = if cost > 1 { format!(" (this request is {cost} writes)") } else { String::new() };
-        let error = ApiError::new(
-            ErrorCode::RateLimit,
-            format!(
-                "the plan allows {} {policy} per minute{asked}; retry in {retry} s (see X-RateLimit-Reset)",
-                d.limit
-            ),
-        )
-        .with("limit", if write { "rpm" } else { "read_rpm" })
-        .with("retryAfter", retry);
-        let mut response = refusal(error);
-        rate_headers(response.headers_mut(), &d, policy);
-        return response;
-    }
-
-    // Idempotency-Key, for mutations only (reads are naturally idempotent).
-    let idempotency_key = match headers.get("idempotency-key").map(|v| v.to_str().map(str::trim)) {
-        None => None,
-        Some(Ok(k)) if !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_LEN => Some(k.to_string()),
-        Some(_) => {
-            let mut response = refusal(ApiError::invalid(
-                "Idempotency-Key",
-                format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} visible ASCII characters"),
-            ));
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-            return response;
+    let ticket = match state.admission.admit(&principal, ask).await {
+        Outcome::Run(ticket) => ticket,
+        Outcome::Answered { earlier, caller, rate } => {
+            return with_rate(answer_from_record(state, &caller, body, earlier).await, rate.as_ref());
         }
-    }
-    .filter(|_| write);
-    // `Prefer: wait` applies to starting generations (mutations) only.
-    let wait = prefer_wait(headers).filter(|_| write).map(|w| w.min(MAX_PREFER_WAIT_SECS));
-    let idempotency = idempotency_key.map(|key| {
-        let ttl_ms = i64::from(state.jobs.config().limits.idempotency_hours) * 3_600_000;
-        Idempotency { hash: request_hash(body), key, ttl_ms, owner: uuid::Uuid::new_v4().simple().to_string() }
-    });
-    // A request that starts one generation (and does not wait for it) takes
-    // its key inside the generation's own transaction: no extra statement.
-    // Anything else claims the key first and stores its response after.
-    let in_transaction = operation == Operation::Generate && wait.is_none();
-    let lock_ms = i64::try_from(state.jobs.config().limits.idempotency_lock_ms).unwrap_or(IDEMPOTENCY_LOCK_MS);
-    let mut extra = None;
-    match &idempotency {
-        Some(idem) if in_transaction => {
-            extra = Some(IdempotentGeneration::Take(IdempotencyTake {
-                key: idem.key.clone(),
-                request_hash: idem.hash.clone(),
-                ttl_ms: idem.ttl_ms,
-            }));
-        }
-        Some(idem) => {
-            let claim = state
-                .jobs
-                .store()
-                .claim_idempotency(&caller.account_id, &idem.key, &idem.hash, &idem.owner, lock_ms, idem.ttl_ms)
-                .await;
-            match claim {
-                Err(e) => return refusal(e.into()),
-                Ok(Claim::Acquired) => {}
-                Ok(answer) => {
-                    let mut response = answer_from_record(state, &caller, body, answer).await;
-                    if let Some(d) = &decision {
-                        rate_headers(response.headers_mut(), d, policy);
-                    }
-                    return response;
-                }
-            }
-        }
-        None => {}
-    }
-
-    let execution = state.schema.execute(graphql_request(request, &caller, wait, extra));
-    let result = match idempotency.as_ref().filter(|_| !in_transaction) {
-        // Keep the claim while the request runs, however long that is.
-        Some(idem) => {
-            let heartbeat = async {
-                let every = Duration::from_millis((lock_ms / 4).max(50) as u64);
-                loop {
-                    tokio::time::sleep(every).await;
-                    let until = crate::store::now_ms() + lock_ms;
-                    if let Err(e) =
-                        state.jobs.store().renew_idempotency(&caller.account_id, &idem.key, &idem.owner, until).await
-                    {
-                        tracing::warn!("renewing an Idempotency-Key claim failed: {e}");
-                    }
-                }
-            };
-            tokio::select! {
-                result = execution => result,
-                () = heartbeat => unreachable!("the heartbeat never ends"),
-            }
-        }
-        None => execution.await,
+        Outcome::Refused(refused) => return refusal(refused),
     };
+
+    let execution =
+        state.schema.execute(graphql_request(request, &ticket.caller, ticket.wait, ticket.generation.clone()));
+    let result = state.admission.hold(&ticket, execution).await;
     let rate_limited = result.errors.iter().find_map(|e| {
         let ext = e.extensions.as_ref()?;
         (ext.get("code")? == &async_graphql::Value::from("RATE_LIMIT")).then(|| match ext.get("retryAfter") {
@@ -445,156 +256,43 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
     let status = if rate_limited.is_some() { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
     let response_body =
         serde_json::to_string(&result).unwrap_or_else(|e| format!("{{\"errors\":[{{\"message\":\"{e}\"}}]}}"));
-
-    if let Some(idem) = &idempotency {
-        let store = state.jobs.store();
-        if in_transaction && has_code(&result, ErrorCode::IdempotencyInProgress) {
-            // Another request with this key was accepted first: answer as it was.
-            let answer = store.idempotency_answer(&caller.account_id, &idem.key, &idem.hash, idem.ttl_ms).await;
-            let mut response = match answer {
-                Ok(answer) => answer_from_record(state, &caller, body, answer.unwrap_or(Claim::InProgress)).await,
-                Err(e) => refusal(e.into()),
-            };
-            if let Some(d) = &decision {
-                rate_headers(response.headers_mut(), d, policy);
-            }
-            return response;
-        }
-        // A 429 that changed nothing is not stored: the client may retry it
-        // with the same key. One where another root field already did
-        // something (a generation created, then the next one refused) is
-        // stored like any answer, so a retry cannot do that something twice.
-        let changed_something = matches!(&result.data,
-            async_graphql::Value::Object(fields) if fields.values().any(|v| *v != async_graphql::Value::Null));
-        let stored = match (status == StatusCode::TOO_MANY_REQUESTS, in_transaction) {
-            (true, true) => Ok(()),
-            (true, false) if !changed_something => {
-                store.release_idempotency(&caller.account_id, &idem.key, &idem.owner).await
-            }
-            (true, false) => {
-                store
-                    .complete_idempotency(&caller.account_id, &idem.key, &idem.owner, status.as_u16(), &response_body)
-                    .await
-            }
-            // Accepted: recorded by its transaction. Refused: store the answer.
-            (false, true) if result.errors.is_empty() => Ok(()),
-            (false, true) => {
-                store
-                    .record_idempotent_response(
-                        &caller.account_id,
-                        &idem.key,
-                        &idem.hash,
-                        (200, &response_body),
-                        idem.ttl_ms,
-                    )
-                    .await
-            }
-            (false, false) => {
-                store
-                    .complete_idempotency(&caller.account_id, &idem.key, &idem.owner, status.as_u16(), &response_body)
-                    .await
-            }
-        };
-        if let Err(e) = stored {
-            tracing::error!("storing the idempotent response failed: {e}");
-        }
+    let ran = Ran {
+        rate_limited: rate_limited.is_some(),
+        changed_something: matches!(&result.data,
+            async_graphql::Value::Object(fields) if fields.values().any(|v| *v != async_graphql::Value::Null)),
+        has_errors: !result.errors.is_empty(),
+        lost_race: has_code(&result, ErrorCode::IdempotencyInProgress),
+        status: status.as_u16(),
+    };
+    if let Some(earlier) = state.admission.settle(&ticket, ran, &response_body).await {
+        // Another request with this key was accepted first: answer as it was.
+        return with_rate(answer_from_record(state, &ticket.caller, body, earlier).await, ticket.rate.as_ref());
     }
 
     let mut response = (status, [(header::CONTENT_TYPE, "application/json")], response_body).into_response();
     let h = response.headers_mut();
-    if let Some(d) = &decision {
-        rate_headers(h, d, policy);
-    }
     if let Some(retry) = rate_limited {
         h.insert(header::RETRY_AFTER, HeaderValue::from(retry));
     }
-    if let Some(w) = wait
+    if let Some(w) = ticket.wait
         && let Ok(v) = HeaderValue::from_str(&format!("wait={w}"))
     {
         h.insert("preference-applied", v);
     }
-    response
+    with_rate(response, ticket.rate.as_ref())
 }
 
 /// An operator request with the admin token: no plan limits, no idempotency.
 async fn admin_request(state: &AppState, body: &[u8]) -> Response {
     let request: async_graphql::Request = match serde_json::from_slice(body) {
         Ok(r) => r,
-        Err(e) => return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}"))),
+        Err(e) => {
+            return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}")).into());
+        }
     };
-    let result = state.schema.execute(request.data(super::schema::Admin)).await;
+    let result = state.schema.execute(request.data(Admin)).await;
     let body = serde_json::to_string(&result).unwrap_or_default();
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// What a request asks for, as far as limits, idempotency and metrics care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Shape {
-    /// A query (or a document that does not parse: execution reports it),
-    /// a mutation, or a mutation whose only root field starts one generation.
-    operation: Operation,
-    /// Root fields of the operation, aliases and fragments included
-    /// (`__typename` excepted).
-    roots: usize,
-}
-
-/// The [`Shape`] of a request.
-fn inspect(request: &async_graphql::Request) -> Shape {
-    use async_graphql::parser::types::{DocumentOperations, OperationType, Selection};
-    let unknown = Shape { operation: Operation::Query, roots: 0 };
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else { return unknown };
-    let operation = match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    let Some(operation) = operation else { return unknown };
-    // Root fields, looking through fragments (a few levels: fragments that
-    // nest deeper are refused by validation or the depth limit anyway).
-    fn roots<'a>(
-        set: &'a async_graphql::parser::types::SelectionSet,
-        doc: &'a async_graphql::parser::types::ExecutableDocument,
-        depth: usize,
-        out: &mut Vec<&'a str>,
-    ) {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(f) if f.node.name.node != "__typename" => out.push(f.node.name.node.as_str()),
-                Selection::Field(_) => {}
-                Selection::InlineFragment(f) if depth < 4 => roots(&f.node.selection_set.node, doc, depth + 1, out),
-                Selection::FragmentSpread(s) if depth < 4 => {
-                    if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
-                        roots(&f.node.selection_set.node, doc, depth + 1, out);
-                    }
-                }
-                _ => out.push("…"),
-            }
-        }
-    }
-    let mut names = Vec::new();
-    roots(&operation.node.selection_set.node, &doc, 0, &mut names);
-    let kind = match operation.node.ty {
-        OperationType::Mutation if names.len() == 1 && ["generate", "videoCreate"].contains(&names[0]) => {
-            Operation::Generate
-        }
-        OperationType::Mutation => Operation::Mutation,
-        _ => Operation::Query,
-    };
-    Shape { operation: kind, roots: names.len() }
-}
-
-/// A request's Idempotency-Key with what it is checked against.
-struct Idempotency {
-    key: String,
-    hash: String,
-    ttl_ms: i64,
-    /// This request's claim token.
-    owner: String,
 }
 
 /// The GraphQL request with the caller and per-request settings attached.
@@ -619,30 +317,23 @@ fn has_code(response: &async_graphql::Response, code: ErrorCode) -> bool {
     response.errors.iter().any(|e| e.extensions.as_ref().and_then(|ext| ext.get("code")) == Some(&code))
 }
 
-/// The answer to a request whose Idempotency-Key another request holds.
-async fn answer_from_record(state: &AppState, caller: &Caller, request_body: &[u8], answer: Claim) -> Response {
+/// The answer an earlier request with the same Idempotency-Key left.
+async fn answer_from_record(state: &AppState, caller: &Caller, request_body: &[u8], earlier: Earlier) -> Response {
     let replayed = |mut response: Response| {
         let h = response.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         h.insert("idempotent-replayed", HeaderValue::from_static("true"));
         response
     };
-    match answer {
-        Claim::Mismatch => refusal(ApiError::new(
-            ErrorCode::IdempotencyKeyReused,
-            "this Idempotency-Key was used with a different request; use a new key for a new request",
-        )),
-        Claim::Acquired | Claim::InProgress => refusal(ApiError::new(
-            ErrorCode::IdempotencyInProgress,
-            "a request with this Idempotency-Key is still running; retry shortly to get its response",
-        )),
-        Claim::Replay { status, body } => {
+    match earlier {
+        Earlier::Refused(error) => refusal(error.into()),
+        Earlier::Replay { status, body } => {
             replayed((StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response())
         }
-        Claim::Accepted { job_id } => {
+        Earlier::Accepted { job_id } => {
             // The same request (the hash matched) rendered over the generation as accepted.
             let Ok(request) = serde_json::from_slice::<async_graphql::Request>(request_body) else {
-                return refusal(ApiError::invalid("body", "the body is not a GraphQL request"));
+                return refusal(ApiError::invalid("body", "the body is not a GraphQL request").into());
             };
             let request = graphql_request(request, caller, None, Some(IdempotentGeneration::Replay { job_id }));
             let result = state.schema.execute(request).await;
@@ -651,25 +342,12 @@ async fn answer_from_record(state: &AppState, caller: &Caller, request_body: &[u
     }
 }
 
-/// SHA-256 of the request body with object keys sorted, so the same request
-/// serialised in another key order still matches its Idempotency-Key.
-fn request_hash(body: &[u8]) -> String {
-    fn canonical(v: serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => {
-                let sorted: std::collections::BTreeMap<String, serde_json::Value> =
-                    map.into_iter().map(|(k, v)| (k, canonical(v))).collect();
-                serde_json::Value::Object(sorted.into_iter().collect())
-            }
-            serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(canonical).collect()),
-            other => other,
-        }
+/// `response` with the rate-limit headers of the window it was counted in.
+fn with_rate(mut response: Response, rate: Option<&Rate>) -> Response {
+    if let Some(rate) = rate {
+        rate_headers(response.headers_mut(), &rate.decision, rate.policy);
     }
-    let text = match serde_json::from_slice::<serde_json::Value>(body) {
-        Ok(v) => canonical(v).to_string(),
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    };
-    hex::encode(Sha256::digest(text.as_bytes()))
+    response
 }
 
 /// `X-RateLimit-*` and the IETF `RateLimit-Policy` / `RateLimit` fields.
@@ -694,7 +372,7 @@ fn rate_headers(h: &mut HeaderMap, d: &Decision, policy: &str) {
 }
 
 async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
-    super::socket::upgrade(state.schema.clone(), state.jobs.clone(), state.unknown_keys.clone(), protocol, upgrade)
+    super::socket::upgrade(state.schema.clone(), state.jobs.clone(), state.admission.clone(), protocol, upgrade)
 }
 
 async fn download(
@@ -714,7 +392,7 @@ async fn download(
     let row = match state.jobs.store().artifact(&id).await {
         Ok(Some(row)) => row,
         Ok(None) => return (StatusCode::NOT_FOUND, "no such file").into_response(),
-        Err(e) => return refusal(e.into()),
+        Err(e) => return refusal(ApiError::from(e).into()),
     };
     let size = row.size_bytes.max(0) as u64;
     // One range is served as 206; several (rare) get the whole file.

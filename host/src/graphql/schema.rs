@@ -12,11 +12,11 @@ use super::types::{
     WebhookDeliveryConnection, WebhookDeliveryStatus, WebhookEndpoint,
 };
 use crate::admin::LimitOverrides;
+use crate::admission::IdempotentGeneration;
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, GenerateRequest, Jobs, RawInput};
 use crate::plugins::{ManageError, PluginManager};
 use crate::routing::Priority;
-use crate::store::jobs::IdempotencyTake;
 use crate::webhooks::Webhooks;
 
 /// The schema type.
@@ -45,18 +45,6 @@ pub fn build_schema(
 /// `Prefer: wait=N` from the request, in seconds (capped at 60).
 #[derive(Debug, Clone, Copy)]
 pub struct PreferWait(pub u64);
-
-/// How a request that starts one generation uses its Idempotency-Key.
-#[derive(Debug, Clone)]
-pub enum IdempotentGeneration {
-    /// Take the key in the transaction that accepts the generation.
-    Take(IdempotencyTake),
-    /// The key accepted this generation: answer with it as accepted.
-    Replay {
-        /// The generation's id.
-        job_id: String,
-    },
-}
 
 /// Marks a request made with the operator's admin token.
 #[derive(Debug, Clone, Copy)]

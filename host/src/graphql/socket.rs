@@ -1,22 +1,21 @@
 //! `/graphql/ws`: subscriptions over WebSocket (`graphql-transport-ws` and
-//! the older `graphql-ws` protocol).
+//! the older `graphql-ws` protocol), admitted like `POST /graphql`.
 //!
-//! The socket carries subscriptions only: queries and mutations are
-//! refused with a message pointing at `POST /graphql`, where the plan's
-//! limits, Idempotency-Keys and metrics apply (async-graphql would run any
-//! operation here). A connection must authenticate (`connection_init` with
-//! `{"Authorization": "Bearer …"}`) within `limits.ws_init_timeout_secs`,
-//! may hold `limits.ws_subscriptions` subscriptions at once, sends messages
-//! of at most `limits.ws_message_kib`, and is closed once its key is
-//! revoked (checked every `limits.ws_recheck_secs`).
+//! A connection must authenticate (`connection_init` with
+//! `{"Authorization": "Bearer …"}`) within `limits.ws_init_timeout_secs`;
+//! every operation then goes through [`Admission`] with
+//! [`Transport::Socket`]: queries and mutations are refused (they belong on
+//! `POST /graphql`), each subscription counts as one read against the
+//! plan. A connection may hold `limits.ws_subscriptions` subscriptions at
+//! once, sends messages of at most `limits.ws_message_kib`, and is closed
+//! once its key is revoked (checked every `limits.ws_recheck_secs`).
 //!
-//! This module must never run an operation without the caller attached.
+//! This module must never run an operation admission has not allowed.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{Data, ErrorExtensions, Executor, Request, Response};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::extract::WebSocketUpgrade;
@@ -24,14 +23,18 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 
 use super::schema::DoitongSchema;
-use crate::error::ErrorCode;
+use crate::admission::{self, Admission, Ask, Outcome, Principal, Transport};
+use crate::error::{ApiError, ErrorCode};
 use crate::jobs::Jobs;
+
+/// The key a connection authenticated with, and who holds it.
+type Authenticated = Arc<Mutex<Option<(String, Principal)>>>;
 
 /// Answer the upgrade and serve the connection.
 pub(super) fn upgrade(
     schema: DoitongSchema,
     jobs: Jobs,
-    unknown: Arc<super::http::UnknownKeys>,
+    admission: Admission,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> axum::response::Response {
@@ -42,10 +45,15 @@ pub(super) fn upgrade(
         .max_frame_size(max_message)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
-            let token: Arc<Mutex<Option<String>>> = Arc::default();
-            let executor =
-                SubscriptionsOnly { schema, open: Arc::new(AtomicUsize::new(0)), max: limits.ws_subscriptions.max(1) };
-            let (authenticated, auth_jobs, auth_unknown) = (token.clone(), jobs.clone(), unknown.clone());
+            let authenticated = Authenticated::default();
+            let executor = Admitted {
+                schema,
+                admission: admission.clone(),
+                authenticated: authenticated.clone(),
+                open: Arc::new(AtomicUsize::new(0)),
+                max: limits.ws_subscriptions.max(1),
+            };
+            let (on_init, init_admission) = (authenticated.clone(), admission.clone());
             let connection = GraphQLWebSocket::new(socket, executor, protocol)
                 .on_connection_init(move |payload| async move {
                     // `connection_init` payload: {"Authorization": "Bearer dt_…"}
@@ -56,12 +64,13 @@ pub(super) fn upgrade(
                         .and_then(|v| v.split_once(' '))
                         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
                         .map(|(_, t)| t.trim().to_string());
-                    let caller = super::http::authenticate(&auth_jobs, &auth_unknown, given.as_deref())
+                    let principal = init_admission
+                        .authenticate(given.as_deref())
                         .await
-                        .map_err(|e| async_graphql::Error::new(e.message))?;
-                    *authenticated.lock().expect("never poisoned") = given;
+                        .map_err(|refused| async_graphql::Error::new(refused.error.message))?;
                     let mut data = Data::default();
-                    data.insert(caller);
+                    data.insert(principal.caller.clone());
+                    *on_init.lock().expect("never poisoned") = given.map(|token| (token, principal));
                     Ok(data)
                 })
                 .serve();
@@ -69,7 +78,7 @@ pub(super) fn upgrade(
             let recheck = Duration::from_secs(limits.ws_recheck_secs.max(1));
             tokio::select! {
                 () = connection => {}
-                () = watch_key(&jobs, &unknown, &token, init_timeout, recheck) => {}
+                () = watch_key(&admission, &authenticated, init_timeout, recheck) => {}
             }
             // Dropping the connection closes the socket.
         })
@@ -77,36 +86,38 @@ pub(super) fn upgrade(
 
 /// Returns when the connection must end: not authenticated in time, or
 /// its key no longer authenticates.
-async fn watch_key(
-    jobs: &Jobs,
-    unknown: &super::http::UnknownKeys,
-    token: &Mutex<Option<String>>,
-    init_timeout: Duration,
-    recheck: Duration,
-) {
+async fn watch_key(admission: &Admission, authenticated: &Authenticated, init_timeout: Duration, recheck: Duration) {
     tokio::time::sleep(init_timeout).await;
-    if token.lock().expect("never poisoned").is_none() {
+    if authenticated.lock().expect("never poisoned").is_none() {
         tracing::info!("closing a WebSocket that did not authenticate within {init_timeout:?}");
         return;
     }
     loop {
         tokio::time::sleep(recheck).await;
-        let current = token.lock().expect("never poisoned").clone();
-        match super::http::authenticate(jobs, unknown, current.as_deref()).await {
-            Ok(_) => {}
-            Err(e) if e.code == ErrorCode::Unauthenticated => {
-                tracing::info!("closing a WebSocket: {}", e.message);
+        let token = authenticated.lock().expect("never poisoned").as_ref().map(|(token, _)| token.clone());
+        match admission.authenticate(token.as_deref()).await {
+            Ok(principal) => {
+                if let Some((_, held)) = authenticated.lock().expect("never poisoned").as_mut() {
+                    *held = principal;
+                }
+            }
+            Err(refused) if refused.error.code == ErrorCode::Unauthenticated => {
+                tracing::info!("closing a WebSocket: {}", refused.error.message);
                 return;
             }
-            Err(e) => tracing::warn!("re-checking a WebSocket's key failed (kept open): {}", e.message),
+            Err(refused) => {
+                tracing::warn!("re-checking a WebSocket's key failed (kept open): {}", refused.error.message);
+            }
         }
     }
 }
 
-/// The schema, for subscriptions only, at most `max` at once.
+/// The schema, running what admission allows, at most `max` subscriptions at once.
 #[derive(Clone)]
-struct SubscriptionsOnly {
+struct Admitted {
     schema: DoitongSchema,
+    admission: Admission,
+    authenticated: Authenticated,
     open: Arc<AtomicUsize>,
     max: usize,
 }
@@ -120,34 +131,35 @@ impl Drop for Open {
     }
 }
 
-fn refused(message: String) -> Response {
-    let error = async_graphql::Error::new(message).extend_with(|_, e| e.set("code", ErrorCode::InvalidInput.as_str()));
-    Response::from_errors(vec![error.into_server_error(async_graphql::Pos::default())])
+fn refused(error: ApiError) -> Response {
+    let mut server_error = async_graphql::Error::new(error.message.clone())
+        .extend_with(|_, e| {
+            e.set("code", error.code.as_str());
+            for (name, value) in &error.details {
+                if let Ok(value) = async_graphql::Value::from_json(value.clone()) {
+                    e.set(name.as_str(), value);
+                }
+            }
+        })
+        .into_server_error(async_graphql::Pos::default());
+    server_error.path.clear();
+    Response::from_errors(vec![server_error])
 }
 
-/// Whether `request` is a subscription (`None`: it does not parse, and
-/// executing it reports why).
-fn is_subscription(request: &Request) -> Option<bool> {
-    let doc = async_graphql::parser::parse_query(&request.query).ok()?;
-    let operation = match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => op,
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
-        _ => return None,
-    };
-    Some(operation.node.ty == OperationType::Subscription)
-}
-
-impl Executor for SubscriptionsOnly {
-    async fn execute(&self, _request: Request) -> Response {
-        refused("queries and mutations go to POST /graphql; /graphql/ws carries subscriptions".into())
-    }
-
-    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        if is_subscription(&request) == Some(false) {
-            let message = "queries and mutations go to POST /graphql (where plan limits and Idempotency-Key apply); \
-                           /graphql/ws carries subscriptions only";
-            return futures::stream::once(async move { refused(message.into()) }).boxed();
+impl Admitted {
+    /// Admit `request`, then run it (at most `max` subscriptions at once).
+    async fn run(self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        let refuse = |error: ApiError| futures::stream::once(async move { refused(error) }).boxed();
+        let principal = self.authenticated.lock().expect("never poisoned").as_ref().map(|(_, p)| p.clone());
+        let Some(principal) = principal else {
+            return refuse(ApiError::new(ErrorCode::Unauthenticated, "send connection_init with an API key first"));
+        };
+        let shape = admission::inspect(&request.query, request.operation_name.as_deref());
+        let ask = Ask { shape, transport: Transport::Socket, idempotency_key: None, body: &[], prefer_wait: None };
+        match self.admission.admit(&principal, ask).await {
+            Outcome::Run(_) => {}
+            Outcome::Refused(refusal) => return refuse(refusal.error),
+            Outcome::Answered { .. } => unreachable!("a socket operation carries no Idempotency-Key"),
         }
         if self.open.fetch_add(1, Ordering::SeqCst) >= self.max {
             self.open.fetch_sub(1, Ordering::SeqCst);
@@ -155,7 +167,7 @@ impl Executor for SubscriptionsOnly {
                 "this connection already has {} subscriptions open, the most allowed (limits.ws_subscriptions)",
                 self.max
             );
-            return futures::stream::once(async move { refused(message) }).boxed();
+            return refuse(ApiError::invalid("query", message).with("limit", "ws_subscriptions"));
         }
         let open = Open(self.open.clone());
         Executor::execute_stream(&self.schema, request, session_data)
@@ -164,5 +176,17 @@ impl Executor for SubscriptionsOnly {
                 response
             })
             .boxed()
+    }
+}
+
+impl Executor for Admitted {
+    async fn execute(&self, request: Request) -> Response {
+        // Only reached by a client that sends a query as a single
+        // response: admission refuses it like any query here.
+        self.clone().run(request, None).await.next().await.unwrap_or_default()
+    }
+
+    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        futures::stream::once(self.clone().run(request, session_data)).flatten().boxed()
     }
 }

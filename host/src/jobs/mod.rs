@@ -261,6 +261,43 @@ impl Jobs {
         let _ = self.inner.events.send(job_id.to_string());
     }
 
+    /// The account's plan limits, today's start (Unix ms, UTC) and its
+    /// queue limit (`concurrent × limits.queue_factor`).
+    fn account_limits(&self, account: &Account) -> (PlanLimits, i64, Option<i64>) {
+        let limits = self.limits_for(account);
+        let now = now_ms();
+        let day_start = now - now.rem_euclid(DAY_MS);
+        let queue_limit =
+            limits.concurrent.map(|c| i64::from(c) * i64::from(self.inner.config.limits.queue_factor.max(1)));
+        (limits, day_start, queue_limit)
+    }
+
+    /// Refuse (`RATE_LIMIT`) starting `starts` more generations when the
+    /// account's daily or queue limit, as read in `account`, has no room
+    /// for them all. Cheap: no query.
+    pub fn check_cheap_limits(&self, account: &Account, starts: usize) -> Result<(), ApiError> {
+        if starts == 0 {
+            return Ok(());
+        }
+        let starts = i64::try_from(starts).unwrap_or(i64::MAX);
+        let (limits, day_start, queue_limit) = self.account_limits(account);
+        let today = if account.day_start == day_start { account.day_count } else { 0 };
+        let plural = |refused: ApiError| {
+            if starts == 1 {
+                return refused;
+            }
+            let message = format!("{} (this request starts {starts} generations)", refused.message);
+            ApiError { message, ..refused }
+        };
+        if let Some(limit) = limits.daily.map(i64::from).filter(|limit| today.saturating_add(starts) > *limit) {
+            return Err(plural(self.refused(Refusal::Daily { limit, count: today }, day_start)));
+        }
+        if let Some(limit) = queue_limit.filter(|limit| account.active_jobs.saturating_add(starts) > *limit) {
+            return Err(plural(self.refused(Refusal::Queue { limit, count: account.active_jobs }, day_start)));
+        }
+        Ok(())
+    }
+
     /// Accept a generation: route, validate, quote, reserve and queue it.
     pub async fn generate(&self, caller: &Caller, request: GenerateRequest) -> Result<JobRow, ApiError> {
         let snapshot = self.inner.registry.snapshot();
@@ -278,25 +315,17 @@ impl Jobs {
         }
         // The account's cheap limits first: a request the daily or queue
         // limit refuses costs no validation, media decoding or sandboxed
-        // quote. (The accepting transaction checks them again, exactly.)
+        // quote. (Admission checked them for the whole request; this reads
+        // the account again, after the request's earlier generations, and
+        // the accepting transaction checks them once more, exactly.)
         let account = self
             .inner
             .store
             .account(&caller.account_id)
             .await?
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the key's account no longer exists"))?;
-        let limits = self.limits_for(&account);
-        let now = now_ms();
-        let day_start = now - now.rem_euclid(DAY_MS);
-        let queue_limit =
-            limits.concurrent.map(|c| i64::from(c) * i64::from(self.inner.config.limits.queue_factor.max(1)));
-        let today = if account.day_start == day_start { account.day_count } else { 0 };
-        if let Some(limit) = limits.daily.map(i64::from).filter(|limit| today >= *limit) {
-            return Err(self.refused(Refusal::Daily { limit, count: today }, day_start));
-        }
-        if let Some(limit) = queue_limit.filter(|limit| account.active_jobs >= *limit) {
-            return Err(self.refused(Refusal::Queue { limit, count: account.active_jobs }, day_start));
-        }
+        self.check_cheap_limits(&account, 1)?;
+        let (limits, day_start, queue_limit) = self.account_limits(&account);
         let (plugin, offering, job_request, quote, record) = match &request.provider {
             Some(named) if request.fallbacks.is_empty() => {
                 let (plugin, offering) = snapshot
