@@ -63,8 +63,14 @@ pub struct Config {
     pub bundled_plugins: bool,
     /// Compiled-plugin cache. Default `<data_dir>/cache`. Several servers
     /// may share one (entries are named by the plugin's SHA-256 and the
-    /// engine, written atomically and checked on read).
+    /// engine, written atomically and signed with `cache_key`).
     pub cache_dir: String,
+    /// The secret that signs compiled-plugin cache entries (HMAC-SHA256);
+    /// an entry it did not sign is never loaded. Default: 32 random bytes
+    /// made on first start and kept in the database, so the nodes of one
+    /// cluster share it. Set it only to share a cache between servers with
+    /// separate databases.
+    pub cache_key: String,
     /// On SIGTERM or Ctrl-C: how long steps, HTTP requests and webhook
     /// attempts in flight may take to finish before the rest is handed back
     /// to other nodes and the process exits. Default 30.
@@ -111,6 +117,7 @@ impl Default for Config {
             public_url: String::new(),
             bundled_plugins: true,
             cache_dir: String::new(),
+            cache_key: String::new(),
             shutdown_grace_secs: 30,
             node_name: String::new(),
             webhooks: WebhooksConfig::default(),
@@ -209,6 +216,10 @@ pub struct PluginConfig {
     /// `context.setting`), e.g. `settings = { "model.veo" = "veo-3.1-generate-001" }`
     /// to replace a vendor model id without a rebuild.
     pub settings: BTreeMap<String, String>,
+    /// Pin the plugin's code: the SHA-256 (hex) of the `.wasm` files this
+    /// plugin id may be loaded from. Any other file declaring the id is
+    /// refused before it receives secrets or requests. Empty: not pinned.
+    pub sha256: Vec<String>,
 }
 
 impl Default for PluginConfig {
@@ -221,6 +232,7 @@ impl Default for PluginConfig {
             secrets: BTreeMap::new(),
             credits: BTreeMap::new(),
             settings: BTreeMap::new(),
+            sha256: Vec::new(),
         }
     }
 }
@@ -599,12 +611,13 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "public_url",
     "bundled_plugins",
     "cache_dir",
+    "cache_key",
     "shutdown_grace_secs",
 ];
 /// Keys of `[plugins.<id>]`, longest first so `allow_private` wins over a shorter match.
-const PLUGIN_KEYS: &[&str] = &["allowed_hosts", "allow_private", "base_url", "enabled"];
+const PLUGIN_KEYS: &[&str] = &["allowed_hosts", "allow_private", "base_url", "enabled", "sha256"];
 /// Keys whose environment form is a comma-separated list.
-const LIST_KEYS: &[&str] = &["retry_schedule", "allowed_hosts", "exclude", "prefer"];
+const LIST_KEYS: &[&str] = &["retry_schedule", "allowed_hosts", "exclude", "prefer", "sha256"];
 
 impl Config {
     /// Merge `file` (if any), the `DOITONG_*` entries of `env`, and `flags`
@@ -754,6 +767,7 @@ impl Config {
             allow_private: config.allow_private,
             secrets,
             settings: config.settings.into_iter().collect(),
+            sha256: config.sha256.iter().map(|h| h.trim().to_ascii_lowercase()).collect(),
         }
     }
 

@@ -183,6 +183,7 @@ pub fn code_for_plugin_error(error: &crate::plugins::PluginError) -> ErrorCode {
         | P::Link { .. }
         | P::InvalidManifest { .. }
         | P::OfferingTaken { .. }
+        | P::NotPinned { .. }
         | P::Settings { .. } => ErrorCode::ProviderUnavailable,
         P::LimitExceeded { .. } | P::Trap { .. } => ErrorCode::GenerationFailed,
     }

@@ -20,7 +20,7 @@ use crate::jobs::Jobs;
 use crate::limits::Counters;
 use crate::metrics::Metrics;
 use crate::plugins::watcher::{self, PluginWatcher, SharedSettings, WatchError};
-use crate::plugins::{PluginInfo, PluginManager, PluginRuntime, Registry, runtime::RuntimeInitError};
+use crate::plugins::{CacheKey, PluginInfo, PluginManager, PluginRuntime, Registry, runtime::RuntimeInitError};
 use crate::store::{Store, StoreError};
 use crate::webhooks::Webhooks;
 
@@ -117,7 +117,14 @@ impl Gateway {
             Some(key)
         };
 
-        let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
+        // Compiled plugins are signed with a key only the database knows,
+        // so a shared or writable cache directory cannot inject native code.
+        let cache_secret = match config.cache_key.as_str() {
+            "" => store.setting_or_insert("compile_cache_key", || hex::encode(rand::random::<[u8; 32]>())).await?,
+            configured => configured.to_string(),
+        };
+        let cache = CacheKey::new(config.compile_cache_dir(), cache_secret.into_bytes());
+        let runtime = PluginRuntime::new(config.sandbox.limits(), Some(cache))?;
         let (manager, registry, plugins_dir, settings) = load_plugins(&config, &runtime).await?;
         // Installs, disables and versions shared by every node, kept across restarts.
         let manager = manager.with_store(store.clone()).await?;
@@ -220,7 +227,8 @@ impl Gateway {
         config.fill_defaults();
         let ids = bundled_ids(&config);
         let config = Arc::new(config.with_known_plugins(ids));
-        let runtime = PluginRuntime::new(config.sandbox.limits(), Some(config.compile_cache_dir()))?;
+        // No database here, so no cache key: compile without the cache.
+        let runtime = PluginRuntime::new(config.sandbox.limits(), None)?;
         let (manager, ..) = load_plugins(&config, &runtime).await?;
         Ok(manager.list())
     }

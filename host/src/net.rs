@@ -104,6 +104,28 @@ impl NetClients {
     }
 }
 
+/// What a failed outbound request may tell a user: the resolver's refusal
+/// of a private name verbatim, otherwise only the kind of failure (no
+/// error chains: they would make the gateway a port-scan oracle). The full
+/// error is for the log.
+pub fn public_reason(error: &reqwest::Error) -> String {
+    if let Some(refused) = is_private_refusal(error) {
+        return refused;
+    }
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else if error.is_redirect() {
+        "too many redirects"
+    } else if error.is_body() || error.is_decode() {
+        "the transfer was cut off"
+    } else {
+        "the request failed"
+    };
+    kind.to_string()
+}
+
 /// Whether a send error came from the public-only resolver refusing a name.
 pub fn is_private_refusal(error: &reqwest::Error) -> Option<String> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);

@@ -63,7 +63,7 @@ pub struct Server {
     pub database_url: String,
     /// The test key printed on first start.
     pub key: String,
-    options: ServerOptions,
+    pub options: ServerOptions,
     _tmp: Option<tempfile::TempDir>,
     client: reqwest::Client,
     pub log_path: PathBuf,
@@ -181,6 +181,8 @@ impl Server {
         // `Config::cache_dir`): a server then starts without compiling the
         // bundled plugins again. A test may pass its own.
         cmd.env("DOITONG_CACHE_DIR", concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"));
+        // Each test server has its own database: one key signs the shared cache.
+        cmd.env("DOITONG_CACHE_KEY", "e2e-shared-compile-cache-key");
         for (k, v) in &self.options.env {
             cmd.env(k, v);
         }

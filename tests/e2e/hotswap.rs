@@ -343,7 +343,7 @@ async fn admin_api_and_cli_install_disable_enable_remove() {
 }
 
 #[tokio::test]
-async fn a_corrupt_compile_cache_entry_is_rebuilt() {
+async fn a_tampered_compile_cache_entry_is_never_loaded() {
     // A cache of its own: the shared one serves the other tests.
     let own = tempfile::tempdir().unwrap();
     let cache = own.path().join("cache");
@@ -354,14 +354,19 @@ async fn a_corrupt_compile_cache_entry_is_rebuilt() {
     .await;
     let entries: Vec<_> = std::fs::read_dir(&cache).unwrap().map(|e| e.unwrap().path()).collect();
     assert!(!entries.is_empty(), "compiled plugins are cached");
+    // Someone who can write the cache (but not read the database) changes
+    // the compiled code and recomputes a plain SHA-256 over it: the entry
+    // must not be loaded, since only the host's HMAC key can sign one.
     for entry in &entries {
         let mut bytes = std::fs::read(entry).unwrap();
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0xff;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes[32..]);
+        bytes[..32].copy_from_slice(&digest);
         std::fs::write(entry, bytes).unwrap();
     }
     server.restart().await;
-    assert!(server.log().contains("corrupt compile-cache entry"), "{}", server.log());
+    assert!(server.log().contains("not signed by this host's key"), "{}", server.log());
     let (_, _, b) = server
         .post(
             Some(&server.key),
@@ -602,4 +607,49 @@ async fn a_plugin_declaring_another_plugins_offering_is_refused() {
     // The swapper still serves its own offering.
     let id = generate_swapper(&server, &key, 0).await.unwrap();
     assert!(result_text(&server, &key, &id).await.contains("1.0.0-swap-001"));
+}
+
+/// An operator can pin a plugin id to the code they reviewed
+/// (`[plugins.<id>] sha256`): a file with other code declaring that id is
+/// refused before it is given secrets or requests, and the pinned version
+/// keeps serving; adding the new hash to the pin lets the swap through.
+#[tokio::test]
+async fn a_pinned_plugin_is_not_replaced_by_other_code() {
+    let hash = |wasm: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(wasm));
+    let (v1, v2) = (swapper(1), swapper(2));
+    let server = Server::start_with(ServerOptions {
+        plugins: vec![("swapper.wasm".into(), v1.clone())],
+        env: vec![
+            ("DOITONG_ADMIN_TOKEN".into(), "admin-token".into()),
+            ("DOITONG_PLUGINS_SWAPPER_SHA256".into(), hash(&v1)),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let key = enterprise_key(&server);
+    assert_eq!(provider_version(&server, &key, "swapper").await.as_deref(), Some("1.0.0-swap-001"));
+
+    drop_in(&server, "swapper.wasm", &v2);
+    let expected = format!("this file's sha256 is {}, not one the operator pinned for `swapper`", hash(&v2));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let record = loop {
+        let plugins = admin_plugins(&server).await;
+        let record = plugins.iter().find(|p| p["id"] == "swapper").cloned().unwrap();
+        if record["lastError"].as_str().is_some_and(|e| e.contains(&expected)) {
+            break record;
+        }
+        assert!(Instant::now() < deadline, "never refused: {record}\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(record["state"], "LOADED", "the pinned version keeps serving: {record}");
+    assert_eq!(record["version"], "1.0.0-swap-001");
+    let id = generate_swapper(&server, &key, 0).await.unwrap();
+    assert_eq!(result_text(&server, &key, &id).await, "swapper 1.0.0-swap-001");
+
+    // A pin naming both lets the new code in.
+    let mut server = server;
+    server.options.env.retain(|(k, _)| k != "DOITONG_PLUGINS_SWAPPER_SHA256");
+    server.options.env.push(("DOITONG_PLUGINS_SWAPPER_SHA256".into(), format!("{},{}", hash(&v1), hash(&v2))));
+    server.restart().await;
+    await_version(&server, &key, "swapper", Some("1.0.0-swap-002")).await;
 }

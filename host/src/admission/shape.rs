@@ -116,3 +116,168 @@ mod tests {
         assert_eq!(inspect(two, None).kind, Kind::Unknown);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn config(cases: u32) -> ProptestConfig {
+        ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// Root field names the grammar draws from: starts, `__typename` and others.
+    const NAMES: [&str; 6] = ["generate", "videoCreate", "__typename", "account", "cancelGeneration", "id"];
+
+    /// `alias: name(args)`, alias and arguments optional.
+    fn field_head() -> impl Strategy<Value = String> {
+        (prop::option::of("[a-z_][a-zA-Z0-9_]{0,5}"), prop::sample::select(&NAMES[..]), any::<bool>()).prop_map(
+            |(alias, name, args)| {
+                let alias = alias.map(|a| format!("{a}: ")).unwrap_or_default();
+                let args = if args { r#"(input: {prompt: "x", n: [1, 2.5, null, $v], e: ENUM})"# } else { "" };
+                format!("{alias}{name}{args}")
+            },
+        )
+    }
+
+    /// One selection: a field (with or without a sub-selection), a spread of
+    /// one of the fragments `F0`..`F4` (which may not exist, or be cyclic),
+    /// or an inline fragment; nested a few levels.
+    fn selection() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![4 => field_head(), 1 => (0..5u8).prop_map(|i| format!("...F{i}"))];
+        leaf.prop_recursive(6, 96, 6, |inner| {
+            let set = prop::collection::vec(inner, 0..6).prop_map(|items| format!("{{ {} }}", items.join(" ")));
+            prop_oneof![
+                (field_head(), set.clone()).prop_map(|(head, set)| format!("{head} {set}")),
+                (prop::option::of(prop::sample::select(vec!["MutationRoot", "QueryRoot", "T"])), set).prop_map(
+                    |(on, set)| match on {
+                        Some(ty) => format!("... on {ty} {set}"),
+                        None => format!("... {set}"),
+                    }
+                ),
+            ]
+        })
+    }
+
+    fn selection_set() -> impl Strategy<Value = String> {
+        prop::collection::vec(selection(), 0..8).prop_map(|items| format!("{{ {} }}", items.join(" ")))
+    }
+
+    /// A GraphQL-ish document: 1–3 operations (shorthand, or typed and
+    /// maybe named), 0–4 fragments, and the operation name asked for.
+    fn document() -> impl Strategy<Value = (String, Option<String>)> {
+        let operation = (
+            prop::sample::select(vec!["", "query", "mutation", "subscription"]),
+            prop::option::of(prop::sample::select(vec!["A", "B", "C"])),
+            selection_set(),
+        )
+            .prop_map(|(ty, name, set)| match ty {
+                "" => set,
+                ty => format!("{ty} {} {set}", name.unwrap_or_default()),
+            });
+        (
+            prop::collection::vec(operation, 1..4),
+            prop::collection::vec(selection_set(), 0..5),
+            prop::option::of(prop::sample::select(vec!["A", "B", "C", "Z", ""])),
+        )
+            .prop_map(|(operations, fragments, name)| {
+                let mut doc = operations.join("\n");
+                for (i, set) in fragments.iter().enumerate() {
+                    doc.push_str(&format!("\nfragment F{i} on T {set}"));
+                }
+                (doc, name.map(str::to_string))
+            })
+    }
+
+    /// What every shape must satisfy, whatever the document.
+    fn consistent(shape: Shape) -> Result<(), TestCaseError> {
+        prop_assert!(shape.roots >= shape.starts, "{shape:?}");
+        if shape.kind == Kind::Unknown {
+            prop_assert_eq!((shape.roots, shape.starts), (0, 0));
+        }
+        prop_assert_eq!(shape.starts_one(), shape.kind == Kind::Mutation && shape.roots == 1 && shape.starts == 1);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any string, and any string over GraphQL's punctuation, gives a
+        /// consistent shape without panicking.
+        #[test]
+        fn any_text_is_inspected(query in any::<String>(), punct in r#"[{}()\[\]:.,"$@!#=|&a-zA-Z0-9_ \n\\]{0,300}"#, name in prop::option::of(".{0,8}")) {
+            consistent(inspect(&query, name.as_deref()))?;
+            consistent(inspect(&punct, name.as_deref()))?;
+            consistent(inspect(&format!("mutation {{ {punct} }}"), None))?;
+        }
+
+        /// Generated documents (nested selections, aliases, inline and named
+        /// fragments, cyclic and missing fragments, several operations) give
+        /// a consistent shape without panicking.
+        #[test]
+        fn grammar_documents_are_inspected((doc, name) in document()) {
+            consistent(inspect(&doc, name.as_deref()))?;
+        }
+
+        /// A single operation of plain root fields is counted exactly: every
+        /// field but `__typename` is a root, every `generate`/`videoCreate`
+        /// a start, whatever the aliases, and however many there are.
+        #[test]
+        fn plain_root_fields_are_counted_exactly(
+            ty in prop::sample::select(vec!["query", "mutation", "subscription"]),
+            fields in prop::collection::vec((prop::sample::select(&NAMES[..]), 0..3usize), 0..600),
+        ) {
+            let body: Vec<String> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, (name, style))| match style {
+                    0 => format!("{name} {{ id }}"),
+                    1 => format!("a{i}: {name} {{ id }}"),
+                    _ => format!("a{i}: {name}(input: {{}})"),
+                })
+                .collect();
+            let shape = inspect(&format!("{ty} Op {{ {} }}", body.join(" ")), Some("Op"));
+            let roots = fields.iter().filter(|(name, _)| *name != "__typename").count();
+            let starts = fields.iter().filter(|(name, _)| STARTS.contains(name)).count();
+            if fields.is_empty() {
+                prop_assert_eq!(shape.kind, Kind::Unknown);
+            } else {
+                let kind = match ty { "query" => Kind::Query, "mutation" => Kind::Mutation, _ => Kind::Subscription };
+                prop_assert_eq!(shape, Shape { kind, roots, starts });
+            }
+        }
+
+        /// Deeply nested selections, inline fragments and argument values
+        /// (past the parser's recursion limit) are inspected without
+        /// panicking or overflowing the stack.
+        #[test]
+        fn deep_nesting_is_inspected(depth in 0..3000usize, style in 0..3u8) {
+            let query = match style {
+                0 => format!("mutation {{ generate {}id{} }}", "{ a ".repeat(depth), " }".repeat(depth)),
+                1 => format!("mutation {{ {} generate {} }}", "... { ".repeat(depth), " }".repeat(depth)),
+                _ => format!("mutation {{ generate(input: {}1{}) {{ id }} }}", "[{a: ".repeat(depth), "}]".repeat(depth)),
+            };
+            consistent(inspect(&query, None))?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(32))]
+
+        /// Fragments that spread each other many times over (fan-out, cycles)
+        /// cost bounded work, and the shape stays consistent: a document of
+        /// a few kilobytes cannot make the host count billions of fields.
+        #[test]
+        fn fragment_fan_out_is_bounded(width in 1..400usize, leaf in prop::sample::select(vec!["__typename", "generate", "...F0"])) {
+            let spreads = |to: &str| format!("...{to} ").repeat(width);
+            let query = format!(
+                "mutation {{ {} }} fragment F0 on T {{ {} }} fragment F1 on T {{ {} }} fragment F2 on T {{ {} }} fragment F3 on T {{ {} }}",
+                spreads("F0"), spreads("F1"), spreads("F2"), spreads("F3"), format!("{leaf} ").repeat(width),
+            );
+            let started = std::time::Instant::now();
+            let shape = inspect(&query, None);
+            consistent(shape)?;
+            prop_assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        }
+    }
+}

@@ -455,7 +455,11 @@ async fn download(
 async fn ready(State(state): State<AppState>) -> Response {
     match state.jobs.store().has_accounts().await {
         Ok(_) => "ready".into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+        Err(e) => {
+            tracing::error!("readiness: the database did not answer: {e}");
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: the database did not answer (see the server log)")
+                .into_response()
+        }
     }
 }
 

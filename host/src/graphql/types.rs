@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, Enum, ID, Object, Result, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ErrorExtensions, ID, Object, Result, SimpleObject};
 
-use crate::error::ErrorCode;
+use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Jobs, RoutingRecord};
 use crate::plugins::{LoadedPlugin, MediaKind, Offering};
 use crate::routing::{BreakerState, OfferingHealth, Priority};
@@ -305,8 +305,7 @@ impl Generation {
     /// over from, then the current one.
     async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<Attempt>> {
         let jobs = ctx.data_unchecked::<Jobs>();
-        let earlier =
-            jobs.store().job_attempts(&self.row.id).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
+        let earlier = jobs.store().job_attempts(&self.row.id).await.map_err(|e| ApiError::from(e).extend())?;
         let current_start = earlier.last().map(|a| a.ended_at).or(self.row.started_at);
         let mut attempts: Vec<Attempt> = earlier
             .into_iter()
@@ -624,7 +623,7 @@ impl AccountView {
             None => 0,
         };
         let store = jobs.store();
-        let err = |e: crate::store::StoreError| async_graphql::Error::new(e.to_string());
+        let err = |e: crate::store::StoreError| ApiError::from(e).extend();
         let active = store.active_jobs_of(&self.account.id).await.map_err(err)?;
         let now = crate::store::now_ms();
         let today = store.jobs_created_since(&self.account.id, now - now.rem_euclid(86_400_000)).await.map_err(err)?;
@@ -875,7 +874,7 @@ impl WebhookDelivery {
     /// Attempts so far, oldest first.
     async fn attempts(&self, ctx: &Context<'_>) -> Result<Vec<WebhookAttempt>> {
         let hooks = ctx.data_unchecked::<Webhooks>();
-        let rows = hooks.store().attempts_of(&self.0.id).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
+        let rows = hooks.store().attempts_of(&self.0.id).await.map_err(|e| ApiError::from(e).extend())?;
         Ok(rows.into_iter().map(WebhookAttempt::from).collect())
     }
 

@@ -137,19 +137,24 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
             }
             let permit = slots.clone().acquire_owned().await.expect("semaphore never closed");
             let (jobs, owner, stepping) = (jobs.clone(), owner.clone(), stepping.clone());
-            steps.spawn(async move {
-                let id = job.id.clone();
-                tokio::select! {
-                    result = step(&jobs, job) => if let Err(e) = result {
-                        tracing::error!(job = %id, "job step failed: {e}");
-                    },
-                    other = hold_lease(&jobs, &id, &owner, lease) => {
-                        tracing::warn!(job = %id, holder = %other, "lost the job's lease; stopped stepping it");
+            // Every log line of the step (the plugin's output too) names the job.
+            let span = tracing::info_span!("step", job = %job.id);
+            steps.spawn(tracing::Instrument::instrument(
+                async move {
+                    let id = job.id.clone();
+                    tokio::select! {
+                        result = step(&jobs, job) => if let Err(e) = result {
+                            tracing::error!(job = %id, "job step failed: {e}");
+                        },
+                        other = hold_lease(&jobs, &id, &owner, lease) => {
+                            tracing::warn!(job = %id, holder = %other, "lost the job's lease; stopped stepping it");
+                        }
                     }
-                }
-                stepping.lock().expect("never poisoned").remove(&id);
-                drop(permit);
-            });
+                    stepping.lock().expect("never poisoned").remove(&id);
+                    drop(permit);
+                },
+                span,
+            ));
         }
         if busy {
             continue;

@@ -30,6 +30,7 @@ pub mod watcher;
 use std::fmt;
 use std::time::Duration;
 
+pub use cache::CacheKey;
 pub use call_metrics::CallMetrics;
 pub use manager::{ManageError, PluginInfo, PluginManager};
 pub use manifest::*;
@@ -164,6 +165,20 @@ pub enum PluginError {
         /// The plugin serving it.
         serving: String,
     },
+    /// The operator pinned this plugin id to other code: refused before it
+    /// was given secrets, settings or requests.
+    #[error(
+        "plugin `{plugin}`: this file's sha256 is {sha256}, not one the operator pinned for `{plugin}` ({}); not loaded",
+        pinned.join(", ")
+    )]
+    NotPinned {
+        /// Plugin id the file declares.
+        plugin: String,
+        /// The file's SHA-256.
+        sha256: String,
+        /// What `[plugins.<id>] sha256` allows.
+        pinned: Vec<String>,
+    },
     /// Operator settings for the plugin are unusable.
     #[error("plugin {plugin}: bad operator settings: {reason}")]
     Settings {
@@ -193,7 +208,8 @@ pub enum PluginError {
         version: String,
         /// Export called.
         call: &'static str,
-        /// Trap text and the tail of the guest's stderr (panic message).
+        /// What happened, for users (the guest's output and the error
+        /// chain are logged, never put here).
         message: String,
     },
 }

@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
@@ -27,7 +26,7 @@ use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
 use super::bindings::{latest, v1_1};
-use super::cache::{CacheOutcome, CompileCache};
+use super::cache::{CacheKey, CacheOutcome, CompileCache};
 use super::call_metrics::CallMetrics;
 use super::cpu_meter::{CpuMeter, Metered};
 use super::engine::{self, EngineHandle};
@@ -60,6 +59,10 @@ pub struct PluginSettings {
     /// Non-secret settings by name (contract 1.2 `context.setting`), e.g.
     /// `model.<offering>` to replace a vendor model id.
     pub settings: HashMap<String, String>,
+    /// The SHA-256s (lowercase hex) the operator allows for this plugin
+    /// id; a file with another is refused before it gets secrets. Empty:
+    /// any.
+    pub sha256: Vec<String>,
 }
 
 struct RuntimeInner {
@@ -86,9 +89,9 @@ pub struct PluginRuntime {
 pub struct RuntimeInitError(String);
 
 impl PluginRuntime {
-    /// A runtime with `limits`, caching compiled plugins in `cache_dir`
-    /// when given.
-    pub fn new(limits: RuntimeLimits, cache_dir: Option<PathBuf>) -> Result<PluginRuntime, RuntimeInitError> {
+    /// A runtime with `limits`, caching compiled plugins where `cache`
+    /// says (entries signed with its secret) when given.
+    pub fn new(limits: RuntimeLimits, cache: Option<CacheKey>) -> Result<PluginRuntime, RuntimeInitError> {
         let err = |e: &dyn std::fmt::Display| RuntimeInitError(e.to_string());
         let engine = engine::build(&limits).map_err(|e| err(&e))?;
         let mut linker = Linker::new(&engine.engine);
@@ -96,7 +99,7 @@ impl PluginRuntime {
         // The newest contract's imports serve every plugin: 1.0/1.1 imports
         // are the same interfaces under older semver names.
         latest::Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(&mut linker, |s| s).map_err(|e| err(&e))?;
-        let cache = cache_dir.map(|dir| CompileCache::new(dir, &engine.engine));
+        let cache = cache.map(|key| CompileCache::new(key, &engine.engine));
         let net = NetClients::new().map_err(|e| err(&e))?;
         let slots = Semaphore::new(limits.max_concurrent_calls.max(1) as usize);
         let calls = CallMetrics::default();
@@ -184,6 +187,13 @@ impl PluginRuntime {
             .map_err(|error| PluginError::InvalidManifest { origin: origin.to_string(), error })?;
 
         let settings = settings_for(&manifest.id);
+        if !settings.sha256.is_empty() && !settings.sha256.contains(&sha256) {
+            return Err(PluginError::NotPinned {
+                plugin: manifest.id.clone(),
+                sha256,
+                pinned: settings.sha256.clone(),
+            });
+        }
         let policy = HttpPolicy::new(
             &manifest.allowed_hosts,
             settings.base_url.as_deref(),
@@ -690,16 +700,18 @@ impl LoadedPlugin {
                 limit,
             });
         }
-        let mut message = match error.downcast_ref::<Trap>() {
-            Some(Trap::UnreachableCodeReached) if stderr_text.contains("panicked") => "the plugin panicked".to_string(),
-            Some(trap) => trap.to_string(),
-            None => format!("{error:#}"),
+        // Users see what happened, not the plugin's output or wasmtime's
+        // error chain (a plugin that prints request details when it panics
+        // must not leak them): those go to the log, under the job's span.
+        let panicked = matches!(error.downcast_ref::<Trap>(), Some(Trap::UnreachableCodeReached))
+            && stderr_text.contains("panicked");
+        let message = match error.downcast_ref::<Trap>() {
+            _ if panicked => "the plugin panicked; its output is in the server log".to_string(),
+            Some(trap) => format!("{trap}; details are in the server log"),
+            None => "the call failed inside the sandbox; details are in the server log".to_string(),
         };
         let tail = tail_chars(stderr_text.trim(), STDERR_TAIL_CHARS);
-        if !tail.is_empty() {
-            message.push_str(": ");
-            message.push_str(&tail);
-        }
+        tracing::warn!(plugin = %ctx.id, version = %ctx.version, call, stderr = %tail, "plugin call crashed: {error:#}");
         Err(PluginError::Trap { plugin: ctx.id.clone(), version: ctx.version.clone(), call, message })
     }
 }
