@@ -150,6 +150,10 @@ pub struct WebhooksConfig {
     /// Deliveries in flight at once on this node; one slow receiver holds
     /// one slot only. Default 16.
     pub max_in_flight: usize,
+    /// Deliveries of one account in flight at once on this node, so an
+    /// account whose receivers hang cannot hold every slot and delay the
+    /// others' events. Default 4.
+    pub max_in_flight_per_account: usize,
     /// Endpoints one account may register. Default 10.
     pub max_endpoints: u32,
 }
@@ -161,6 +165,7 @@ impl Default for WebhooksConfig {
             retry_schedule: ["5s", "5m", "30m", "2h", "5h", "10h", "10h"].map(String::from).to_vec(),
             timeout_secs: 15,
             max_in_flight: 16,
+            max_in_flight_per_account: 4,
             max_endpoints: 10,
         }
     }

@@ -695,3 +695,37 @@ async fn endpoints_are_capped_per_account_and_a_url_is_registered_once() {
     let listed = gql(&server, &key, "{ webhookEndpoints { id } }", json!({})).await;
     assert_eq!(listed["webhookEndpoints"].as_array().unwrap().len(), 10);
 }
+
+/// An account whose receivers all hang holds at most
+/// `webhooks.max_in_flight_per_account` delivery slots: another account's
+/// event is delivered meanwhile, not after the hanging attempts time out.
+#[tokio::test]
+async fn an_account_with_hanging_receivers_does_not_delay_others() {
+    let mut env = webhook_env("30s");
+    env.retain(|(k, _)| k != "DOITONG_WEBHOOKS_TIMEOUT_SECS");
+    env.extend([
+        ("DOITONG_WEBHOOKS_TIMEOUT_SECS".into(), "8".into()),
+        ("DOITONG_WEBHOOKS_MAX_IN_FLIGHT".into(), "2".into()),
+        ("DOITONG_WEBHOOKS_MAX_IN_FLIGHT_PER_ACCOUNT".into(), "1".into()),
+    ]);
+    let (server, noisy) = start_server(Backend::Sqlite, env).await;
+    let (_, quiet) = server.account_with_key("quiet", 100_000, false);
+    let receiver = Receiver::start(&[]).await;
+    for n in 0..3 {
+        generate(&server, &noisy, image("noisy", Some(&receiver.url(&format!("/hang-{n}"))))).await;
+    }
+    receiver
+        .wait_for("a hanging attempt", Duration::from_secs(20), |got| {
+            got.iter().any(|r| r.path.starts_with("/hang")).then(Vec::new)
+        })
+        .await;
+    // Time for the worker to claim the other hanging deliveries, were it allowed to.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let started = Instant::now();
+    let id = generate(&server, &quiet, image("quiet", Some(&receiver.url("/quiet")))).await;
+    receiver.wait_events("/quiet", &id, "generation.completed", 1).await;
+    assert!(started.elapsed() < Duration::from_secs(6), "waited {:?} behind another account", started.elapsed());
+    let hanging = receiver.got().iter().filter(|r| r.path.starts_with("/hang")).count();
+    assert_eq!(hanging, 1, "one slot for the noisy account: {:#?}", summary(&receiver.got()));
+}

@@ -279,6 +279,18 @@ pub enum NextStep {
     Gone(String),
 }
 
+/// The condition for a pending delivery no worker holds (`now` names the
+/// parameter bound to now), meeting `due`, of an account not in `busy`
+/// (bound from parameter `first_busy` on).
+fn claimable(due: &str, now: &str, busy: &[String], first_busy: usize) -> String {
+    let mut condition = format!("status = 'pending' AND {due} AND (lease_until IS NULL OR lease_until < {now})");
+    if !busy.is_empty() {
+        let params: Vec<String> = (0..busy.len()).map(|i| format!("${}", i + first_busy)).collect();
+        condition.push_str(&format!(" AND account_id NOT IN ({})", params.join(", ")));
+    }
+    condition
+}
+
 const DELIVERY_COLUMNS: &str = "id, message_id, account_id, job_id, endpoint_id, url, event_type, payload, status, \
      attempts, next_attempt_at, lease_until, created_at, updated_at";
 const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, enabled, disabled_reason, created_at";
@@ -346,26 +358,52 @@ impl Store {
     }
 
     /// Lease up to `limit` due pending deliveries until `lease_until` (Unix
-    /// ms, also the token [`Store::record_attempt`] checks).
-    pub async fn claim_deliveries(&self, lease_until: i64, limit: i64) -> Result<Vec<DeliveryRow>, StoreError> {
-        let now = now_ms();
-        let pick = "SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2 \
-             AND (lease_until IS NULL OR lease_until < $2) ORDER BY next_attempt_at LIMIT $3";
+    /// ms, also the token [`Store::record_attempt`] checks), skipping the
+    /// accounts in `busy` (those with as many attempts in flight as allowed).
+    pub async fn claim_deliveries(
+        &self,
+        lease_until: i64,
+        limit: i64,
+        busy: &[String],
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        let pick = format!(
+            "SELECT id FROM webhook_deliveries WHERE {} ORDER BY next_attempt_at LIMIT $3",
+            claimable("next_attempt_at <= $2", "$2", busy, 4)
+        );
         Ok(on_db!(self, pool => {
-            let pick = if self.is_sqlite() { pick.to_string() } else { format!("{pick} FOR UPDATE SKIP LOCKED") };
+            let pick = if self.is_sqlite() { pick.clone() } else { format!("{pick} FOR UPDATE SKIP LOCKED") };
             let sql = format!(
                 "UPDATE webhook_deliveries SET lease_until = $1 WHERE id IN ({pick}) RETURNING {DELIVERY_COLUMNS}"
             );
-            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(lease_until).bind(now).bind(limit).fetch_all(pool).await?
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(lease_until).bind(now_ms()).bind(limit);
+            for account in busy {
+                query = query.bind(account);
+            }
+            query.fetch_all(pool).await?
         }))
     }
 
-    /// The earliest `next_attempt_at` of a pending delivery no worker holds.
-    pub async fn next_delivery_due(&self) -> Result<Option<i64>, StoreError> {
-        let (at,): (Option<i64>,) = on_db!(self, pool => sqlx::query_as(
-            "SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending' \
-             AND (lease_until IS NULL OR lease_until < $1)",
-        ).bind(now_ms()).fetch_one(pool).await?);
+    /// Give a claimed delivery back unattempted (its lease, `lease_until`,
+    /// still held), for any worker to claim again.
+    pub async fn unclaim_delivery(&self, id: &str, lease_until: i64) -> Result<(), StoreError> {
+        on_db!(self, pool => sqlx::query(
+            "UPDATE webhook_deliveries SET lease_until = NULL WHERE id = $1 AND lease_until = $2",
+        ).bind(id).bind(lease_until).execute(pool).await?.rows_affected());
+        Ok(())
+    }
+
+    /// The earliest `next_attempt_at` of a pending delivery no worker
+    /// holds, of an account not in `busy`.
+    pub async fn next_delivery_due(&self, busy: &[String]) -> Result<Option<i64>, StoreError> {
+        let sql =
+            format!("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE {}", claimable("1 = 1", "$1", busy, 2));
+        let (at,): (Option<i64>,) = on_db!(self, pool => {
+            let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(now_ms());
+            for account in busy {
+                query = query.bind(account);
+            }
+            query.fetch_one(pool).await?
+        });
         Ok(at)
     }
 

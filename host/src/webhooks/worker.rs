@@ -4,7 +4,10 @@
 //!
 //! Up to `webhooks.max_in_flight` attempts run at once, each in its own
 //! task bounded by `webhooks.timeout_secs`, so one slow receiver holds one
-//! slot and never the others. The loop sleeps until the earliest due
+//! slot and never the others; one account holds at most
+//! `webhooks.max_in_flight_per_account` of them (its deliveries beyond
+//! that wait in the outbox), so an account whose receivers all hang
+//! delays only its own events. The loop sleeps until the earliest due
 //! delivery, a job change (events are enqueued by job transactions), a
 //! redelivery, or a finished attempt, and never longer than
 //! [`IDLE_RECHECK`] (other nodes may enqueue too).
@@ -44,6 +47,8 @@ pub(super) fn spawn(hooks: Webhooks, job_events: broadcast::Receiver<String>) ->
 async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut stopped: watch::Receiver<bool>) {
     let config = &hooks.inner.config.webhooks;
     let slots = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+    let per_account = config.max_in_flight_per_account.max(1);
+    let accounts = Arc::new(InFlight::default());
     let timeout = Duration::from_secs(config.timeout_secs);
     let lease_ms = (timeout + LEASE_MARGIN).as_millis() as i64;
     let mut in_flight = JoinSet::new();
@@ -61,7 +66,8 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
         let free = slots.available_permits() as i64;
         let mut pause = None;
         let claimed = if free > 0 {
-            match hooks.inner.store.claim_deliveries(now_ms() + lease_ms, free).await {
+            let busy = accounts.at_least(per_account);
+            match hooks.inner.store.claim_deliveries(now_ms() + lease_ms, free, &busy).await {
                 Ok(claimed) => claimed,
                 Err(e) => {
                     tracing::error!("claiming webhook deliveries failed: {e}");
@@ -77,11 +83,20 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
             break;
         }
         for delivery in claimed {
+            // One claim can hold several deliveries of one account: past its
+            // share, give them back for a later round.
+            let Some(account) = accounts.enter(&delivery.account_id, per_account) else {
+                let lease = delivery.lease_until.unwrap_or_default();
+                if let Err(e) = hooks.inner.store.unclaim_delivery(&delivery.id, lease).await {
+                    tracing::warn!(delivery = %delivery.id, "giving back a webhook delivery failed: {e}");
+                }
+                continue;
+            };
             let permit = slots.clone().acquire_owned().await.expect("semaphore never closed");
             let hooks = hooks.clone();
             in_flight.spawn(async move {
                 attempt(&hooks, delivery, timeout).await;
-                drop(permit);
+                drop((permit, account));
             });
         }
         if busy {
@@ -89,7 +104,7 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
         }
         let sleep = match pause {
             Some(p) => p,
-            None => match hooks.inner.store.next_delivery_due().await {
+            None => match hooks.inner.store.next_delivery_due(&accounts.at_least(per_account)).await {
                 Ok(Some(at)) => Duration::from_millis(
                     (at - now_ms()).clamp(MIN_SLEEP.as_millis() as i64, IDLE_RECHECK.as_millis() as i64) as u64,
                 ),
@@ -111,6 +126,44 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
         }
     }
     while in_flight.join_next().await.is_some() {}
+}
+
+/// Attempts in flight per account on this node.
+#[derive(Default)]
+struct InFlight(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+/// One account's attempt in flight, until dropped.
+struct Entered(Arc<InFlight>, String);
+
+impl InFlight {
+    /// Accounts with at least `n` attempts in flight.
+    fn at_least(&self, n: usize) -> Vec<String> {
+        let counts = self.0.lock().expect("never poisoned");
+        counts.iter().filter(|(_, c)| **c >= n).map(|(a, _)| a.clone()).collect()
+    }
+
+    /// Count one more attempt of `account`, if it has fewer than `max`.
+    fn enter(self: &Arc<Self>, account: &str, max: usize) -> Option<Entered> {
+        let mut counts = self.0.lock().expect("never poisoned");
+        let count = counts.entry(account.to_string()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Entered(self.clone(), account.to_string()))
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let mut counts = self.0.0.lock().expect("never poisoned");
+        if let Some(count) = counts.get_mut(&self.1) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.1);
+            }
+        }
+    }
 }
 
 /// One attempt at one delivery, recorded.
