@@ -421,3 +421,40 @@ async fn cheap_limits_are_checked_before_any_quote() {
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["errors"][0]["extensions"]["limit"], "daily", "{body}");
 }
+
+/// Documents the GraphQL parser cannot take safely are refused before it
+/// sees them: arguments nested thousands deep (the parser recurses per
+/// level and would overflow a worker's stack, aborting the server) and
+/// fragments that fan out to millions of selections from a few kilobytes.
+#[tokio::test]
+async fn documents_too_deep_or_too_wide_to_parse_are_refused_and_the_server_lives() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_ADMIN_TOKEN".into(), "admin-token".into())],
+        ..Default::default()
+    })
+    .await;
+    let depth = 20_000;
+    let deep = format!("mutation {{ generate(input: {}1{}) {{ id }} }}", "[{a: ".repeat(depth), "}]".repeat(depth));
+    for key in [server.key.as_str(), "admin-token"] {
+        let (status, _, body) = server.post(Some(key), &deep, json!({}), &[]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["limit"], "graphql_nesting", "{body}");
+    }
+
+    // F0 spreads F1 forty times, F1 spreads F2 forty times, …: 40⁵ selections.
+    let mut fragments = String::new();
+    for level in 0..5 {
+        let spread = format!("...F{} ", level + 1).repeat(40);
+        fragments.push_str(&format!("fragment F{level} on QueryRoot {{ {spread} }} "));
+    }
+    fragments.push_str("fragment F5 on QueryRoot { __typename account { id } }");
+    let wide = format!("query {{ ...F0 }} {fragments}");
+    let started = Instant::now();
+    let (_, _, body) = server.post(Some(&server.key), &wide, json!({}), &[]).await;
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "graphql_selections", "{body}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+
+    let (status, _, body) = server.post(Some(&server.key), "{ account { id } }", json!({}), &[]).await;
+    assert_eq!(status, 200, "still serving: {body}");
+    assert!(body["data"]["account"]["id"].is_string(), "{body}");
+}

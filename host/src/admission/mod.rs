@@ -22,7 +22,7 @@ use std::time::Duration;
 
 pub use idempotency::{Earlier, IdempotencyKey, IdempotentGeneration, MAX_KEY_LEN, Ran};
 pub use keys::constant_time_eq as secret_eq;
-pub use shape::{Kind, Shape, inspect};
+pub use shape::{Kind, MAX_NESTING, MAX_SELECTIONS, Oversized, Shape, inspect};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::jobs::{Caller, Jobs};
@@ -154,6 +154,23 @@ pub enum Outcome {
     Refused(Refusal),
 }
 
+/// Refuse a document too deep or too large to parse or expand safely
+/// (checked for every caller, the operator too: parsing it could abort the
+/// process).
+pub fn check_size(shape: &Shape) -> Result<(), ApiError> {
+    let (limit, message) = match shape.oversized {
+        None => return Ok(()),
+        Some(Oversized::Nesting) => (
+            "graphql_nesting",
+            format!("the document nests brackets more than {MAX_NESTING} deep; flatten the query or its arguments"),
+        ),
+        Some(Oversized::Selections) => {
+            ("graphql_selections", format!("the document's fragments expand to more than {MAX_SELECTIONS} selections"))
+        }
+    };
+    Err(ApiError::invalid("query", message).with("limit", limit))
+}
+
 impl Admission {
     /// Admission over the job service and the rate-limit counters.
     pub fn new(jobs: Jobs, counters: Arc<Counters>) -> Admission {
@@ -204,6 +221,9 @@ impl Admission {
     /// limits of the generations it starts, in that order.
     pub async fn admit(&self, principal: &Principal, ask: Ask<'_>) -> Outcome {
         let shape = ask.shape;
+        if let Err(refused) = check_size(&shape) {
+            return Outcome::Refused(refused.into());
+        }
         if ask.transport == Transport::Socket && matches!(shape.kind, Kind::Query | Kind::Mutation) {
             return Outcome::Refused(
                 ApiError::invalid(

@@ -7,6 +7,30 @@ use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, Opera
 /// against the daily and queue limits.
 const STARTS: [&str; 2] = ["generate", "videoCreate"];
 
+/// Most selections [`inspect`] looks at, fragments expanded. Fragments that
+/// spread each other many times over would otherwise make a document of a
+/// few kilobytes cost billions of steps (and as many names in memory); a
+/// document that reaches it is [`Oversized::Selections`] (and counts as
+/// this many root fields).
+pub const MAX_SELECTIONS: usize = 10_000;
+
+/// Deepest nesting of `{`, `[` and `(` parsed. async-graphql's parser
+/// recurses once per nested argument value with no limit of its own, so a
+/// request of a few hundred nested `[{` would overflow a worker thread's
+/// stack (an abort, not an error). A document nested deeper is not parsed
+/// here, is [`Oversized::Nesting`], and admission refuses it before
+/// execution would parse it.
+pub const MAX_NESTING: usize = 128;
+
+/// Why a document is refused before it is even parsed or expanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Oversized {
+    /// Brackets nest deeper than [`MAX_NESTING`].
+    Nesting,
+    /// Fragments expand to more than [`MAX_SELECTIONS`] selections.
+    Selections,
+}
+
 /// The operation type of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -31,6 +55,8 @@ pub struct Shape {
     pub roots: usize,
     /// Root fields that start a generation (`generate`, `videoCreate`).
     pub starts: usize,
+    /// Set when the document is too deep or too large to look at.
+    pub oversized: Option<Oversized>,
 }
 
 impl Shape {
@@ -57,7 +83,10 @@ impl Shape {
 
 /// The [`Shape`] of `query` (run as `operation_name`).
 pub fn inspect(query: &str, operation_name: Option<&str>) -> Shape {
-    let unknown = Shape { kind: Kind::Unknown, roots: 0, starts: 0 };
+    let unknown = Shape { kind: Kind::Unknown, roots: 0, starts: 0, oversized: None };
+    if nesting(query) > MAX_NESTING {
+        return Shape { roots: MAX_SELECTIONS, oversized: Some(Oversized::Nesting), ..unknown };
+    }
     let Ok(doc) = async_graphql::parser::parse_query(query) else { return unknown };
     let operation = match (&doc.operations, operation_name) {
         (DocumentOperations::Single(op), _) => Some(op),
@@ -67,27 +96,75 @@ pub fn inspect(query: &str, operation_name: Option<&str>) -> Shape {
     };
     let Some(operation) = operation else { return unknown };
     let mut names = Vec::new();
-    roots(&operation.node.selection_set.node, &doc, 0, &mut names);
+    let mut budget = MAX_SELECTIONS;
+    roots(&operation.node.selection_set.node, &doc, 0, &mut budget, &mut names);
     let kind = match operation.node.ty {
         OperationType::Query => Kind::Query,
         OperationType::Mutation => Kind::Mutation,
         OperationType::Subscription => Kind::Subscription,
     };
     let starts = names.iter().filter(|name| STARTS.contains(name)).count();
-    Shape { kind, roots: names.len(), starts }
+    let (roots, oversized) =
+        if budget == 0 { (MAX_SELECTIONS, Some(Oversized::Selections)) } else { (names.len(), None) };
+    Shape { kind, roots, starts, oversized }
+}
+
+/// The deepest nesting of brackets in `query`, outside strings and comments.
+fn nesting(query: &str) -> usize {
+    let bytes = query.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && !matches!(bytes[i], b'\n' | b'\r') {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && !matches!(bytes[i], b'"' | b'\n' | b'\r') {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
 }
 
 /// Root field names, looking through fragments (a few levels: fragments
-/// that nest deeper are refused by validation or the depth limit anyway).
-fn roots<'a>(set: &'a SelectionSet, doc: &'a ExecutableDocument, depth: usize, out: &mut Vec<&'a str>) {
+/// that nest deeper are refused by validation or the depth limit anyway),
+/// looking at no more than `budget` selections.
+fn roots<'a>(
+    set: &'a SelectionSet,
+    doc: &'a ExecutableDocument,
+    depth: usize,
+    budget: &mut usize,
+    out: &mut Vec<&'a str>,
+) {
     for item in &set.items {
+        let Some(left) = budget.checked_sub(1) else { return };
+        *budget = left;
         match &item.node {
             Selection::Field(f) if f.node.name.node != "__typename" => out.push(f.node.name.node.as_str()),
             Selection::Field(_) => {}
-            Selection::InlineFragment(f) if depth < 4 => roots(&f.node.selection_set.node, doc, depth + 1, out),
+            Selection::InlineFragment(f) if depth < 4 => roots(&f.node.selection_set.node, doc, depth + 1, budget, out),
             Selection::FragmentSpread(s) if depth < 4 => {
                 if let Some(f) = doc.fragments.get(&s.node.fragment_name.node) {
-                    roots(&f.node.selection_set.node, doc, depth + 1, out);
+                    roots(&f.node.selection_set.node, doc, depth + 1, budget, out);
                 }
             }
             _ => out.push("…"),
@@ -192,8 +269,11 @@ mod proptests {
     /// What every shape must satisfy, whatever the document.
     fn consistent(shape: Shape) -> Result<(), TestCaseError> {
         prop_assert!(shape.roots >= shape.starts, "{shape:?}");
+        prop_assert!(shape.roots <= MAX_SELECTIONS, "{shape:?}");
         if shape.kind == Kind::Unknown {
-            prop_assert_eq!((shape.roots, shape.starts), (0, 0));
+            // Unparsed, or too deep to parse (then refused as too many roots).
+            prop_assert_eq!(shape.starts, 0);
+            prop_assert!(shape.roots == 0 || shape.roots == MAX_SELECTIONS, "{shape:?}");
         }
         prop_assert_eq!(shape.starts_one(), shape.kind == Kind::Mutation && shape.roots == 1 && shape.starts == 1);
         Ok(())
@@ -243,21 +323,58 @@ mod proptests {
                 prop_assert_eq!(shape.kind, Kind::Unknown);
             } else {
                 let kind = match ty { "query" => Kind::Query, "mutation" => Kind::Mutation, _ => Kind::Subscription };
-                prop_assert_eq!(shape, Shape { kind, roots, starts });
+                prop_assert_eq!(shape, Shape { kind, roots, starts, oversized: None });
             }
         }
 
         /// Deeply nested selections, inline fragments and argument values
-        /// (past the parser's recursion limit) are inspected without
-        /// panicking or overflowing the stack.
+        /// are inspected on a worker-sized (2 MiB) stack without panicking
+        /// or overflowing it: past [`MAX_NESTING`] brackets the document is
+        /// not parsed and counts as too many root fields.
         #[test]
-        fn deep_nesting_is_inspected(depth in 0..3000usize, style in 0..3u8) {
-            let query = match style {
-                0 => format!("mutation {{ generate {}id{} }}", "{ a ".repeat(depth), " }".repeat(depth)),
-                1 => format!("mutation {{ {} generate {} }}", "... { ".repeat(depth), " }".repeat(depth)),
-                _ => format!("mutation {{ generate(input: {}1{}) {{ id }} }}", "[{a: ".repeat(depth), "}]".repeat(depth)),
+        fn deep_nesting_is_inspected(depth in 0..3000usize, style in 0..4u8) {
+            let (query, brackets) = match style {
+                0 => (format!("mutation {{ generate {}id{} }}", "{ a ".repeat(depth), " }".repeat(depth)), depth + 1),
+                1 => (format!("mutation {{ {} generate {} }}", "... { ".repeat(depth), " }".repeat(depth)), depth + 1),
+                2 => (
+                    format!("mutation {{ generate(input: {}1{}) {{ id }} }}", "[{a: ".repeat(depth), "}]".repeat(depth)),
+                    2 * depth + 2,
+                ),
+                _ => (
+                    format!("query Q($v: {}Int{} = {}1{}) {{ id }}", "[".repeat(depth), "]".repeat(depth), "[".repeat(depth), "]".repeat(depth)),
+                    depth + 1,
+                ),
             };
-            consistent(inspect(&query, None))?;
+            let shape = std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || inspect(&query, None))
+                .expect("a thread")
+                .join()
+                .expect("no panic");
+            consistent(shape)?;
+            if brackets > MAX_NESTING {
+                prop_assert_eq!(
+                    shape,
+                    Shape { kind: Kind::Unknown, roots: MAX_SELECTIONS, starts: 0, oversized: Some(Oversized::Nesting) }
+                );
+            }
+        }
+
+        /// Brackets inside strings, block strings and comments are not
+        /// nesting: a prompt full of them is inspected like any other.
+        #[test]
+        fn brackets_in_strings_and_comments_do_not_count(
+            prompt in r#"[\[\](){}a ]{0,400}"#,
+            comment in r#"[\[\](){}"a ]{0,400}"#,
+            block in any::<bool>(),
+        ) {
+            let literal = if block {
+                format!("\"\"\"{}\"\"\"", prompt.replace('"', ""))
+            } else {
+                format!("\"{prompt}\"")
+            };
+            let query = format!("mutation {{ # {comment}\n generate(input: {{prompt: {literal}}}) {{ id }} }}");
+            prop_assert_eq!(inspect(&query, None), Shape { kind: Kind::Mutation, roots: 1, starts: 1, oversized: None });
         }
     }
 

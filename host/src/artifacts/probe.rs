@@ -56,7 +56,8 @@ fn probe_mp4(path: &Path) -> Option<MediaInfo> {
 fn read_top_level_box(file: &mut std::fs::File, kind: [u8; 4]) -> Option<Vec<u8>> {
     let len = file.metadata().ok()?.len();
     let mut offset = 0u64;
-    while offset + 8 <= len {
+    // `offset` may lie far past the end (a box may claim any 64-bit size).
+    while len.saturating_sub(offset) >= 8 {
         file.seek(SeekFrom::Start(offset)).ok()?;
         let mut header = [0u8; 16];
         file.read_exact(&mut header[..8]).ok()?;
@@ -234,5 +235,370 @@ mod tests {
         png.extend_from_slice(&2u32.to_be_bytes());
         png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(probe_bytes(&png, "image/png"), MediaInfo { width: Some(3), height: Some(2), duration_ms: None });
+    }
+
+    mod proptests {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn config(cases: u32) -> ProptestConfig {
+            ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+        }
+
+        /// How a generated box states its size.
+        #[derive(Debug, Clone)]
+        enum Size {
+            /// The 32-bit size of header and body.
+            Exact,
+            /// 0: "to the end of the enclosing data".
+            Zero,
+            /// 1, then the exact 64-bit size.
+            Large,
+            /// Any 32-bit size (0 and 1 included).
+            Claim32(u32),
+            /// 1, then any 64-bit size (near `u64::MAX` included).
+            Claim64(u64),
+        }
+
+        #[derive(Debug, Clone)]
+        enum Body {
+            Bytes(Vec<u8>),
+            Children(Vec<Mp4Box>),
+        }
+
+        #[derive(Debug, Clone)]
+        struct Mp4Box {
+            kind: [u8; 4],
+            size: Size,
+            body: Body,
+        }
+
+        fn encode(b: &Mp4Box) -> Vec<u8> {
+            let body = match &b.body {
+                Body::Bytes(bytes) => bytes.clone(),
+                Body::Children(children) => children.iter().flat_map(encode).collect(),
+            };
+            let mut out = Vec::new();
+            match b.size {
+                Size::Exact => out.extend_from_slice(&((body.len() + 8) as u32).to_be_bytes()),
+                Size::Zero => out.extend_from_slice(&0u32.to_be_bytes()),
+                Size::Claim32(n) => out.extend_from_slice(&n.to_be_bytes()),
+                Size::Large | Size::Claim64(_) => out.extend_from_slice(&1u32.to_be_bytes()),
+            }
+            out.extend_from_slice(&b.kind);
+            match b.size {
+                Size::Large => out.extend_from_slice(&((body.len() + 16) as u64).to_be_bytes()),
+                Size::Claim64(n) => out.extend_from_slice(&n.to_be_bytes()),
+                _ => {}
+            }
+            out.extend_from_slice(&body);
+            out
+        }
+
+        fn size() -> impl Strategy<Value = Size> {
+            prop_oneof![
+                6 => Just(Size::Exact),
+                1 => Just(Size::Zero),
+                1 => Just(Size::Large),
+                1 => prop_oneof![any::<u32>(), 0..64u32].prop_map(Size::Claim32),
+                1 => prop_oneof![any::<u64>(), 0..64u64, u64::MAX - 64..=u64::MAX, (1u64 << 32)..(1 << 40)]
+                    .prop_map(Size::Claim64),
+            ]
+        }
+
+        /// `mvhd`/`tkhd` bodies of any version with random fields, `hdlr`
+        /// bodies naming a handler, or random bytes.
+        fn leaf_body(kind: [u8; 4]) -> BoxedStrategy<Vec<u8>> {
+            let random = prop::collection::vec(any::<u8>(), 0..128);
+            match &kind {
+                b"mvhd" => prop_oneof![
+                    random,
+                    (0..3u8, any::<u32>(), any::<u64>(), 0..120usize).prop_map(
+                        |(version, timescale, duration, len)| {
+                            let mut body = vec![version, 0, 0, 0];
+                            body.extend_from_slice(&[0u8; 16]);
+                            body.truncate(if version == 0 { 12 } else { 20 });
+                            body.extend_from_slice(&timescale.to_be_bytes());
+                            if version == 0 {
+                                body.extend_from_slice(&(duration as u32).to_be_bytes());
+                            } else {
+                                body.extend_from_slice(&duration.to_be_bytes());
+                            }
+                            body.resize(len.max(body.len()), 0);
+                            body
+                        }
+                    ),
+                ]
+                .boxed(),
+                b"tkhd" => prop_oneof![
+                    random,
+                    (0..3u8, any::<u32>(), any::<u32>(), 0..8usize).prop_map(|(version, w, h, cut)| {
+                        let mut body = vec![version, 0, 0, 3];
+                        body.resize(if version == 0 { 76 } else { 88 }, 0);
+                        body.extend_from_slice(&w.to_be_bytes());
+                        body.extend_from_slice(&h.to_be_bytes());
+                        body.truncate(body.len() - cut);
+                        body
+                    }),
+                ]
+                .boxed(),
+                b"hdlr" => prop_oneof![
+                    random,
+                    prop::sample::select(vec![*b"vide", *b"soun", *b"text"]).prop_map(|handler| {
+                        let mut body = vec![0u8; 8];
+                        body.extend_from_slice(&handler);
+                        body
+                    }),
+                ]
+                .boxed(),
+                _ => random.boxed(),
+            }
+        }
+
+        /// A box tree: leaves (`mvhd`, `tkhd`, `hdlr`, media data, random
+        /// kinds) inside containers (`moov`, `trak`, `mdia`, random kinds),
+        /// every box with a random size encoding.
+        fn mp4_box() -> impl Strategy<Value = Mp4Box> {
+            let leaf_kind = prop_oneof![
+                prop::sample::select(vec![*b"mvhd", *b"tkhd", *b"hdlr", *b"mdat", *b"ftyp", *b"free"]),
+                any::<[u8; 4]>(),
+            ];
+            let leaf = (leaf_kind, size())
+                .prop_flat_map(|(kind, size)| leaf_body(kind).prop_map(move |bytes| (kind, size.clone(), bytes)))
+                .prop_map(|(kind, size, bytes)| Mp4Box { kind, size, body: Body::Bytes(bytes) });
+            leaf.prop_recursive(4, 32, 5, |inner| {
+                let container_kind = prop_oneof![
+                    4 => prop::sample::select(vec![*b"moov", *b"trak", *b"mdia"]),
+                    1 => any::<[u8; 4]>(),
+                ];
+                (container_kind, size(), prop::collection::vec(inner, 0..5)).prop_map(|(kind, size, children)| Mp4Box {
+                    kind,
+                    size,
+                    body: Body::Children(children),
+                })
+            })
+        }
+
+        /// Mimes `probe` is asked about, handled or not.
+        fn mime() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "image/png",
+                    "image/jpeg",
+                    "image/webp",
+                    "image/gif",
+                    "image/avif",
+                    "image/heic",
+                    "image/bmp",
+                    "image/tiff",
+                    "image/x-icon",
+                    "image/svg+xml",
+                    "video/mp4",
+                    "video/quicktime",
+                    "video/mp4; codecs=\"avc1\"",
+                    "audio/mp4",
+                    "audio/mpeg",
+                    "audio/wav",
+                    "audio/ogg",
+                    "video/webm",
+                    "application/octet-stream",
+                    "",
+                ])
+                .prop_map(str::to_string),
+                ".{0,20}",
+            ]
+        }
+
+        /// Magic numbers that lead the header readers past their first check.
+        fn magic() -> impl Strategy<Value = Vec<u8>> {
+            prop::sample::select(vec![
+                b"".to_vec(),
+                b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec(),
+                b"\xff\xd8\xff".to_vec(),
+                b"\xff\xd8\xff\xe0\0\x10JFIF\0".to_vec(),
+                b"RIFF\0\0\0\0WEBPVP8 ".to_vec(),
+                b"RIFF\0\0\0\0WEBPVP8L".to_vec(),
+                b"RIFF\0\0\0\0WEBPVP8X".to_vec(),
+                b"RIFF\0\0\0\0WAVEfmt ".to_vec(),
+                b"GIF89a".to_vec(),
+                b"BM".to_vec(),
+                b"II*\0".to_vec(),
+                b"MM\0*".to_vec(),
+                b"\0\0\x01\0".to_vec(),
+                b"\0\0\0\x1cftypavif".to_vec(),
+                b"\0\0\0\x18ftypheic".to_vec(),
+                b"\0\0\0\x18ftypisom".to_vec(),
+                b"ID3\x04\0".to_vec(),
+                b"\x1aE\xdf\xa3".to_vec(),
+            ])
+        }
+
+        /// What a well-formed movie must report.
+        #[derive(Debug, Clone)]
+        struct Movie {
+            version: u8,
+            width: u32,
+            height: u32,
+            timescale: u32,
+            duration: u64,
+            sound_traks: usize,
+            junk: Vec<([u8; 4], Vec<u8>)>,
+            moov_at: usize,
+            large: [bool; 3],
+            zero_last: bool,
+        }
+
+        fn movie() -> impl Strategy<Value = Movie> {
+            let junk_kind = prop::sample::select(vec![*b"free", *b"skip", *b"udta", *b"mdat", *b"wide", *b"uuid"]);
+            (
+                0..2u8,
+                1..=0xffffu32,
+                1..=0xffffu32,
+                1..=100_000u32,
+                prop_oneof![0..10_000_000u64, 0..u64::from(u32::MAX - 1)],
+                0..3usize,
+                prop::collection::vec((junk_kind, prop::collection::vec(any::<u8>(), 0..64)), 0..4),
+                any::<prop::sample::Index>(),
+                any::<[bool; 3]>(),
+                any::<bool>(),
+            )
+                .prop_map(
+                    |(version, width, height, timescale, duration, sound_traks, junk, at, large, zero_last)| {
+                        let moov_at = at.index(junk.len() + 1);
+                        Movie {
+                            version,
+                            width,
+                            height,
+                            timescale,
+                            duration,
+                            sound_traks,
+                            junk,
+                            moov_at,
+                            large,
+                            zero_last,
+                        }
+                    },
+                )
+        }
+
+        fn leaf(kind: &[u8; 4], body: Vec<u8>, large: bool) -> Mp4Box {
+            let size = if large { Size::Large } else { Size::Exact };
+            Mp4Box { kind: *kind, size, body: Body::Bytes(body) }
+        }
+
+        fn container(kind: &[u8; 4], children: Vec<Mp4Box>, large: bool) -> Mp4Box {
+            let size = if large { Size::Large } else { Size::Exact };
+            Mp4Box { kind: *kind, size, body: Body::Children(children) }
+        }
+
+        fn movie_bytes(m: &Movie) -> Vec<u8> {
+            let mut mvhd = vec![m.version, 0, 0, 0];
+            mvhd.resize(if m.version == 0 { 12 } else { 20 }, 0);
+            mvhd.extend_from_slice(&m.timescale.to_be_bytes());
+            if m.version == 0 {
+                mvhd.extend_from_slice(&(m.duration as u32).to_be_bytes());
+            } else {
+                mvhd.extend_from_slice(&m.duration.to_be_bytes());
+            }
+            mvhd.extend_from_slice(&[0u8; 80]);
+            let mut tkhd = vec![m.version, 0, 0, 3];
+            tkhd.resize(if m.version == 0 { 76 } else { 88 }, 0);
+            tkhd.extend_from_slice(&(m.width << 16).to_be_bytes());
+            tkhd.extend_from_slice(&(m.height << 16).to_be_bytes());
+            let trak = |handler: &[u8; 4], tkhd: Vec<u8>| {
+                let mut hdlr = vec![0u8; 8];
+                hdlr.extend_from_slice(handler);
+                let mdia = container(b"mdia", vec![leaf(b"hdlr", hdlr, m.large[2])], m.large[1]);
+                container(b"trak", vec![leaf(b"tkhd", tkhd, m.large[0]), mdia], m.large[1])
+            };
+            let mut children = vec![leaf(b"udta", vec![1, 2, 3], m.large[0]), leaf(b"mvhd", mvhd, m.large[2])];
+            for _ in 0..m.sound_traks {
+                let mut sound = tkhd.clone();
+                let at = sound.len() - 8;
+                sound[at..].copy_from_slice(&[0, 2, 0, 0, 0, 3, 0, 0]);
+                children.push(trak(b"soun", sound));
+            }
+            children.push(trak(b"vide", tkhd));
+            let moov = container(b"moov", children, m.large[0]);
+            let mut top: Vec<Mp4Box> = m.junk.iter().map(|(kind, body)| leaf(kind, body.clone(), m.large[1])).collect();
+            top.insert(m.moov_at, moov);
+            if m.zero_last {
+                top.last_mut().expect("moov is there").size = Size::Zero;
+            }
+            [leaf(b"ftyp", b"isom\0\0\x02\0isom".to_vec(), false)].iter().chain(&top).flat_map(encode).collect()
+        }
+
+        proptest! {
+            #![proptest_config(config(128))]
+
+            /// Any bytes, behind any magic number, probed as any type: no
+            /// panic, and types other than images and MP4 are always unknown.
+            #[test]
+            fn any_file_is_probed(magic in magic(), tail in prop::collection::vec(any::<u8>(), 0..1024), mime in mime()) {
+                let bytes = [magic, tail].concat();
+                let info = probe_bytes(&bytes, &mime);
+                let essence = mime.split(';').next().unwrap_or("").trim();
+                let handled = essence.starts_with("image/") || ["video/mp4", "video/quicktime", "audio/mp4"].contains(&essence);
+                if !handled {
+                    prop_assert_eq!(info, MediaInfo::default());
+                }
+                if essence.starts_with("image/") {
+                    prop_assert_eq!(info.duration_ms, None);
+                }
+            }
+
+            /// Any tree of MP4 boxes (sizes exact, 0, 64-bit, too large or
+            /// absurd; nested `moov`/`trak`/`mdia` with random `mvhd`, `tkhd`
+            /// and `hdlr` contents), whole or cut short: no panic.
+            #[test]
+            fn any_box_tree_is_probed(boxes in prop::collection::vec(mp4_box(), 0..5), cut in any::<prop::sample::Index>()) {
+                let bytes: Vec<u8> = boxes.iter().flat_map(encode).collect();
+                let info = probe_bytes(&bytes, "video/mp4");
+                prop_assert!(info.width.is_some() == info.height.is_some());
+                probe_bytes(&bytes[..cut.index(bytes.len() + 1)], "video/quicktime");
+            }
+
+            /// A top-level box whose 64-bit size reaches (or nearly reaches)
+            /// `u64::MAX`, after any well-formed boxes: unknown, no panic (the
+            /// next box's offset must not overflow).
+            #[test]
+            fn huge_top_level_sizes_are_unknown(
+                prefix in prop::collection::vec((prop::sample::select(vec![*b"ftyp", *b"free", *b"mdat"]), prop::collection::vec(any::<u8>(), 0..32)), 0..3),
+                relative in any::<bool>(),
+                claim in prop_oneof![any::<u64>(), u64::MAX - 64..=u64::MAX],
+                delta in 0..16u64,
+                kind in prop::sample::select(vec![*b"mdat", *b"moov", *b"free"]),
+                tail in prop::collection::vec(any::<u8>(), 0..32),
+            ) {
+                let mut bytes: Vec<u8> = prefix.iter().flat_map(|(kind, body)| encode(&leaf(kind, body.clone(), false))).collect();
+                let size = if relative { u64::MAX - bytes.len() as u64 - delta } else { claim };
+                bytes.extend_from_slice(&encode(&Mp4Box { kind, size: Size::Claim64(size), body: Body::Bytes(tail) }));
+                let info = probe_bytes(&bytes, "video/mp4");
+                prop_assert_eq!(info, MediaInfo::default());
+            }
+
+            /// A well-formed movie reports its video track's size and its
+            /// duration, wherever `moov` sits among other boxes, whichever
+            /// size encodings are used and however many sound tracks come first.
+            #[test]
+            fn well_formed_movies_report_size_and_duration(m in movie()) {
+                let info = probe_bytes(&movie_bytes(&m), "video/mp4");
+                let sentinel = m.version == 0 && m.duration == u64::from(u32::MAX);
+                let duration_ms = (!sentinel)
+                    .then(|| u32::try_from(m.duration * 1000 / u64::from(m.timescale)).ok())
+                    .flatten();
+                prop_assert_eq!(info, MediaInfo { width: Some(m.width), height: Some(m.height), duration_ms });
+            }
+
+            /// A PNG header of any size reports that size.
+            #[test]
+            fn png_headers_report_their_size(width in 1..=u32::MAX >> 1, height in 1..=u32::MAX >> 1) {
+                let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+                png.extend_from_slice(&width.to_be_bytes());
+                png.extend_from_slice(&height.to_be_bytes());
+                png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
+                prop_assert_eq!(probe_bytes(&png, "image/png"), MediaInfo { width: Some(width), height: Some(height), duration_ms: None });
+            }
+        }
     }
 }

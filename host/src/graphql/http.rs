@@ -290,6 +290,9 @@ async fn admin_request(state: &AppState, body: &[u8]) -> Response {
             return refusal(ApiError::invalid("body", format!("the body is not a GraphQL request: {e}")).into());
         }
     };
+    if let Err(refused) = admission::check_size(&admission::inspect(&request.query, None)) {
+        return refusal(refused.into());
+    }
     let result = state.schema.execute(request.data(Admin)).await;
     let body = serde_json::to_string(&result).unwrap_or_default();
     (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response()

@@ -36,6 +36,10 @@ pub fn check_reference(value: &str, field: &str) -> Result<Media, ApiError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(data.trim())
             .map_err(|e| ApiError::invalid(field, format!("{field}: invalid base64 in data: URI ({e})")))?;
+        // The encoded length above bounds the work; the decoded one is the cap.
+        if bytes.len() as u64 > MAX_MEDIA_BYTES {
+            return Err(ApiError::invalid(field, format!("{field} is larger than {} MiB", MAX_MEDIA_BYTES >> 20)));
+        }
         let mime = if mime.is_empty() { None } else { Some(mime.to_string()) };
         return Ok(Media { url: String::new(), mime, bytes: Some(bytes) });
     }
@@ -57,13 +61,11 @@ pub async fn fetch_bytes(net: &NetClients, media: &mut Media) -> Result<(), Stri
     if media.bytes.is_some() || media.url.is_empty() {
         return Ok(());
     }
-    let response = net
-        .client(false)
-        .get(&media.url)
-        .timeout(std::time::Duration::from_secs(60))
-        .send()
-        .await
-        .map_err(|e| format!("could not fetch {}: {e}", media.url))?;
+    let response =
+        net.client(false).get(&media.url).timeout(std::time::Duration::from_secs(60)).send().await.map_err(|e| {
+            tracing::info!(url = %media.url, "fetching user media failed: {e:#}");
+            format!("could not fetch {}: {}", media.url, net::public_reason(&e))
+        })?;
     if !response.status().is_success() {
         return Err(format!("fetching {} answered HTTP {}", media.url, response.status()));
     }
@@ -74,7 +76,13 @@ pub async fn fetch_bytes(net: &NetClients, media: &mut Media) -> Result<(), Stri
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_string());
     }
-    let bytes = net::read_capped(response, MAX_MEDIA_BYTES).await.map_err(|e| format!("{}: {e}", media.url))?;
+    let bytes = net::read_capped(response, MAX_MEDIA_BYTES).await.map_err(|e| match e {
+        net::BodyError::TooLarge { .. } => format!("{}: {e}", media.url),
+        net::BodyError::Transport(e) => {
+            tracing::info!(url = %media.url, "reading user media failed: {e:#}");
+            format!("{}: {}", media.url, net::public_reason(&e))
+        }
+    })?;
     media.bytes = Some(bytes);
     Ok(())
 }
@@ -102,6 +110,167 @@ mod tests {
             "not a url",
         ] {
             assert!(check_reference(bad, "input.image").is_err(), "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use proptest::prelude::*;
+
+    fn config(cases: u32) -> ProptestConfig {
+        ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+    /// A refusal is INVALID_INPUT naming the field.
+    fn refusal(err: &ApiError) -> Result<(), TestCaseError> {
+        prop_assert_eq!(err.code, ErrorCode::InvalidInput);
+        prop_assert_eq!(&err.details["field"], "input.image");
+        Ok(())
+    }
+
+    /// What any accepted reference looks like: inline bytes with no URL, or
+    /// an `https` URL (the trimmed input) with no bytes.
+    fn well_formed(value: &str, media: &Media) -> Result<(), TestCaseError> {
+        match &media.bytes {
+            Some(bytes) => {
+                prop_assert!(media.url.is_empty());
+                prop_assert!(value.trim().starts_with("data:"));
+                prop_assert!(bytes.len() as u64 <= MAX_MEDIA_BYTES);
+            }
+            None => {
+                prop_assert_eq!(media.url.as_str(), value.trim());
+                prop_assert_eq!(url::Url::parse(&media.url).map(|u| u.scheme().to_string()).ok(), Some("https".into()));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(value: &str) -> Result<(), TestCaseError> {
+        match check_reference(value, "input.image") {
+            Ok(media) => well_formed(value, &media),
+            Err(err) => refusal(&err),
+        }
+    }
+
+    /// A MIME type as a `data:` URI might carry it (possibly empty, with
+    /// parameters, or percent-encoded).
+    fn mime() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            "[a-z]{1,8}/[a-z0-9.+-]{1,10}",
+            "[a-z]{1,8}/[a-z0-9]{1,8};[a-z]{1,6}=[a-z0-9%]{0,6}",
+            "[a-z]{1,6}%2F[a-z]{1,6}",
+            "[^,]{0,16}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any string, and any string that looks like a `data:` or `https:`
+        /// reference: a clear refusal or a well-formed reference, no panic.
+        #[test]
+        fn any_reference_is_checked(
+            any in any::<String>(),
+            data in "(data:)?[ -~]{0,40}",
+            url in "[hH][tT][tT][pP][sS]?://[a-zA-Z0-9.:@%\\[\\]_-]{0,24}(/[ -~]{0,24})?",
+        ) {
+            check(&any)?;
+            check(&data)?;
+            check(&url)?;
+            check(&format!("data:{any}"))?;
+        }
+
+        /// A base64 `data:` URI of any bytes and MIME type (padded or not,
+        /// with surrounding whitespace) is accepted and decodes to exactly
+        /// the bytes encoded, with its MIME type when one was given.
+        #[test]
+        fn base64_data_uris_decode_to_their_bytes(
+            bytes in prop::collection::vec(any::<u8>(), 0..2048),
+            mime in mime(),
+            pad in any::<bool>(),
+            space in prop::sample::select(vec!["", " ", "\n", "\t "]),
+        ) {
+            let mut data = B64.encode(&bytes);
+            if !pad {
+                data = data.trim_end_matches('=').to_string();
+            }
+            let value = format!("{space}data:{mime};base64,{data}{space}");
+            match check_reference(&value, "input.image") {
+                Ok(media) => {
+                    prop_assert_eq!(media.bytes.as_deref(), Some(&bytes[..]));
+                    prop_assert_eq!(media.mime.as_deref(), (!mime.is_empty()).then_some(mime.as_str()));
+                    prop_assert!(media.url.is_empty());
+                }
+                // The standard engine insists on padding.
+                Err(err) => {
+                    refusal(&err)?;
+                    prop_assert!(!pad && !data.len().is_multiple_of(4), "{value:?}: {}", err.message);
+                }
+            }
+        }
+
+        /// A `data:` URI whose payload is not valid base64 (a stray
+        /// character, percent-encoding, a truncated quantum) is refused;
+        /// so is one without `;base64` or without a comma.
+        #[test]
+        fn broken_data_uris_are_refused(
+            bytes in prop::collection::vec(any::<u8>(), 1..512),
+            mime in mime(),
+            stray in prop::sample::select(vec!['!', '*', '%', '-', '_', '.', '~', '@', ' ', 'é']),
+            at in any::<prop::sample::Index>(),
+            how in 0..5u8,
+        ) {
+            let good = B64.encode(&bytes);
+            let (value, says) = match how {
+                0 => {
+                    let mut data = good.clone();
+                    data.insert(at.index(data.len() - 1) + 1, stray);
+                    (format!("data:{mime};base64,{data}"), "invalid base64")
+                }
+                1 => {
+                    let percent: String = good.bytes().map(|b| format!("%{b:02X}")).collect();
+                    (format!("data:{mime};base64,{percent}"), "invalid base64")
+                }
+                2 => (format!("data:{mime};base64,{}", &good[..good.len() - 1]), "invalid base64"),
+                3 => (format!("data:{mime},{good}"), "only base64"),
+                _ => (format!("data:{}", mime.replace(',', "")), "no comma"),
+            };
+            let err = check_reference(&value, "input.image").unwrap_err();
+            refusal(&err)?;
+            prop_assert!(err.message.contains(says), "{value:?}: {}", err.message);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(6))]
+
+        /// Inline data is refused by its size before it is decoded: around
+        /// the limit, a longer payload is refused as too large, a valid one
+        /// at or under it is decoded.
+        #[test]
+        fn inline_size_is_capped(delta in -8i64..8) {
+            let limit = MAX_MEDIA_BYTES * 4 / 3 + 4;
+            let len = (limit as i64 + delta) as usize;
+            let value = format!("data:image/png;base64,{}", "A".repeat(len));
+            match check_reference(&value, "input.image") {
+                Ok(media) => {
+                    prop_assert!(len as u64 <= limit && len.is_multiple_of(4));
+                    prop_assert_eq!(media.bytes.as_ref().map(Vec::len), Some(len / 4 * 3));
+                    well_formed(&value, &media)?;
+                }
+                Err(err) => {
+                    refusal(&err)?;
+                    let too_large = len as u64 > limit;
+                    prop_assert!(too_large || !len.is_multiple_of(4));
+                    prop_assert_eq!(err.message.contains("larger than"), too_large, "{}", err.message);
+                }
+            }
         }
     }
 }

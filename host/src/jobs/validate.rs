@@ -322,3 +322,286 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::error::ErrorCode;
+    use crate::plugins::OptionSpec;
+    use proptest::prelude::*;
+
+    fn config(cases: u32) -> ProptestConfig {
+        ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// Option names the generated offerings declare (and requests use).
+    const NAMES: [&str; 6] = ["duration", "seed", "speed", "style", "hd", "ratio"];
+
+    /// Any JSON: every scalar (big, negative, fractional, whole-valued
+    /// floats, strings) nested in arrays and objects.
+    fn json() -> impl Strategy<Value = Json> {
+        let leaf = prop_oneof![
+            Just(Json::Null),
+            any::<bool>().prop_map(Json::Bool),
+            any::<i64>().prop_map(Json::from),
+            any::<u64>().prop_map(Json::from),
+            any::<f64>().prop_map(Json::from),
+            prop::sample::select(vec![0.0, -0.0, 0.5, 5.0, 10.0, 9e15, -9e15, 8.999_999_999_999_998e15, 9.3e18, 1e300])
+                .prop_map(Json::from),
+            any::<String>().prop_map(Json::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Json::Array),
+                prop::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|fields| Json::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn kind() -> impl Strategy<Value = ValueKind> {
+        prop::sample::select(vec![ValueKind::Text, ValueKind::Integer, ValueKind::Number, ValueKind::Flag])
+    }
+
+    /// A value an option of `kind` may declare (integers fit numbers).
+    fn value_of(kind: ValueKind) -> BoxedStrategy<Value> {
+        match kind {
+            ValueKind::Text => "[a-z0-9:]{0,4}".prop_map(Value::Text).boxed(),
+            ValueKind::Integer => prop_oneof![-20i64..20, any::<i64>()].prop_map(Value::Integer).boxed(),
+            ValueKind::Number => prop_oneof![
+                (-20i64..20).prop_map(Value::Integer),
+                (-100.0f64..100.0).prop_map(Value::Number),
+                (-20i64..20).prop_map(|i| Value::Number(i as f64 / 2.0)),
+            ]
+            .boxed(),
+            ValueKind::Flag => any::<bool>().prop_map(Value::Flag).boxed(),
+        }
+    }
+
+    /// An option spec `validate_manifest` accepts: of any kind, with or
+    /// without allowed values, a default, bounds, and `required`.
+    fn spec(name: &'static str) -> impl Strategy<Value = OptionSpec> {
+        kind().prop_flat_map(move |kind| {
+            let bounds = match kind {
+                ValueKind::Integer | ValueKind::Number => {
+                    (prop::option::of(-50.0f64..50.0), prop::option::of(-50.0f64..50.0)).boxed()
+                }
+                _ => Just((None, None)).boxed(),
+            };
+            (prop::collection::vec(value_of(kind), 0..4), prop::option::of(value_of(kind)), any::<bool>(), bounds)
+                .prop_map(move |(allowed_values, default, required, bounds)| {
+                    let (minimum, maximum) = match bounds {
+                        (Some(lo), Some(hi)) if lo > hi => (Some(hi), Some(lo)),
+                        bounds => bounds,
+                    };
+                    let default = default.map(|d| match allowed_values.first() {
+                        Some(first) if !allowed_values.iter().any(|a| a.loosely_equals(&d)) => first.clone(),
+                        _ => d,
+                    });
+                    OptionSpec {
+                        name: name.into(),
+                        kind,
+                        required,
+                        description: String::new(),
+                        allowed_values,
+                        default,
+                        minimum,
+                        maximum,
+                    }
+                })
+        })
+    }
+
+    /// An offering declaring a random subset of [`NAMES`], each a random spec.
+    fn offering() -> impl Strategy<Value = Offering> {
+        let specs: Vec<_> = NAMES.iter().map(|&name| prop::option::of(spec(name))).collect();
+        specs.prop_map(|specs| {
+            let mut o = crate::plugins::manifest::tests::offering("demo");
+            o.kinds = vec![MediaKind::Video, MediaKind::Image];
+            o.accepts = vec![InputField::Text, InputField::Image, InputField::Audio];
+            o.requires = vec![InputField::Text];
+            o.options = specs.into_iter().flatten().collect();
+            o
+        })
+    }
+
+    /// The `options` object of a request: mostly declared names with values
+    /// of some option kind, sometimes anything at all.
+    fn options() -> impl Strategy<Value = Json> {
+        let name = prop_oneof![4 => prop::sample::select(&NAMES[..]).prop_map(str::to_string), 1 => any::<String>()];
+        let value = prop_oneof![
+            3 => kind().prop_flat_map(value_of).prop_map(|v| v.to_json()),
+            1 => Just(Json::Null),
+            2 => json(),
+        ];
+        prop_oneof![
+            8 => prop::collection::vec((name, value), 0..6).prop_map(|fields| Json::Object(fields.into_iter().collect())),
+            1 => json(),
+        ]
+    }
+
+    /// The value an option takes for `given`, or `None` when it must be refused:
+    /// the rules of `validate_options`, spelled out for one option.
+    fn expected(spec: &OptionSpec, given: Option<&Json>) -> Option<Option<Value>> {
+        let value = match given.filter(|j| !j.is_null()) {
+            Some(json) => convert(json, spec.kind)?,
+            None => match &spec.default {
+                Some(default) => default.clone(),
+                None if spec.required => return None,
+                None => return Some(None),
+            },
+        };
+        if !spec.allowed_values.is_empty() && !spec.allowed_values.iter().any(|a| a.loosely_equals(&value)) {
+            return None;
+        }
+        let number = match value {
+            Value::Integer(i) => Some(i as f64),
+            Value::Number(n) => Some(n),
+            _ => None,
+        };
+        if let Some(n) = number {
+            let in_range = spec.minimum.is_none_or(|lo| n >= lo) && spec.maximum.is_none_or(|hi| n <= hi);
+            if !in_range {
+                return None;
+            }
+        }
+        Some(Some(value))
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// The generator only makes offerings the host would load.
+        #[test]
+        fn generated_offerings_are_valid(o in offering()) {
+            let mut m = crate::plugins::manifest::tests::manifest();
+            m.offerings = vec![o];
+            prop_assert!(crate::plugins::manifest::validate_manifest(&m).is_ok(), "{:?}", m.offerings[0].options);
+        }
+
+        /// Any `options` JSON against any offering: never a panic; accepted
+        /// exactly when every given name is declared and every option's value
+        /// converts, is allowed and in range (or is defaulted / optional);
+        /// accepted values have their option's kind, in spec order; a refusal
+        /// is INVALID_INPUT naming the first offending field.
+        #[test]
+        fn options_are_accepted_exactly_when_valid(o in offering(), options in options()) {
+            let result = validate_options(&o, Some(&options));
+            let given = match &options {
+                Json::Object(given) => given.clone(),
+                Json::Null => serde_json::Map::new(),
+                _ => {
+                    let err = result.unwrap_err();
+                    prop_assert_eq!(err.code, ErrorCode::InvalidInput);
+                    prop_assert_eq!(&err.details["field"], "options");
+                    return Ok(());
+                }
+            };
+            let first_problem = given
+                .keys()
+                .find(|name| o.option(name).is_none())
+                .map(|name| format!("options.{name}"))
+                .or_else(|| {
+                    o.options
+                        .iter()
+                        .find(|spec| expected(spec, given.get(&spec.name)).is_none())
+                        .map(|spec| format!("options.{}", spec.name))
+                });
+            match (result, first_problem) {
+                (Ok(values), None) => {
+                    let want: Vec<(String, Value)> = o
+                        .options
+                        .iter()
+                        .filter_map(|spec| expected(spec, given.get(&spec.name)).flatten().map(|v| (spec.name.clone(), v)))
+                        .collect();
+                    prop_assert_eq!(&values, &want);
+                    for (name, value) in &values {
+                        let spec = o.option(name).unwrap();
+                        prop_assert!(crate::plugins::manifest::kind_matches(spec.kind, value), "{name}: {value:?}");
+                    }
+                }
+                (Err(err), Some(field)) => {
+                    prop_assert_eq!(err.code, ErrorCode::InvalidInput);
+                    prop_assert_eq!(&err.details["field"], field.as_str(), "{}", err.message);
+                }
+                (result, problem) => prop_assert!(false, "got {result:?}, expected a problem with {problem:?}"),
+            }
+        }
+
+        /// `convert` gives a value of the asked kind or nothing: text only
+        /// from strings, flags only from booleans, integers only from whole
+        /// numbers (equal to them), numbers from any number (equal to it).
+        #[test]
+        fn convert_keeps_kind_and_value(json in json(), kind in kind()) {
+            let Some(value) = convert(&json, kind) else { return Ok(()) };
+            match (kind, &value, &json) {
+                (ValueKind::Text, Value::Text(s), Json::String(t)) => prop_assert_eq!(s, t),
+                (ValueKind::Flag, Value::Flag(b), Json::Bool(c)) => prop_assert_eq!(b, c),
+                (ValueKind::Integer, Value::Integer(i), Json::Number(n)) => {
+                    prop_assert!(n.as_i64() == Some(*i) || n.as_f64() == Some(*i as f64), "{n} -> {i}");
+                }
+                (ValueKind::Number, Value::Number(f), Json::Number(n)) => {
+                    prop_assert!(f.is_finite());
+                    prop_assert_eq!(n.as_f64(), Some(*f));
+                }
+                _ => prop_assert!(false, "{json} as {kind:?} gave {value:?}"),
+            }
+        }
+
+        /// Typed values survive the trip to JSON and back (`to_json` then
+        /// `convert`); an integer also reads back as an equal number, and a
+        /// whole number below 9e15 as an equal integer.
+        #[test]
+        fn values_round_trip_through_json(v in kind().prop_flat_map(value_of), f in -1e16f64..1e16) {
+            let kind = match v {
+                Value::Text(_) => ValueKind::Text,
+                Value::Integer(_) => ValueKind::Integer,
+                Value::Number(_) => ValueKind::Number,
+                Value::Flag(_) => ValueKind::Flag,
+            };
+            prop_assert_eq!(convert(&v.to_json(), kind), Some(v.clone()));
+            if let Value::Integer(i) = v {
+                prop_assert_eq!(convert(&v.to_json(), ValueKind::Number), Some(Value::Number(i as f64)));
+            }
+            let whole = f.trunc();
+            let expected = (whole.abs() < 9e15).then_some(Value::Integer(whole as i64));
+            prop_assert_eq!(convert(&Json::from(whole), ValueKind::Integer), expected);
+        }
+
+        /// A whole request (kind, inputs including `data:` URIs and URLs,
+        /// options): never a panic; an accepted request carries only
+        /// accepted inputs, every required one, and the requested kind.
+        #[test]
+        fn requests_are_validated_without_panics(
+            o in offering(),
+            kind in prop::sample::select(vec![MediaKind::Video, MediaKind::Image, MediaKind::Audio, MediaKind::Avatar]),
+            text in prop::option::of(prop_oneof![any::<String>(), Just(String::from(" ")), "x{20000,20002}"]),
+            media in prop::collection::vec(prop::option::of(prop_oneof![
+                any::<String>(),
+                "data:[a-z/]{0,10}(;base64)?,[A-Za-z0-9+/=]{0,12}",
+                "https://[a-z0-9.]{1,12}/[a-z]{0,5}\\.(png|mp3|mp4)",
+            ]), 4),
+            options in prop::option::of(options()),
+        ) {
+            let input = RawInput {
+                text,
+                image: media[0].clone(),
+                audio: media[1].clone(),
+                video: media[2].clone(),
+                voice: media[3].clone(),
+            };
+            match validate(&o, kind, &input, options.as_ref()) {
+                Ok(request) => {
+                    prop_assert_eq!(request.kind, kind);
+                    prop_assert!(o.kinds.contains(&kind));
+                    prop_assert!(request.input.text.as_ref().is_some_and(|t| t.chars().count() <= MAX_TEXT_CHARS));
+                    prop_assert!(request.input.video.is_none() && request.input.voice.is_none());
+                    for (name, value) in &request.options {
+                        prop_assert!(crate::plugins::manifest::kind_matches(o.option(name).unwrap().kind, value));
+                    }
+                }
+                Err(err) => prop_assert_eq!(err.code, ErrorCode::InvalidInput),
+            }
+        }
+    }
+}
