@@ -96,6 +96,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Automatic provider selection, health and failover.
     pub routing: RoutingConfig,
+    /// Browser access: CORS.
+    pub http: HttpConfig,
     /// Secrets from `DOITONG_SECRET_*`, matched to plugins by id prefix.
     #[serde(skip)]
     env_secrets: BTreeMap<String, String>,
@@ -129,6 +131,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             metrics: MetricsConfig::default(),
             routing: RoutingConfig::default(),
+            http: HttpConfig::default(),
             env_secrets: BTreeMap::new(),
             known_plugin_ids: Vec::new(),
         }
@@ -606,6 +609,39 @@ impl Default for MetricsConfig {
     }
 }
 
+/// `[http]`: what browsers on other origins may do.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Origins (`https://app.example.com`) whose pages may call the API
+    /// from a browser (CORS). Default none: only same-origin pages (the
+    /// console) and non-browser clients. `"*"` allows any origin (API keys
+    /// travel in the `Authorization` header, never in cookies).
+    pub cors_origins: Vec<String>,
+}
+
+impl HttpConfig {
+    /// Refuse origins that are not `scheme://host[:port]`.
+    fn check(&self) -> Result<(), ConfigError> {
+        for origin in &self.cors_origins {
+            let valid = origin == "*"
+                || url::Url::parse(origin).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host().is_some()
+                        && u.path() == "/"
+                        && !origin.ends_with('/')
+                        && u.query().is_none()
+                });
+            if !valid {
+                return Err(ConfigError::Invalid(format!(
+                    "http.cors_origins: `{origin}` is not an origin like `https://app.example.com` (scheme, host, optional port; no path)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Top-level keys settable from the environment as `DOITONG_<KEY>`.
 const TOP_LEVEL_KEYS: &[&str] = &[
     "listen",
@@ -622,7 +658,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 /// Keys of `[plugins.<id>]`, longest first so `allow_private` wins over a shorter match.
 const PLUGIN_KEYS: &[&str] = &["allowed_hosts", "allow_private", "base_url", "enabled", "sha256"];
 /// Keys whose environment form is a comma-separated list.
-const LIST_KEYS: &[&str] = &["retry_schedule", "allowed_hosts", "exclude", "prefer", "sha256"];
+const LIST_KEYS: &[&str] = &["retry_schedule", "allowed_hosts", "exclude", "prefer", "sha256", "cors_origins"];
 
 impl Config {
     /// Merge `file` (if any), the `DOITONG_*` entries of `env`, and `flags`
@@ -656,6 +692,7 @@ impl Config {
         config.env_secrets = env_secrets;
         config.fill_defaults();
         config.webhooks.schedule()?;
+        config.http.check()?;
         if config.sandbox.http_timeout_secs == 0 || config.sandbox.http_timeout_secs > config.sandbox.call_timeout_secs
         {
             return Err(ConfigError::Invalid(format!(
@@ -815,6 +852,8 @@ fn apply_env(table: &mut toml::Table, name: &str, key: &str, value: &str) -> Res
         (vec!["metrics".into()], rest.to_string())
     } else if let Some(rest) = key.strip_prefix("routing_") {
         (vec!["routing".into()], rest.to_string())
+    } else if let Some(rest) = key.strip_prefix("http_") {
+        (vec!["http".into()], rest.to_string())
     } else if let Some(rest) = key.strip_prefix("plans_") {
         let (plan, limit) = rest.rsplit_once('_').ok_or_else(unknown)?;
         (vec!["plans".into(), plan.to_string()], limit.to_string())

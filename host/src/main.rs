@@ -25,6 +25,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print the public GraphQL schema (SDL), as committed in `schema.graphql`.
+    Schema,
     /// Run the server.
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8080.
@@ -242,6 +244,10 @@ async fn main() -> Result<()> {
                 flags.insert("redis_url".into(), toml::Value::String(r.clone()));
             }
             serve(load_config(&cli, flags)?).await
+        }
+        Command::Schema => {
+            print!("{}", doitong_host::graphql::sdl());
+            Ok(())
         }
         Command::Migrate => {
             Admin::open(&load_config(&cli, toml::Table::new())?).await?;

@@ -4,6 +4,7 @@
 mod admission;
 mod api;
 mod artifacts;
+mod browser;
 mod chaos;
 mod cluster;
 mod embed;

@@ -48,8 +48,8 @@ impl IdempotencyKey {
         })
     }
 
-    pub(super) fn take(&self) -> IdempotencyTake {
-        IdempotencyTake { key: self.key.clone(), request_hash: self.hash.clone(), ttl_ms: self.ttl_ms }
+    pub(super) fn take(&self) -> KeyToTake {
+        KeyToTake(IdempotencyTake { key: self.key.clone(), request_hash: self.hash.clone(), ttl_ms: self.ttl_ms })
     }
 }
 
@@ -58,12 +58,23 @@ impl IdempotencyKey {
 #[derive(Debug, Clone)]
 pub enum IdempotentGeneration {
     /// Take the key in the transaction that accepts the generation.
-    Take(IdempotencyTake),
+    Take(KeyToTake),
     /// The key accepted this generation: answer with it as accepted.
     Replay {
         /// The generation's id.
         job_id: String,
     },
+}
+
+/// A key the accepting transaction takes (opaque outside admission).
+#[derive(Debug, Clone)]
+pub struct KeyToTake(IdempotencyTake);
+
+impl KeyToTake {
+    /// Have `request`'s accepting transaction take this key.
+    pub fn apply(&self, request: &mut crate::jobs::GenerateRequest) {
+        request.idempotency = Some(self.0.clone());
+    }
 }
 
 /// The answer an earlier request with the same key left.

@@ -20,7 +20,7 @@ pub mod shape;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use idempotency::{Earlier, IdempotencyKey, IdempotentGeneration, MAX_KEY_LEN, Ran};
+pub use idempotency::{Earlier, IdempotencyKey, IdempotentGeneration, KeyToTake, MAX_KEY_LEN, Ran};
 pub use keys::constant_time_eq as secret_eq;
 pub use shape::{Kind, MAX_NESTING, MAX_SELECTIONS, Oversized, Shape, inspect};
 

@@ -96,7 +96,8 @@ pub fn inspect(query: &str, operation_name: Option<&str>) -> Shape {
     };
     let Some(operation) = operation else { return unknown };
     let mut names = Vec::new();
-    let mut budget = MAX_SELECTIONS;
+    // One over: a document of exactly MAX_SELECTIONS fields is counted, not cut.
+    let mut budget = MAX_SELECTIONS + 1;
     roots(&operation.node.selection_set.node, &doc, 0, &mut budget, &mut names);
     let kind = match operation.node.ty {
         OperationType::Query => Kind::Query,

@@ -43,6 +43,7 @@ struct AppState {
 pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Router {
     let metrics = jobs.metrics().clone();
     let limits = jobs.config().limits.clone();
+    let cors_origins = jobs.config().http.cors_origins.clone();
     let by_address = AddressLimit { counters: Arc::new(Counters::memory()), failures: limits.auth_failures_per_ip };
     let admission = Admission::new(jobs.clone(), counters);
     let state = AppState { schema, jobs, admission };
@@ -66,8 +67,47 @@ pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Rou
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(span))
-                .layer(PropagateRequestIdLayer::x_request_id()),
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .option_layer(cors(&cors_origins)),
         )
+}
+
+/// CORS for `http.cors_origins` (none: no CORS headers, browsers keep
+/// other origins out). Preflights are answered here, before routing and
+/// authentication; the API key travels in `Authorization`, never a cookie,
+/// so credentials mode is not needed.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    let headers = ["authorization", "content-type", "idempotency-key", "prefer", "x-request-id"];
+    let exposed = [
+        "x-request-id",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "ratelimit",
+        "ratelimit-policy",
+        "retry-after",
+        "idempotent-replayed",
+        "preference-applied",
+        "content-range",
+        "etag",
+    ];
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::HEAD])
+            .allow_headers(headers.map(header::HeaderName::from_static))
+            .expose_headers(exposed.map(header::HeaderName::from_static))
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// Failed authentications per minute from one peer address (this node's count).
@@ -183,7 +223,11 @@ async fn graphiql() -> Html<String> {
 fn refusal(refused: Refusal) -> Response {
     let status = StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = serde_json::json!({ "data": null, "errors": [refused.error.to_json()] });
-    let response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    // Daily and queue refusals say when to come back in the error itself.
+    if let Some(retry) = refused.error.details.get("retryAfter").and_then(serde_json::Value::as_u64) {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry));
+    }
     with_rate(response, refused.rate.as_ref())
 }
 
@@ -398,6 +442,16 @@ async fn download(
         Err(e) => return refusal(ApiError::from(e).into()),
     };
     let size = row.size_bytes.max(0) as u64;
+    // Outputs never change once stored: the id and size name the bytes.
+    let etag = format!("\"{}-{size}\"", row.id);
+    let not_modified = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag));
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
     // One range is served as 206; several (rare) get the whole file.
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
@@ -436,6 +490,7 @@ async fn download(
             (header::ACCEPT_RANGES, "bytes".to_string()),
             (header::CONTENT_DISPOSITION, format!("inline; filename=\"{name}\"")),
             (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+            (header::ETAG, etag),
             // Outputs come from plugins and vendors: never let a browser
             // run them as active content on the gateway's origin.
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),

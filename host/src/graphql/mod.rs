@@ -16,4 +16,4 @@ mod socket;
 pub mod types;
 
 pub use http::router;
-pub use schema::{DoitongSchema, build_schema};
+pub use schema::{DoitongSchema, build_schema, sdl};

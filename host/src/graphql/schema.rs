@@ -22,6 +22,12 @@ use crate::webhooks::Webhooks;
 /// The schema type.
 pub type DoitongSchema = Schema<Query, Mutation, SubscriptionRoot>;
 
+/// The public API's schema in SDL: what `doitong schema` prints and
+/// `schema.graphql` at the repository root holds.
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, SubscriptionRoot).finish().sdl()
+}
+
 /// Build the schema over the job service and the rate-limit counters.
 pub fn build_schema(
     jobs: Jobs,
@@ -525,7 +531,7 @@ async fn start(ctx: &Context<'_>, mut request: GenerateRequest) -> Result<Genera
     let jobs = ctx.data_unchecked::<Jobs>();
     let caller = caller(ctx)?;
     match ctx.data_opt::<IdempotentGeneration>() {
-        Some(IdempotentGeneration::Take(take)) => request.idempotency = Some(take.clone()),
+        Some(IdempotentGeneration::Take(key)) => key.apply(&mut request),
         Some(IdempotentGeneration::Replay { job_id }) => {
             let row = jobs.get(caller, job_id).await.map_err(gql)?.ok_or_else(|| {
                 gql(ApiError::internal(&format!("generation `{job_id}` of an Idempotency-Key record is missing")))
@@ -704,4 +710,19 @@ fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
     let text = String::from_utf8(raw).ok()?;
     let (ts, id) = text.split_once(':')?;
     Some((ts.parse().ok()?, id.to_string()))
+}
+
+#[cfg(test)]
+mod schema_file {
+    /// `schema.graphql` is what clients generate code from: it must be the
+    /// schema this build serves.
+    #[test]
+    fn schema_graphql_is_current() {
+        let committed = include_str!("../../../schema.graphql");
+        let current = super::sdl();
+        assert!(
+            committed == current,
+            "schema.graphql is out of date: run `cargo run -p doitong-host -- schema > schema.graphql` and commit it"
+        );
+    }
 }
