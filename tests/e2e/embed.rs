@@ -123,6 +123,7 @@ async fn mounted_under_a_prefix_and_resumed_after_shutdown() {
         webhook_progress: false,
         idempotency: None,
         fallbacks: Vec::new(),
+        lenient: false,
     };
     let accepted = gateway.jobs().generate(&caller, request).await.unwrap();
     let done = gateway.jobs().wait(&accepted.id, Duration::from_secs(30)).await.unwrap().unwrap();

@@ -24,7 +24,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use super::schema::{Admin, DoitongSchema, PreferWait};
+use super::schema::{Admin, DoitongSchema, Lenient, PreferWait};
 use crate::admission::{self, Admission, Ask, Earlier, IdempotentGeneration, Identity, Outcome, Ran, Rate, Refusal};
 use crate::admission::{RATE_WINDOW, Transport};
 use crate::error::{ApiError, ErrorCode};
@@ -238,6 +238,15 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Whether a `Prefer` header asks for `name=value` (RFC 7240).
+fn prefers(headers: &HeaderMap, name: &str, value: &str) -> bool {
+    headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|p| {
+        p.split(';').next().and_then(|p| p.trim().split_once('=')).is_some_and(|(n, v)| {
+            n.trim().eq_ignore_ascii_case(name) && v.trim().trim_matches('"').eq_ignore_ascii_case(value)
+        })
+    })
+}
+
 /// `Prefer: wait=N` → N (capped), per RFC 7240.
 fn prefer_wait(headers: &HeaderMap) -> Option<u64> {
     headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).find_map(|p| {
@@ -287,9 +296,18 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
         Outcome::Refused(refused) => return refusal(refused),
     };
 
-    let execution =
-        state.schema.execute(graphql_request(request, &ticket.caller, ticket.wait, ticket.generation.clone()));
-    let result = state.admission.hold(&ticket, execution).await;
+    // `Prefer: handling=lenient` (RFC 7240) adjusts a mutation's options instead of refusing them.
+    let lenient = (shape.is_write() && prefers(headers, "handling", "lenient")).then(Lenient::default);
+    let mut request = graphql_request(request, &ticket.caller, ticket.wait, ticket.generation.clone());
+    if let Some(lenient) = &lenient {
+        request = request.data(lenient.clone());
+    }
+    let mut result = state.admission.hold(&ticket, state.schema.execute(request)).await;
+    if let Some(lenient) = &lenient {
+        let warnings = lenient.0.lock().expect("never poisoned").clone();
+        let warnings = serde_json::to_value(warnings).unwrap_or_default();
+        result.extensions.insert("warnings".into(), async_graphql::Value::from_json(warnings).unwrap_or_default());
+    }
     let rate_limited = result.errors.iter().find_map(|e| {
         let ext = e.extensions.as_ref()?;
         (ext.get("code")? == &async_graphql::Value::from("RATE_LIMIT")).then(|| match ext.get("retryAfter") {
@@ -318,8 +336,14 @@ async fn answer(state: &AppState, headers: &HeaderMap, body: &Bytes, operation: 
     if let Some(retry) = rate_limited {
         h.insert(header::RETRY_AFTER, HeaderValue::from(retry));
     }
-    if let Some(w) = ticket.wait
-        && let Ok(v) = HeaderValue::from_str(&format!("wait={w}"))
+    let applied: Vec<String> = ticket
+        .wait
+        .map(|w| format!("wait={w}"))
+        .into_iter()
+        .chain(lenient.map(|_| "handling=lenient".into()))
+        .collect();
+    if !applied.is_empty()
+        && let Ok(v) = HeaderValue::from_str(&applied.join(", "))
     {
         h.insert("preference-applied", v);
     }
@@ -532,6 +556,9 @@ mod tests {
         h.insert("prefer", HeaderValue::from_static("respond-async, wait=15"));
         assert_eq!(bearer(&h), Some("dt_test_x"));
         assert_eq!(prefer_wait(&h), Some(15));
+        assert!(!prefers(&h, "handling", "lenient"));
+        h.append("prefer", HeaderValue::from_static("handling=lenient"));
+        assert!(prefers(&h, "handling", "lenient") && !prefers(&h, "handling", "strict"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(bearer(&h), None);
     }

@@ -52,6 +52,11 @@ pub fn build_schema(
 #[derive(Debug, Clone, Copy)]
 pub struct PreferWait(pub u64);
 
+/// `Prefer: handling=lenient`: where the changes made to the request's
+/// options are collected, for `extensions.warnings`.
+#[derive(Debug, Clone, Default)]
+pub struct Lenient(pub std::sync::Arc<std::sync::Mutex<Vec<crate::jobs::lenient::Adjustment>>>);
+
 /// Marks a request made with the operator's admin token.
 #[derive(Debug, Clone, Copy)]
 pub struct Admin;
@@ -362,6 +367,7 @@ impl Mutation {
             webhook_progress: input.webhook_progress,
             idempotency: None,
             fallbacks: input.fallbacks,
+            lenient: false,
         };
         start(ctx, request).await
     }
@@ -521,6 +527,7 @@ impl Mutation {
             webhook_progress: false,
             idempotency: None,
             fallbacks: Vec::new(),
+            lenient: false,
         };
         let generation = start(ctx, request).await?;
         Ok(VideoCreatePayload { id: ID(generation.row.id.clone()), status: generation.row.status().into(), generation })
@@ -540,7 +547,19 @@ async fn start(ctx: &Context<'_>, mut request: GenerateRequest) -> Result<Genera
         }
         None => {}
     }
+    // `Prefer: handling=lenient`: adjust the options, and report how.
+    if let Some(warnings) = ctx.data_opt::<Lenient>() {
+        request.lenient = true;
+        let (row, adjustments) = jobs.generate_adjusting(caller, request).await.map_err(gql)?;
+        warnings.0.lock().expect("never poisoned").extend(adjustments);
+        return finish_start(ctx, jobs, row).await;
+    }
     let row = jobs.generate(caller, request).await.map_err(gql)?;
+    finish_start(ctx, jobs, row).await
+}
+
+/// The accepted generation, waited for when `Prefer: wait` asks.
+async fn finish_start(ctx: &Context<'_>, jobs: &Jobs, row: crate::store::JobRow) -> Result<Generation> {
     if let Some(PreferWait(secs)) = ctx.data_opt::<PreferWait>()
         && *secs > 0
         && let Some(done) = jobs.wait(&row.id, Duration::from_secs(*secs)).await.map_err(gql)?

@@ -30,6 +30,7 @@
 //! [`ApiError`]s and rows.
 
 mod checks;
+pub mod lenient;
 pub mod media;
 mod route;
 pub mod validate;
@@ -92,6 +93,9 @@ pub struct GenerateRequest {
     /// Offerings to fail over to, in order, after `provider` (which must
     /// be set): without them a named provider never fails over.
     pub fallbacks: Vec<String>,
+    /// `Prefer: handling=lenient`: adjust options the offering does not
+    /// take instead of refusing them (see [`lenient`]).
+    pub lenient: bool,
 }
 
 struct Inner {
@@ -300,6 +304,16 @@ impl Jobs {
 
     /// Accept a generation: route, validate, quote, reserve and queue it.
     pub async fn generate(&self, caller: &Caller, request: GenerateRequest) -> Result<JobRow, ApiError> {
+        self.generate_adjusting(caller, request).await.map(|(row, _)| row)
+    }
+
+    /// [`Jobs::generate`], with the changes lenient handling made to the
+    /// request's options (none for a strict request).
+    pub async fn generate_adjusting(
+        &self,
+        caller: &Caller,
+        request: GenerateRequest,
+    ) -> Result<(JobRow, Vec<lenient::Adjustment>), ApiError> {
         let snapshot = self.inner.registry.snapshot();
         let kind = request.kind;
         let id = new_id("gen");
@@ -326,6 +340,7 @@ impl Jobs {
             .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "the key's account no longer exists"))?;
         self.check_cheap_limits(&account, 1)?;
         let (limits, day_start, queue_limit) = self.account_limits(&account);
+        let mut adjustments = Vec::new();
         let (plugin, offering, job_request, quote, record) = match &request.provider {
             Some(named) if request.fallbacks.is_empty() => {
                 let (plugin, offering) = snapshot
@@ -350,8 +365,25 @@ impl Jobs {
                 // The caller's own mistakes first (options, then the
                 // combinations the plugin's quote refuses): they hold
                 // whatever the vendor's state.
-                let job_request = validate::validate(&offering, kind, &request.input, request.options.as_ref())?;
-                let quote = self.quote(&plugin, &offering, &job_request).await?;
+                let options = match request.lenient {
+                    true => lenient::adjust(&offering, request.options.as_ref()),
+                    false => (request.options.clone(), Vec::new()),
+                };
+                adjustments = options.1;
+                let job_request = validate::validate(&offering, kind, &request.input, options.0.as_ref())?;
+                let (job_request, quote) = match self.quote(&plugin, &offering, &job_request).await {
+                    // Each value allowed, the combination not (MiniMax: 1080p
+                    // at 6 s only): lenient handling gives options back to
+                    // their defaults, the last declared first, until one fits.
+                    Err(refused) if request.lenient && refused.code == ErrorCode::InvalidInput => {
+                        let given = options.0.unwrap_or(Json::Null);
+                        let (job_request, quote, adjustment) =
+                            self.quote_leniently(&plugin, &offering, kind, &request.input, &given, refused).await?;
+                        adjustments.push(adjustment);
+                        (job_request, quote)
+                    }
+                    quoted => (job_request, quoted?),
+                };
                 self.refuse_if_held_back(named)?;
                 let decision = Decision {
                     priority: request.priority,
@@ -393,17 +425,21 @@ impl Jobs {
                         priority: request.priority,
                         input: &request.input,
                         options: request.options.as_ref(),
+                        lenient: request.lenient,
                         route,
                         tried: &[],
                         job_id: &id,
                     })
                     .await?;
+                if request.lenient {
+                    adjustments = lenient::adjust(&routed.offering, request.options.as_ref()).1;
+                }
                 let record = RoutingRecord {
                     priority: request.priority,
                     automatic: request.provider.is_none(),
                     named: request.provider.clone(),
                     fallbacks: request.fallbacks.clone(),
-                    given: Some(GivenRequest::new(&request.input, request.options.as_ref())),
+                    given: Some(GivenRequest::new(&request.input, request.options.as_ref(), request.lenient)),
                     decision: routed.decision,
                 };
                 (routed.plugin, routed.offering, routed.request, routed.quote, record)
@@ -452,7 +488,7 @@ impl Jobs {
                 self.inner.metrics.accepted(&row.kind, &row.provider, row.test_mode, reserved);
                 self.announce(&row.id);
                 self.inner.wake.notify_one();
-                Ok(row)
+                Ok((row, adjustments))
             }
             Err(refusal) => Err(self.refused(refusal, day_start)),
         }
@@ -495,6 +531,42 @@ impl Jobs {
                 "another request with this Idempotency-Key was accepted first",
             ),
         }
+    }
+
+    /// A request the plugin refused as a combination (`refused`), quoted
+    /// with one of the options it was given back at its default: the last
+    /// declared first. The refusal when none fits.
+    async fn quote_leniently(
+        &self,
+        plugin: &LoadedPlugin,
+        offering: &Offering,
+        kind: MediaKind,
+        input: &validate::RawInput,
+        given: &Json,
+        refused: ApiError,
+    ) -> Result<(JobRequest, Quote, lenient::Adjustment), ApiError> {
+        let Json::Object(options) = given else { return Err(refused) };
+        for spec in offering.options.iter().rev().filter(|spec| options.contains_key(&spec.name)) {
+            let mut fewer = options.clone();
+            let value = fewer.remove(&spec.name).unwrap_or_default();
+            let Ok(job_request) = validate::validate(offering, kind, input, Some(&Json::Object(fewer))) else {
+                continue;
+            };
+            let Ok(quote) = self.quote(plugin, offering, &job_request).await else { continue };
+            let applied = spec.default.as_ref().map_or(Json::Null, crate::plugins::Value::to_json);
+            let instead = match applied.is_null() {
+                true => "left to the provider's default".to_string(),
+                false => format!("its default {applied} is used"),
+            };
+            let adjustment = lenient::Adjustment {
+                field: format!("options.{}", spec.name),
+                given: value,
+                applied,
+                message: format!("{} — so `{}` is {instead}", refused.message, spec.name),
+            };
+            return Ok((job_request, quote, adjustment));
+        }
+        Err(refused)
     }
 
     /// Quote a validated request (the operator's price wins).

@@ -58,10 +58,14 @@ pub struct GivenRequest {
     video: Option<String>,
     voice: Option<String>,
     options: Option<Json>,
+    /// Sent with `Prefer: handling=lenient`: options are adjusted for
+    /// each offering it may move to, too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    lenient: bool,
 }
 
 impl GivenRequest {
-    pub(super) fn new(input: &RawInput, options: Option<&Json>) -> GivenRequest {
+    pub(super) fn new(input: &RawInput, options: Option<&Json>, lenient: bool) -> GivenRequest {
         GivenRequest {
             text: input.text.clone(),
             image: input.image.clone(),
@@ -69,7 +73,12 @@ impl GivenRequest {
             video: input.video.clone(),
             voice: input.voice.clone(),
             options: options.cloned(),
+            lenient,
         }
+    }
+
+    pub(super) fn lenient(&self) -> bool {
+        self.lenient
     }
 
     pub(super) fn input(&self) -> RawInput {
@@ -111,11 +120,26 @@ pub(super) struct Choice<'a> {
     pub priority: Priority,
     pub input: &'a RawInput,
     pub options: Option<&'a Json>,
+    /// Adjust `options` for each candidate instead of refusing them.
+    pub lenient: bool,
     pub route: Route<'a>,
     /// Offerings this generation already tried.
     pub tried: &'a [String],
     /// The generation's id (claims a half-open probe).
     pub job_id: &'a str,
+}
+
+impl Choice<'_> {
+    /// Validate the request for `offering` (its options adjusted first
+    /// when lenient).
+    fn validate(&self, offering: &Offering) -> Result<JobRequest, ApiError> {
+        if self.lenient {
+            let (options, _) = super::lenient::adjust(offering, self.options);
+            validate::validate(offering, self.kind, self.input, options.as_ref())
+        } else {
+            validate::validate(offering, self.kind, self.input, self.options)
+        }
+    }
 }
 
 impl Jobs {
@@ -216,9 +240,8 @@ impl Jobs {
         let Some(i) = chosen else {
             // A request no offering accepts (skipped ones included) is the
             // caller's mistake, not an outage.
-            let accepted_somewhere = candidates.iter().any(|c| {
-                c.request.is_some() || validate::validate(c.offering, choice.kind, choice.input, choice.options).is_ok()
-            });
+            let accepted_somewhere =
+                candidates.iter().any(|c| c.request.is_some() || choice.validate(c.offering).is_ok());
             if !accepted_somewhere && let Some(e) = first_invalid {
                 return Err(e);
             }
@@ -246,7 +269,7 @@ impl Jobs {
         choice: &Choice<'_>,
         first_invalid: &mut Option<ApiError>,
     ) -> bool {
-        match validate::validate(c.offering, choice.kind, choice.input, choice.options) {
+        match choice.validate(c.offering) {
             Ok(request) => {
                 c.request = Some(request);
                 true

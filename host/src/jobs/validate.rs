@@ -203,7 +203,7 @@ fn article(kind: ValueKind) -> &'static str {
 
 /// JSON → typed value for `kind`; integers widen to numbers, whole numbers
 /// narrow to integers, nothing else converts.
-fn convert(json: &Json, kind: ValueKind) -> Option<Value> {
+pub(super) fn convert(json: &Json, kind: ValueKind) -> Option<Value> {
     match (kind, json) {
         (ValueKind::Text, Json::String(s)) => Some(Value::Text(s.clone())),
         (ValueKind::Flag, Json::Bool(b)) => Some(Value::Flag(*b)),

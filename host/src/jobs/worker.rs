@@ -634,6 +634,7 @@ async fn try_failover(jobs: &Jobs, job: &JobRow, code: ErrorCode, message: &str)
         priority: record.priority,
         input: &input,
         options: given.options(),
+        lenient: given.lenient(),
         route,
         tried: &tried,
         job_id: &job.id,

@@ -478,6 +478,42 @@ async fn minimax_needs_its_key_and_refuses_a_wrong_one() {
     assert!(mock.submits("[test mode]").is_empty(), "test keys never reach MiniMax");
 }
 
+/// With `Prefer: handling=lenient` (RFC 7240) the portal's snippet runs:
+/// `style` is dropped and, as MiniMax renders 1080p for 6 s clips only,
+/// the resolution goes back to its default; each change is listed in
+/// `extensions.warnings` and the preference is acknowledged.
+#[tokio::test]
+async fn minimax_portal_snippet_succeeds_under_lenient_handling() {
+    let (vendor, mock) = mock_minimax().await;
+    let (server, live) = live_server("minimax", &vendor, &[("api_key", KEY)]).await;
+    let snippet: Value = serde_json::from_str(PORTAL_SNIPPET).unwrap();
+    let mutation = "mutation($input: GenerateInput!) { generate(input: $input) { id status creditCost } }";
+    let (status, headers, body) =
+        server.post(Some(&live), mutation, json!({ "input": snippet }), &[("Prefer", "handling=lenient")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers.get("preference-applied").map(String::as_str), Some("handling=lenient"));
+    let warnings = body["extensions"]["warnings"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let fields: Vec<&str> = warnings.iter().map(|w| w["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["options.style", "options.resolution"], "{body}");
+    assert_eq!(warnings[0]["given"], "cinematic");
+    assert_eq!(warnings[0]["applied"], Value::Null);
+    assert_eq!(warnings[1]["given"], "1080p");
+    assert_eq!(warnings[1]["applied"], Value::Null, "the model's default resolution");
+    let message = warnings[1]["message"].as_str().unwrap();
+    assert!(message.contains("10 s") && message.contains("provider's default"), "{message}");
+
+    let id = body["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{body}"));
+    let done = server.wait_terminal(&live, id, Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let submit = mock.submit("A serene mountain landscape");
+    assert_eq!((submit.body["duration"].clone(), submit.body["resolution"].clone()), (json!(10), json!("768P")));
+
+    // Strict stays the default: the same request without the preference is refused.
+    let (_, headers, body) = server.post(Some(&live), mutation, json!({ "input": snippet }), &[]).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    assert!(!headers.contains_key("preference-applied"));
+}
+
 #[tokio::test]
 async fn minimax_portal_snippet_gets_the_exact_answer_for_what_minimax_cannot_do() {
     let (vendor, mock) = mock_minimax().await;

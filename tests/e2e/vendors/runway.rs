@@ -589,3 +589,39 @@ async fn settings_replace_model_ids_and_a_retired_model_is_unavailable() {
     assert_status(&moved, "COMPLETED", None, &server);
     assert_eq!(mock.submits("[moved]")[0].body["model"], "gen4.5");
 }
+
+/// The portal's Runway snippet (`motionIntensity`, `model: "gen-3"`, both
+/// gone from Runway's API) runs under `Prefer: handling=lenient`: the
+/// unknown option is dropped, the retired model becomes the nearest one
+/// Runway still offers, and both changes are reported.
+#[tokio::test]
+async fn portal_snippet_succeeds_under_lenient_handling() {
+    let (vendor, mock) = start_mock().await;
+    let (server, live) = live_server_with_key("runway", &vendor, Some(KEY)).await;
+    let snippet = json!({
+        "type": "VIDEO",
+        "provider": "runway",
+        "input": { "text": "Make the character dance", "image": "https://example.com/character.jpg" },
+        "options": { "motionIntensity": "high", "model": "gen-3" }
+    });
+    let mutation = "mutation($input: GenerateInput!) { generate(input: $input) { id status } }";
+    let (_, _, strict) = server.post(Some(&live), mutation, json!({ "input": snippet }), &[]).await;
+    assert_eq!(strict["errors"][0]["extensions"]["code"], "INVALID_INPUT", "strict by default: {strict}");
+
+    let (status, headers, body) = server
+        .post(Some(&live), mutation, json!({ "input": snippet }), &[("Prefer", "handling=lenient, wait=30")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let applied = headers.get("preference-applied").cloned().unwrap_or_default();
+    assert!(applied.contains("handling=lenient") && applied.contains("wait=30"), "{applied}");
+    let warnings = body["extensions"]["warnings"].as_array().unwrap_or_else(|| panic!("{body}"));
+    let changes: Vec<(&str, &Value)> = warnings.iter().map(|w| (w["field"].as_str().unwrap(), &w["applied"])).collect();
+    assert_eq!(changes, [("options.model", &json!("gen-4")), ("options.motionIntensity", &Value::Null)], "{body}");
+
+    let id = body["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{body}"));
+    let done = server.wait_terminal(&live, id, std::time::Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let submit = &mock.submits("Make the character dance")[0];
+    assert_eq!(submit.body["model"], "gen4_turbo", "{:?}", submit.body);
+    assert_eq!(submit.body["promptImage"], "https://example.com/character.jpg");
+}
