@@ -368,6 +368,10 @@ pub struct ArtifactsConfig {
     pub s3_secret_access_key: String,
     /// Lifetime of a presigned URL in seconds (`redirect`). Default 300.
     pub presign_ttl_secs: u64,
+    /// Largest file `POST /uploads` takes, MiB. Default 20 (the media cap).
+    pub upload_max_mib: u64,
+    /// How long an upload can be used, seconds. Default 86400 (a day).
+    pub upload_ttl_secs: u64,
 }
 
 /// Where artifacts are kept.
@@ -406,6 +410,8 @@ impl Default for ArtifactsConfig {
             s3_access_key_id: String::new(),
             s3_secret_access_key: String::new(),
             presign_ttl_secs: 300,
+            upload_max_mib: 20,
+            upload_ttl_secs: 86_400,
         }
     }
 }

@@ -80,6 +80,7 @@ pub struct Gateway {
     webhooks: Webhooks,
     webhook_worker: Option<Background>,
     purge: Option<Background>,
+    upload_purge: Option<Background>,
     cluster: Option<Background>,
     _watcher: PluginWatcher,
     router: Router,
@@ -151,6 +152,7 @@ impl Gateway {
             tracing::warn!("reading offering health failed: {e}");
         }
         let health_checks = Some(jobs.spawn_health_checks());
+        let upload_purge = Some(jobs.spawn_upload_purge());
         let worker = (config.jobs.workers > 0).then(|| jobs.spawn_worker());
         // Nodes that run jobs deliver webhooks; an API-only node leaves its
         // events in the shared outbox for them (see `crate::webhooks`).
@@ -172,6 +174,7 @@ impl Gateway {
             health_checks,
             webhook_worker,
             purge,
+            upload_purge,
             cluster: Some(cluster),
             _watcher: watcher,
             router,
@@ -249,7 +252,7 @@ impl Gateway {
         if let Some(checks) = self.health_checks.take() {
             checks.shutdown().await;
         }
-        if let Some(purge) = self.purge.take() {
+        for purge in [self.purge.take(), self.upload_purge.take()].into_iter().flatten() {
             purge.shutdown().await;
         }
         if let Some(cluster) = self.cluster.take() {

@@ -111,3 +111,118 @@ async fn downloads_revalidate_with_etags() {
     assert_eq!(header(&part, "etag"), Some(etag.as_str()));
     assert_eq!(part.bytes().await.unwrap().as_ref(), &bytes[1..5]);
 }
+
+/// A tiny valid PNG.
+fn png() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, 4, 4);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.write_header().unwrap().write_image_data(&[200; 48]).unwrap();
+    out
+}
+
+async fn upload(server: &Server, key: Option<&str>, content_type: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let mut request =
+        reqwest::Client::new().post(server.url("/uploads")).header("content-type", content_type).body(body);
+    if let Some(key) = key {
+        request = request.bearer_auth(key);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+/// `POST /uploads` (raw or multipart) stores a file and answers its id and
+/// a signed URL; a generation uses the id as `input.image` (image-to-video
+/// here); other accounts cannot; files are recognised by content and
+/// capped, with clear errors.
+#[tokio::test]
+async fn uploads_feed_generations_and_are_checked() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_ARTIFACTS_UPLOAD_MAX_MIB".into(), "1".into())],
+        ..Default::default()
+    })
+    .await;
+    let (_, key) = server.account_with_key("uploader", 100, false);
+    let image = png();
+
+    let (status, raw) = upload(&server, Some(&key), "application/octet-stream", image.clone()).await;
+    assert_eq!(status, 201, "{raw}");
+    let id = raw["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("upload_"), "{raw}");
+    assert_eq!(raw["mimeType"], "image/png", "recognised by content, whatever the header says");
+    assert_eq!(raw["sizeBytes"], image.len());
+    assert!(raw["expiresAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{raw}");
+    let (status, _, fetched) = server.download(raw["url"].as_str().unwrap()).await;
+    assert_eq!((status, fetched), (200, image.clone()));
+
+    let boundary = "XdoitongX";
+    let mut form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"frame.png\"\r\nContent-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(&image);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (status, multipart) =
+        upload(&server, Some(&key), &format!("multipart/form-data; boundary={boundary}"), form).await;
+    assert_eq!(status, 201, "{multipart}");
+    assert_eq!(multipart["sizeBytes"], image.len());
+
+    // Image to video from the upload.
+    let generate = "mutation($i: GenerateInput!) { generate(input: $i) { id } }";
+    let input = |image: &str| json!({ "i": { "type": "VIDEO", "provider": "placeholder", "input": { "text": "make it move", "image": image } } });
+    let (_, _, body) = server.post(Some(&key), generate, input(&id), &[]).await;
+    let generation = body["data"]["generate"]["id"].as_str().unwrap_or_else(|| panic!("{body}")).to_string();
+    let done = server.wait_terminal(&key, &generation, Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+
+    // Another account's key cannot use it; nor can an id that was never issued.
+    let (_, other) = server.account_with_key("someone-else", 100, false);
+    for (key, reference) in [(other.as_str(), id.as_str()), (key.as_str(), "upload_AAAAAAAAAAAAAAAAAAAA")] {
+        let (_, _, body) = server.post(Some(key), generate, input(reference), &[]).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "input.image", "{body}");
+    }
+
+    // Too large, not media, no key.
+    let (status, body) = upload(&server, Some(&key), "image/png", vec![0x89; (1 << 20) + 10]).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], "upload_max_mib", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("larger than 1 MiB"), "{body}");
+    let (status, body) = upload(&server, Some(&key), "text/plain", b"just some text".to_vec()).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    let (status, body) = upload(&server, None, "image/png", image).await;
+    assert_eq!(status, 401, "{body}");
+}
+
+/// Uploads expire: past `artifacts.upload_ttl_secs` a generation cannot
+/// use one, its URL answers 404, and the purge deletes the file.
+#[tokio::test]
+async fn uploads_expire_and_are_purged() {
+    let server = Server::start_with(ServerOptions {
+        env: vec![("DOITONG_ARTIFACTS_UPLOAD_TTL_SECS".into(), "1".into())],
+        ..Default::default()
+    })
+    .await;
+    let (_, key) = server.account_with_key("brief", 100, false);
+    let (status, raw) = upload(&server, Some(&key), "image/png", png()).await;
+    assert_eq!(status, 201, "{raw}");
+    let stored = server.data_dir.join("artifacts/uploads");
+    assert_eq!(std::fs::read_dir(&stored).unwrap().count(), 1);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let generate = "mutation($i: GenerateInput!) { generate(input: $i) { id } }";
+    let input =
+        json!({ "i": { "type": "VIDEO", "provider": "placeholder", "input": { "text": "late", "image": raw["id"] } } });
+    let (_, _, body) = server.post(Some(&key), generate, input, &[]).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{body}");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("expire"), "{body}");
+    let (status, _, _) = server.download(raw["url"].as_str().unwrap()).await;
+    assert_eq!(status, 404);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::fs::read_dir(&stored).unwrap().count() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the expired upload was never purged");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

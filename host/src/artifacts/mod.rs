@@ -228,6 +228,25 @@ impl ArtifactStore {
         Ok(Staged { key, local, size: bytes.len() as u64 })
     }
 
+    /// Store an uploaded input file as `uploads/<id>.<ext>`.
+    pub async fn store_upload(&self, id: &str, mime: &str, bytes: &[u8]) -> Result<Stored, ArtifactError> {
+        let key = format!("{UPLOADS}/{id}.{}", extension_for(mime));
+        let local = self.staging_path(&key);
+        write_atomically(&local, |file| async move {
+            let mut file = file;
+            file.write_all(bytes).await?;
+            Ok(file)
+        })
+        .await?;
+        self.publish(Staged { key, local, size: bytes.len() as u64 }, mime).await
+    }
+
+    /// The whole object at `key` (an upload, at most the upload cap).
+    pub async fn read_all(&self, key: &str) -> Result<Vec<u8>, ArtifactError> {
+        let got = self.inner.objects.get(&key.into()).await?;
+        Ok(got.bytes().await?.to_vec())
+    }
+
     /// Download `url` (checked against the plugin's `policy`) to staging.
     pub async fn fetch(
         &self,
@@ -359,6 +378,10 @@ impl ArtifactStore {
         mac.verify_slice(&given).is_ok()
     }
 }
+
+/// Where uploads live in the store (retention's orphan sweep leaves them
+/// to the uploads purge).
+pub const UPLOADS: &str = "uploads";
 
 /// The bucket client: config first, then the standard `AWS_*` variables.
 fn s3_client(config: &ArtifactsConfig) -> Result<AmazonS3, ArtifactError> {

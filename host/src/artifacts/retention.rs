@@ -95,7 +95,8 @@ pub async fn purge(store: &Store, artifacts: &ArtifactStore, retention: Duration
     let mut batch: Vec<ObjectMeta> = Vec::with_capacity(BATCH);
     while let Some(meta) = listing.next().await {
         let meta = meta.map_err(ArtifactError::from)?;
-        if meta.last_modified.timestamp_millis() < cutoff {
+        let upload = meta.location.as_ref().starts_with(&format!("{}/", super::UPLOADS));
+        if meta.last_modified.timestamp_millis() < cutoff && !upload {
             batch.push(meta);
         }
         if batch.len() == BATCH {

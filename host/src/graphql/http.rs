@@ -16,7 +16,7 @@ use axum::extract::{MatchedPath, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,6 +55,7 @@ pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Rou
         .route("/graphql", get(graphiql).post(graphql))
         .route("/graphql/ws", get(graphql_ws))
         .route("/files/{id}", get(download))
+        .route("/uploads", post(upload).layer(axum::extract::DefaultBodyLimit::disable()))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics_text))
@@ -446,6 +447,24 @@ async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, up
     super::socket::upgrade(state.schema.clone(), state.jobs.clone(), state.admission.clone(), protocol, upgrade)
 }
 
+/// A file `/files/…` serves: a generation's output, or an upload until it expires.
+struct StoredFile {
+    id: String,
+    path: String,
+    mime: String,
+    size_bytes: i64,
+}
+
+async fn stored_file(state: &AppState, id: &str) -> Result<Option<StoredFile>, crate::store::StoreError> {
+    let store = state.jobs.store();
+    if crate::jobs::media::is_upload_id(id) {
+        let upload = store.upload(id).await?.filter(|u| u.expires_at > crate::store::now_ms());
+        return Ok(upload.map(|u| StoredFile { id: u.id, path: u.path, mime: u.mime, size_bytes: u.size_bytes }));
+    }
+    let artifact = store.artifact(id).await?;
+    Ok(artifact.map(|a| StoredFile { id: a.id, path: a.path, mime: a.mime, size_bytes: a.size_bytes }))
+}
+
 async fn download(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -460,7 +479,7 @@ async fn download(
     if !store.verify(&id, exp, sig) {
         return (StatusCode::FORBIDDEN, "invalid or expired link").into_response();
     }
-    let row = match state.jobs.store().artifact(&id).await {
+    let row = match stored_file(&state, &id).await {
         Ok(Some(row)) => row,
         Ok(None) => return (StatusCode::NOT_FOUND, "no such file").into_response(),
         Err(e) => return refusal(ApiError::from(e).into()),
@@ -532,6 +551,86 @@ async fn download(
         response.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&value).expect("ASCII"));
     }
     response
+}
+
+/// `POST /uploads`: the file as the raw body (any `Content-Type`) or as
+/// the `file` part of `multipart/form-data`; answers 201 with the upload's
+/// id (`input.image: "upload_…"`), a signed URL, its type, size and expiry.
+/// Counts as one write against the plan's RPM.
+async fn upload(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let rest = |refused: Refusal| {
+        let status = match refused.error.code {
+            ErrorCode::InvalidInput if refused.error.details.contains_key("maxBytes") => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
+            _ => StatusCode::from_u16(refused.status).unwrap_or(StatusCode::BAD_REQUEST),
+        };
+        let mut response = refusal(refused);
+        *response.status_mut() = status;
+        response
+    };
+    let principal = match state.admission.authenticate(bearer(&headers)).await {
+        Ok(principal) => principal,
+        Err(refused) => return rest(refused),
+    };
+    let shape = admission::Shape { kind: admission::Kind::Mutation, roots: 1, starts: 0, oversized: None };
+    let ask = Ask { shape, transport: Transport::Http, idempotency_key: None, body: &[], prefer_wait: None };
+    let ticket = match state.admission.admit(&principal, ask).await {
+        Outcome::Run(ticket) => ticket,
+        Outcome::Refused(refused) => return rest(refused),
+        Outcome::Answered { .. } => unreachable!("an upload carries no Idempotency-Key"),
+    };
+    let cap = state.jobs.config().artifacts.upload_max_mib.max(1) << 20;
+    let too_large = || {
+        let error = ApiError::invalid(
+            "body",
+            format!("the upload is larger than {} MiB (artifacts.upload_max_mib)", cap >> 20),
+        )
+        .with("limit", "upload_max_mib")
+        .with("maxBytes", cap);
+        rest(error.into())
+    };
+    // Multipart framing adds a little; the file itself is checked against the cap.
+    let raw = match axum::body::to_bytes(body, (cap + (64 << 10)) as usize).await {
+        Ok(raw) => raw,
+        Err(_) => return too_large(),
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let bytes = match multer::parse_boundary(content_type) {
+        Ok(boundary) => match multipart_file(raw, boundary).await {
+            Ok(bytes) => bytes,
+            Err(message) => return rest(ApiError::invalid("file", message).into()),
+        },
+        Err(_) => raw,
+    };
+    let row = match state.jobs.upload(&ticket.caller, &bytes).await {
+        Ok(row) => row,
+        Err(error) => return rest(error.into()),
+    };
+    let expires = time::OffsetDateTime::from_unix_timestamp(row.expires_at / 1000)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok());
+    let answer = serde_json::json!({
+        "id": row.id,
+        "url": state.jobs.upload_url(&row),
+        "mimeType": row.mime,
+        "sizeBytes": row.size_bytes,
+        "expiresAt": expires,
+    });
+    let response =
+        (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], answer.to_string()).into_response();
+    with_rate(response, ticket.rate.as_ref())
+}
+
+/// The `file` part (or the first part with a file name) of a multipart body.
+async fn multipart_file(raw: Bytes, boundary: String) -> Result<Bytes, String> {
+    let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(raw) });
+    let mut multipart = multer::Multipart::new(stream, boundary);
+    while let Some(field) = multipart.next_field().await.map_err(|e| format!("unreadable multipart body: {e}"))? {
+        if field.name() == Some("file") || field.file_name().is_some() {
+            return field.bytes().await.map_err(|e| format!("unreadable multipart body: {e}"));
+        }
+    }
+    Err("the multipart body has no `file` part".into())
 }
 
 async fn ready(State(state): State<AppState>) -> Response {

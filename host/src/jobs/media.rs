@@ -16,9 +16,23 @@ use crate::plugins::policy::HttpPolicy;
 /// Largest media input accepted, inline or fetched.
 pub const MAX_MEDIA_BYTES: u64 = 20 << 20;
 
-/// Check a media reference and, for a `data:` URI, decode it.
+/// Whether `value` names an upload (`upload_` and 20 letters or digits,
+/// as `POST /uploads` makes them): resolved against the caller's uploads
+/// when the generation is accepted.
+pub fn is_upload_id(value: &str) -> bool {
+    value
+        .strip_prefix("upload_")
+        .is_some_and(|rest| rest.len() == 20 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Check a media reference and, for a `data:` URI, decode it. An upload
+/// id is kept as the reference's `url` (no bytes) for the accepting
+/// generation to resolve.
 pub fn check_reference(value: &str, field: &str) -> Result<Media, ApiError> {
     let value = value.trim();
+    if is_upload_id(value) {
+        return Ok(Media { url: value.to_string(), mime: None, bytes: None });
+    }
     if let Some(rest) = value.strip_prefix("data:") {
         let (meta, data) = rest
             .split_once(',')
@@ -142,6 +156,7 @@ mod proptests {
                 prop_assert!(value.trim().starts_with("data:"));
                 prop_assert!(bytes.len() as u64 <= MAX_MEDIA_BYTES);
             }
+            None if is_upload_id(value.trim()) => prop_assert_eq!(media.url.as_str(), value.trim()),
             None => {
                 prop_assert_eq!(media.url.as_str(), value.trim());
                 prop_assert_eq!(url::Url::parse(&media.url).map(|u| u.scheme().to_string()).ok(), Some("https".into()));

@@ -33,6 +33,7 @@ mod checks;
 pub mod lenient;
 pub mod media;
 mod route;
+mod uploads;
 pub mod validate;
 mod worker;
 
@@ -341,7 +342,7 @@ impl Jobs {
         self.check_cheap_limits(&account, 1)?;
         let (limits, day_start, queue_limit) = self.account_limits(&account);
         let mut adjustments = Vec::new();
-        let (plugin, offering, job_request, quote, record) = match &request.provider {
+        let (plugin, offering, mut job_request, quote, record) = match &request.provider {
             Some(named) if request.fallbacks.is_empty() => {
                 let (plugin, offering) = snapshot
                     .offering(named)
@@ -459,6 +460,7 @@ impl Jobs {
         // Before the clock is read for the deadline: the first job on a
         // version stores it (so it can finish on it anywhere), which takes a moment.
         self.inner.plugins.keep_version(&executor).await;
+        self.resolve_uploads(caller, &mut job_request).await?;
         let request_json = serde_json::to_string(&job_request).map_err(|e| ApiError::internal(&e))?;
         let routing_json = serde_json::to_string(&record).map_err(|e| ApiError::internal(&e))?;
         let new = NewJob {

@@ -415,6 +415,7 @@ async fn record_running(jobs: &Jobs, job: &JobRow, running: &Running) -> Result<
 /// Bytes for inputs the offering needs as bytes (URLs given by the user).
 async fn fetch_needed_media(jobs: &Jobs, job: &JobRow, request: &mut JobRequest) -> Result<(), String> {
     let Some(offering) = jobs.offering_for(job) else { return Ok(()) };
+    jobs.open_uploads(&job.account_id, request, &offering.needs_bytes).await?;
     let net = &jobs.inner.net;
     let input = &mut request.input;
     for (field, media) in [

@@ -29,6 +29,7 @@ pub mod health;
 pub mod idempotency;
 pub mod jobs;
 pub mod plugins;
+pub mod uploads;
 pub mod webhooks;
 
 pub use accounts::{Account, ApiKey};

@@ -898,3 +898,30 @@ async fn flux_settings_replace_model_ids_and_a_retired_model_is_unavailable() {
     assert_eq!(mock.submit("[moved]").path, "/v1/flux-2-klein-4b");
     assert_eq!(credits(&server, &key).await, 100_000 - 2, "the failed job is refunded");
 }
+
+/// An uploaded image (`POST /uploads`) used as FLUX.1 [dev]'s image
+/// prompt: BFL takes image prompts as base64 only, so the bytes that reach
+/// it are exactly the uploaded file's.
+#[tokio::test]
+async fn an_uploaded_image_reaches_bfl_as_its_bytes() {
+    let (vendor, mock) = mock_bfl().await;
+    let (server, key) = live_server("flux", &vendor, &[("api_key", KEY)]).await;
+    let png = sample_png(48, 32);
+    let uploaded: Value = reqwest::Client::new()
+        .post(server.url("/uploads"))
+        .bearer_auth(&key)
+        .header("content-type", "image/png")
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = uploaded["id"].as_str().unwrap_or_else(|| panic!("{uploaded}"));
+    let done =
+        run(&server, &key, "flux-dev", json!({ "text": "in this style [uploaded]", "image": id }), json!({})).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let sent = mock.submit("[uploaded]").body["image_prompt"].as_str().unwrap().to_string();
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(sent).unwrap(), png);
+}
