@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 use doitong_host::admin::{Admin, LimitOverrides};
 use doitong_host::{Config, Gateway};
 
+mod cli;
+
 #[derive(Parser)]
 #[command(name = "doitong", version, about = "Self-hostable GraphQL gateway for AI media generation")]
 struct Cli {
@@ -25,6 +27,24 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a generation on a server (`--wait`/`--out`: follow it with a
+    /// progress bar and save the result).
+    Generate(cli::GenerateArgs),
+    /// Show one generation.
+    Status {
+        /// The generation's id (`gen_…`).
+        id: String,
+        #[command(flatten)]
+        api: cli::ApiArgs,
+    },
+    /// List the providers a server offers.
+    Providers {
+        /// Only those generating VIDEO, IMAGE, AUDIO or AVATAR.
+        #[arg(long = "type", value_name = "TYPE")]
+        kind: Option<String>,
+        #[command(flatten)]
+        api: cli::ApiArgs,
+    },
     /// Print the public GraphQL schema (SDL), as committed in `schema.graphql`.
     Schema,
     /// Run the server.
@@ -245,6 +265,9 @@ async fn main() -> Result<()> {
             }
             serve(load_config(&cli, flags)?).await
         }
+        Command::Generate(args) => cli::generate(args).await,
+        Command::Status { id, api } => cli::status(api, id).await,
+        Command::Providers { kind, api } => cli::providers(api, kind.as_deref()).await,
         Command::Schema => {
             print!("{}", doitong_host::graphql::sdl());
             Ok(())

@@ -226,3 +226,36 @@ async fn uploads_expire_and_are_purged() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// GraphiQL comes from the gateway itself: the page, each script and style
+/// it loads (relative URLs, so under any prefix), revalidated by ETag,
+/// under a policy that lets nothing load from another origin.
+#[tokio::test]
+async fn graphiql_is_served_from_embedded_assets() {
+    let server = Server::start().await;
+    let client = reqwest::Client::new();
+    let page = client.get(server.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(header(&page, "content-type").unwrap().starts_with("text/html"));
+    let policy = header(&page, "content-security-policy").unwrap().to_string();
+    assert!(policy.contains("script-src 'self'") && policy.contains("connect-src 'self'"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("://"), "no absolute URL in the page: {html}");
+    let assets: Vec<&str> = html.split('"').filter(|s| s.starts_with("assets/")).collect();
+    assert_eq!(assets.len(), 5, "{assets:?}");
+    for asset in assets {
+        let response = client.get(server.url(&format!("/{asset}"))).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        let kind = header(&response, "content-type").unwrap().to_string();
+        assert!(
+            kind.starts_with(if asset.ends_with(".css") { "text/css" } else { "text/javascript" }),
+            "{asset}: {kind}"
+        );
+        let etag = header(&response, "etag").unwrap().to_string();
+        assert!(!response.bytes().await.unwrap().is_empty());
+        let again = client.get(server.url(&format!("/{asset}"))).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(again.status(), 304, "{asset}");
+    }
+    let missing = client.get(server.url("/assets/graphiql/../../etc/passwd")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+}

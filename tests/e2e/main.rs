@@ -6,6 +6,7 @@ mod api;
 mod artifacts;
 mod browser;
 mod chaos;
+mod client;
 mod cluster;
 mod embed;
 mod harness;

@@ -7,7 +7,6 @@
 //! HTTP 401 with a GraphQL-shaped body (`extensions.code: UNAUTHENTICATED`),
 //! so clients that only look at `errors` still see why.
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::GraphQLProtocol;
 use axum::Router;
 use axum::body::Body;
@@ -15,7 +14,7 @@ use axum::extract::WebSocketUpgrade;
 use axum::extract::{MatchedPath, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -52,7 +51,8 @@ pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Rou
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
     };
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
+        .route("/graphql", get(super::assets::graphiql).post(graphql))
+        .route("/assets/graphiql/{name}", get(super::assets::graphiql_asset))
         .route("/graphql/ws", get(graphql_ws))
         .route("/files/{id}", get(download))
         .route("/uploads", post(upload).layer(axum::extract::DefaultBodyLimit::disable()))
@@ -213,10 +213,6 @@ async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
     metrics.set_offering_health(&state.jobs.offering_gauges());
     ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], metrics.render()).into_response()
-}
-
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("graphql").subscription_endpoint("graphql/ws").finish())
 }
 
 /// A refused request as a GraphQL-shaped response, with its status and

@@ -9,6 +9,7 @@
 //! request runs is decided in `admission`, what a generation is or costs
 //! in `jobs`.
 
+mod assets;
 pub mod bare_selection;
 mod http;
 mod schema;

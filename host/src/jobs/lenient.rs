@@ -149,11 +149,19 @@ fn nearest(allowed: &[Value], value: &Value) -> Option<Value> {
         .map(|(a, _)| a.clone())
 }
 
-/// The number a value carries: itself, or the first number in its text.
+/// The number a value carries: itself, a ratio's quotient (`"16:9"` →
+/// 1.78, so `"7:3"` is nearest `"21:9"`), or the first number in its text.
 fn number_in(value: &Value) -> Option<f64> {
     match value {
         Value::Integer(i) => Some(*i as f64),
         Value::Number(n) => Some(*n),
+        Value::Text(t)
+            if t.split_once(':').is_some_and(|(a, b)| a.parse::<f64>().is_ok() && b.parse::<f64>().is_ok()) =>
+        {
+            let (a, b) = t.split_once(':')?;
+            let (a, b) = (a.parse::<f64>().ok()?, b.parse::<f64>().ok()?);
+            (b != 0.0).then(|| a / b)
+        }
         Value::Text(t) => {
             let start = t.find(|c: char| c.is_ascii_digit())?;
             let digits: String = t[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
@@ -214,6 +222,14 @@ mod tests {
         let (options, changes) = adjust(&offering(), Some(&given));
         assert_eq!(options, Some(json!({ "duration": 10, "model": "gen4_turbo", "strength": 1.0, "loop": true })));
         assert_eq!(fields(&changes), ["options.duration", "options.loop", "options.model", "options.strength"]);
+        // Ratios by their shape.
+        let mut o = offering();
+        let ratios = ["1:1", "16:9", "9:16", "21:9"].map(|r| Value::Text(r.into())).to_vec();
+        o.options.push(spec("aspectRatio", ValueKind::Text, ratios, None));
+        let (options, _) = adjust(&o, Some(&json!({ "aspectRatio": "7:3" })));
+        assert_eq!(options, Some(json!({ "aspectRatio": "21:9" })));
+        let (options, _) = adjust(&o, Some(&json!({ "aspectRatio": "3:4" })));
+        assert_eq!(options, Some(json!({ "aspectRatio": "9:16" })));
         // Nothing numeric to go by: the default, else the first allowed.
         let (options, _) = adjust(&offering(), Some(&json!({ "resolution": "huge", "model": "best" })));
         assert_eq!(options, Some(json!({ "resolution": "768P", "model": "gen4_turbo" })));
