@@ -100,7 +100,10 @@ impl Server {
             key: String::new(),
             options,
             _tmp: Some(tmp),
-            client: reqwest::Client::new(),
+            // Idle connections are dropped before the server's header
+            // timeout (10 s) closes them: reusing one the server is closing
+            // would fail a POST at random.
+            client: reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(5)).build().unwrap(),
         };
         let key = server.spawn(!shared).await;
         if !shared {
