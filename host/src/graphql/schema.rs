@@ -81,7 +81,8 @@ fn gql(e: ApiError) -> async_graphql::Error {
     e.extend()
 }
 
-/// Inputs of a generation. Media are `https://` URLs or `data:` URIs.
+/// Inputs of a generation. Media are `https://` URLs, `data:` URIs, or
+/// `upload_…` ids from `POST /uploads`.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct ContentInput {
     /// Prompt, or the text to speak.

@@ -265,9 +265,9 @@ mod proptests {
     proptest! {
         #![proptest_config(config(6))]
 
-        /// Inline data is refused by its size before it is decoded: around
-        /// the limit, a longer payload is refused as too large, a valid one
-        /// at or under it is decoded.
+        /// Inline data is refused by its size: around the limit, a payload
+        /// too long to decode, or decoding to more than the cap, is refused
+        /// as too large; a valid one within it is decoded.
         #[test]
         fn inline_size_is_capped(delta in -8i64..8) {
             let limit = MAX_MEDIA_BYTES * 4 / 3 + 4;
@@ -276,12 +276,15 @@ mod proptests {
             match check_reference(&value, "input.image") {
                 Ok(media) => {
                     prop_assert!(len as u64 <= limit && len.is_multiple_of(4));
+                    prop_assert!((len / 4 * 3) as u64 <= MAX_MEDIA_BYTES);
                     prop_assert_eq!(media.bytes.as_ref().map(Vec::len), Some(len / 4 * 3));
                     well_formed(&value, &media)?;
                 }
                 Err(err) => {
                     refusal(&err)?;
-                    let too_large = len as u64 > limit;
+                    // Too long to decode, or decoding to more than the cap.
+                    let decodes_too_large = len.is_multiple_of(4) && (len / 4 * 3) as u64 > MAX_MEDIA_BYTES;
+                    let too_large = len as u64 > limit || decodes_too_large;
                     prop_assert!(too_large || !len.is_multiple_of(4));
                     prop_assert_eq!(err.message.contains("larger than"), too_large, "{}", err.message);
                 }
