@@ -21,6 +21,7 @@
 //!   transactions write, retries, the delivery log.
 //! - [`store`]: SQLite/PostgreSQL persistence, including the credits ledger.
 //! - [`admin`]: operator actions on accounts, credits, plans and keys.
+//! - [`keys`]: an account's own API keys, managed by their holders.
 //! - [`builder`]: [`GatewayBuilder`], configuring a gateway in code.
 //! - [`error`]: the one mapping from internal errors to public codes.
 //! - [`config`], [`net`]: configuration and shared outbound HTTP.
@@ -116,6 +117,7 @@ pub mod error;
 pub mod gateway;
 pub mod graphql;
 pub mod jobs;
+pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod net;

@@ -259,3 +259,54 @@ async fn graphiql_is_served_from_embedded_assets() {
     let missing = client.get(server.url("/assets/graphiql/../../etc/passwd")).send().await.unwrap();
     assert_eq!(missing.status(), 404);
 }
+
+/// Key holders manage their account's keys: a live key lists, creates and
+/// revokes any; a test key test keys only; a revoked key stops working.
+#[tokio::test]
+async fn key_holders_manage_their_own_keys() {
+    let server = Server::start().await;
+    let (_, live) = server.account_with_key("keys", 10, false);
+    let create = "mutation($t: Boolean!) { createKey(test: $t) { key apiKey { id prefix testMode revokedAt } } }";
+    let (_, _, made) = server.post(Some(&live), create, json!({ "t": false }), &[]).await;
+    let second = made["data"]["createKey"]["key"].as_str().unwrap_or_else(|| panic!("{made}")).to_string();
+    assert!(second.starts_with("dt_live_"));
+    let id = made["data"]["createKey"]["apiKey"]["id"].as_str().unwrap().to_string();
+    let (_, _, listed) = server.post(Some(&second), "{ apiKeys { id testMode revokedAt } }", json!({}), &[]).await;
+    assert_eq!(listed["data"]["apiKeys"].as_array().unwrap().len(), 2, "{listed}");
+
+    // A test key made by the live one cannot mint a live key or touch live keys.
+    let (_, _, made) = server.post(Some(&live), create, json!({ "t": true }), &[]).await;
+    let test = made["data"]["createKey"]["key"].as_str().unwrap().to_string();
+    let (_, _, refused) = server.post(Some(&test), create, json!({ "t": false }), &[]).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
+    let revoke = "mutation($id: ID!) { revokeKey(id: $id) }";
+    let (_, _, refused) = server.post(Some(&test), revoke, json!({ "id": id }), &[]).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "NOT_FOUND", "{refused}");
+    let (_, _, listed) = server.post(Some(&test), "{ apiKeys { testMode } }", json!({}), &[]).await;
+    assert_eq!(listed["data"]["apiKeys"], json!([{ "testMode": true }]), "{listed}");
+
+    // Revoked: the key no longer authenticates.
+    let (_, _, revoked) = server.post(Some(&live), revoke, json!({ "id": id }), &[]).await;
+    assert_eq!(revoked["data"]["revokeKey"], true, "{revoked}");
+    let (status, _, _) = server.post(Some(&second), "{ account { id } }", json!({}), &[]).await;
+    assert_eq!(status, 401);
+}
+
+/// The console is served at `/` from the binary, under the same policy
+/// as GraphiQL: its page, script and style, nothing from elsewhere.
+#[tokio::test]
+async fn the_console_is_served_at_the_root() {
+    let server = Server::start().await;
+    let client = reqwest::Client::new();
+    let page = client.get(server.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let policy = header(&page, "content-security-policy").unwrap().to_string();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<main") && !html.contains("://"), "{html}");
+    for (asset, kind) in [("console/console.js", "text/javascript"), ("console/console.css", "text/css")] {
+        let response = client.get(server.url(&format!("/{asset}"))).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{asset}");
+        assert!(header(&response, "content-type").unwrap().starts_with(kind), "{asset}");
+    }
+}

@@ -55,6 +55,12 @@ async fn mounted_under_a_prefix_and_resumed_after_shutdown() {
     let base = format!("http://127.0.0.1:{port}");
 
     assert_eq!(client.get(&base).send().await.unwrap().text().await.unwrap(), "the host application");
+    // The console is at the prefix (axum's `nest` routes `/ai`, not `/ai/`),
+    // and its files resolve under it.
+    let html = client.get(format!("{base}/ai")).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("console/console.js") && html.contains("<base href=\"/ai/\">"), "{html}");
+    let script = client.get(format!("{base}/ai/console/console.js")).send().await.unwrap();
+    assert_eq!(script.status(), 200);
     let body: serde_json::Value = client
         .post(format!("{base}/ai/graphql"))
         .bearer_auth(&key)

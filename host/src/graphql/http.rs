@@ -51,6 +51,8 @@ pub fn router(schema: DoitongSchema, jobs: Jobs, counters: Arc<Counters>) -> Rou
         tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
     };
     Router::new()
+        .route("/", get(super::assets::console))
+        .route("/console/{name}", get(super::assets::console_asset))
         .route("/graphql", get(super::assets::graphiql).post(graphql))
         .route("/assets/graphiql/{name}", get(super::assets::graphiql_asset))
         .route("/graphql/ws", get(graphql_ws))

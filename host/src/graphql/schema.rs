@@ -7,9 +7,9 @@ use futures::Stream;
 
 use super::bare_selection::BareSelectionExpansion;
 use super::types::{
-    AccountView, CreditTransaction, CreditTransactionConnection, Generation, GenerationConnection, GenerationEdge,
-    GenerationStatus, GenerationType, PageInfo, Provider, VideoCreatePayload, WebhookDelivery,
-    WebhookDeliveryConnection, WebhookDeliveryStatus, WebhookEndpoint,
+    AccountView, ApiKeyView, CreatedKey, CreditTransaction, CreditTransactionConnection, Generation,
+    GenerationConnection, GenerationEdge, GenerationStatus, GenerationType, PageInfo, Provider, VideoCreatePayload,
+    WebhookDelivery, WebhookDeliveryConnection, WebhookDeliveryStatus, WebhookEndpoint,
 };
 use crate::admin::LimitOverrides;
 use crate::admission::IdempotentGeneration;
@@ -69,6 +69,11 @@ fn admin(ctx: &Context<'_>) -> Result<crate::admin::Admin> {
                 .extend()
         },
     )
+}
+
+/// Key management for the caller's own account.
+fn own_keys(ctx: &Context<'_>) -> crate::keys::Keys {
+    crate::keys::Keys::new(ctx.data_unchecked::<Jobs>().store().clone())
 }
 
 fn caller<'a>(ctx: &'a Context<'_>) -> Result<&'a Caller> {
@@ -208,6 +213,12 @@ impl Query {
         let end_cursor = edges.last().map(|e| e.cursor.clone());
         let nodes = edges.iter().map(|e| e.node.clone()).collect();
         Ok(GenerationConnection { edges, nodes, page_info: PageInfo { has_next_page, end_cursor } })
+    }
+
+    /// Your account's API keys (a test key sees test keys only).
+    async fn api_keys(&self, ctx: &Context<'_>) -> Result<Vec<ApiKeyView>> {
+        let keys = own_keys(ctx).list(caller(ctx)?).await.map_err(gql)?;
+        Ok(keys.into_iter().map(ApiKeyView).collect())
     }
 
     /// The provider catalogue, optionally for one media type.
@@ -465,6 +476,19 @@ impl Mutation {
     /// Revoke an API key by its id (`key_…`, admin token).
     async fn revoke_api_key(&self, ctx: &Context<'_>, key_id: ID) -> Result<bool> {
         admin(ctx)?.revoke_key(&key_id).await.map_err(gql)
+    }
+
+    /// A new API key for your account (`test: false` needs a live key);
+    /// its plaintext is in the answer, and nowhere else, ever.
+    async fn create_key(&self, ctx: &Context<'_>, #[graphql(default = true)] test: bool) -> Result<CreatedKey> {
+        let (key, record) = own_keys(ctx).create(caller(ctx)?, test).await.map_err(gql)?;
+        Ok(CreatedKey { key, api_key: ApiKeyView(record) })
+    }
+
+    /// Revoke one of your account's keys (a test key: test keys only);
+    /// false if it was revoked already.
+    async fn revoke_key(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        own_keys(ctx).revoke(caller(ctx)?, &id).await.map_err(gql)
     }
 
     /// Replace your webhook signing secret; returns the new one. The old

@@ -897,3 +897,43 @@ pub struct WebhookDeliveryConnection {
     /// Paging.
     pub page_info: PageInfo,
 }
+
+/// One of your API keys. The key itself is shown once, when created.
+pub struct ApiKeyView(pub crate::store::accounts::ApiKey);
+
+#[Object(name = "ApiKey")]
+impl ApiKeyView {
+    /// `key_…`: what `revokeKey` takes.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// The key's first characters, to recognise it.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+
+    /// A `dt_test_` key.
+    async fn test_mode(&self) -> bool {
+        self.0.test_mode
+    }
+
+    /// When it was made.
+    async fn created_at(&self) -> DateTime {
+        DateTime(self.0.created_at)
+    }
+
+    /// When it was revoked; null while it works.
+    async fn revoked_at(&self) -> Option<DateTime> {
+        self.0.revoked_at.map(DateTime)
+    }
+}
+
+/// A key just made: the only time its plaintext is shown.
+#[derive(SimpleObject)]
+pub struct CreatedKey {
+    /// The key to send as `Authorization: Bearer …`; store it now.
+    pub key: String,
+    /// Its record.
+    pub api_key: ApiKeyView,
+}
