@@ -310,3 +310,43 @@ async fn the_console_is_served_at_the_root() {
         assert!(header(&response, "content-type").unwrap().starts_with(kind), "{asset}");
     }
 }
+
+/// The console and GraphiQL driven in headless Chromium
+/// (`tests/browser/console.mjs`, playwright-core): sign in with a test key,
+/// browse the catalogue, generate an image and a video in the playground
+/// and see each load, list generations, read the account, create a key
+/// (shown once) and revoke it, read the catalogue on a phone-width screen,
+/// open GraphiQL; no request leaves loopback and no page logs an error.
+/// Screenshots go to the target directory (`DOITONG_UPDATE_SCREENSHOTS=1`:
+/// to `docs/screenshots/`, which the README shows).
+#[tokio::test]
+async fn the_console_works_in_headless_chromium() {
+    let server = Server::start().await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let shots = match std::env::var_os("DOITONG_UPDATE_SCREENSHOTS") {
+        Some(_) => root.join("docs/screenshots"),
+        None => std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots"),
+    };
+    std::fs::create_dir_all(&shots).unwrap();
+    let base = server.url("");
+    let run = tokio::process::Command::new("node")
+        .arg("console.mjs")
+        .arg(base.trim_end_matches('/'))
+        .arg(&server.key)
+        .arg(&shots)
+        .current_dir(root.join("tests/browser"))
+        .output()
+        .await
+        .expect("node runs (and `npm ci` in tests/browser installed playwright-core: .ci/run does)");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&run.stderr)));
+    assert!(report["error"].is_null(), "{report:#}\n{}", server.log());
+    assert_eq!(report["offLoopback"], json!([]), "every request stayed on loopback");
+    assert_eq!(report["consoleErrors"], json!([]), "no page logged an error");
+    let steps = ["catalogue", "image", "video", "generations", "account", "keys", "phone", "graphiql"];
+    assert_eq!(report["steps"], json!(steps));
+    for shot in ["catalogue", "playground-image", "generations", "account", "keys", "catalogue-phone", "graphiql"] {
+        assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
+    }
+}

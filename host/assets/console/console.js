@@ -19,7 +19,7 @@ function h(tag, attrs = {}, ...children) {
     else if (name === "text") el.textContent = value;
     else el.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -27,7 +27,7 @@ function h(tag, attrs = {}, ...children) {
 }
 
 function show(title, ...content) {
-  main.replaceChildren(h("h1", { text: title }), ...content);
+  main.replaceChildren(h("h1", { text: title }), ...content.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · Doitong console`;
   main.focus();
 }
@@ -261,11 +261,14 @@ function snippetTabs(input, lenient) {
   return h("section", { "aria-label": "Snippet" }, h("h2", {}, "The same request in code"), h("div", { class: "tabs", role: "tablist" }, buttons, copy), code);
 }
 
+/** The element for a result, by its MIME type (test-mode videos are animated GIFs). */
 function mediaFor(generation) {
   if (!generation.url) return null;
-  const kind = generation.type;
-  if (kind === "IMAGE") return h("img", { src: generation.url, alt: `Result of ${generation.id}` });
-  if (kind === "AUDIO") return h("audio", { src: generation.url, controls: true });
+  const mime = (generation.metadata && generation.metadata.mimeType) || "";
+  if (mime.startsWith("image/") || (!mime && generation.type === "IMAGE")) {
+    return h("img", { src: generation.url, alt: `Result of ${generation.id}` });
+  }
+  if (mime.startsWith("audio/")) return h("audio", { src: generation.url, controls: true });
   return h("video", { src: generation.url, controls: true, playsinline: true, preload: "metadata" });
 }
 
@@ -321,16 +324,15 @@ function follow(generation, out, warnings) {
   const bar = h("progress", { max: 100, value: generation.progress || 0, "aria-label": "Progress" });
   const status = h("p", { id: "gen-status" }, `${generation.id}: ${generation.status.toLowerCase()}`);
   const result = h("div", { class: "result" });
-  out.replaceChildren(
-    warnings.length ? h("ul", { class: "warn" }, warnings.map((w) => h("li", {}, `${w.field}: ${w.message}`))) : null,
-    status, bar, h("p", { class: "muted" }, `${generation.creditCost} credits on ${generation.provider}`), result);
+  const changed = warnings.length ? [h("ul", { class: "warn" }, warnings.map((w) => h("li", {}, `${w.field}: ${w.message}`)))] : [];
+  out.replaceChildren(...changed, status, bar, h("p", { class: "muted" }, `${generation.creditCost} credits on ${generation.provider}`), result);
   const done = (g) => {
     status.textContent = `${g.id}: ${g.status.toLowerCase()}`;
     bar.value = g.status === "COMPLETED" ? 100 : g.progress;
     if (g.status === "COMPLETED") result.replaceChildren(mediaFor(g) || "");
     if (g.status === "FAILED" && g.error) result.replaceChildren(errorBox({ code: g.error.code, message: g.error.message }));
   };
-  const query = "subscription($id: ID!) { generationUpdated(id: $id) { id status type progress url error { code message } } }";
+  const query = "subscription($id: ID!) { generationUpdated(id: $id) { id status type progress url metadata { mimeType } error { code message } } }";
   subscribe(query, { id: generation.id }, (data) => done(data.generationUpdated), (error) => {
     if (error) status.append(" (live updates stopped: ", error.message, ")");
   });

@@ -1,0 +1,121 @@
+// Drives the console and GraphiQL in headless Chromium against a running
+// gateway: node console.mjs <base-url> <test-key> <screenshot-dir>.
+// Every request must stay on loopback (others are aborted and reported),
+// and the pages must log no errors. Prints one JSON report on stdout.
+import { chromium } from "playwright-core";
+
+const [base, key, shots] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"],
+});
+const report = { offLoopback: [], consoleErrors: [], steps: [] };
+const step = (name) => report.steps.push(name);
+
+/** Poll `check` on the element `selector` matches until it holds (no eval in the page: its CSP forbids it). */
+async function until(p, selector, check, timeout = 60000) {
+  const deadline = Date.now() + timeout;
+  const element = p.locator(selector).first();
+  await element.waitFor({ timeout });
+  while (!(await element.evaluate(check))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting on ${selector}`);
+    await p.waitForTimeout(100);
+  }
+  return element;
+}
+
+async function page(width = 1280) {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
+  const p = await context.newPage();
+  await p.route("**/*", (route) => {
+    const url = new URL(route.request().url());
+    if (["127.0.0.1", "localhost", "[::1]"].includes(url.hostname) || url.protocol === "data:" || url.protocol === "blob:") {
+      return route.continue();
+    }
+    report.offLoopback.push(url.href);
+    return route.abort();
+  });
+  p.on("console", (m) => { if (m.type() === "error") report.consoleErrors.push(m.text()); });
+  p.on("pageerror", (e) => report.consoleErrors.push(String(e)));
+  return p;
+}
+
+try {
+  const p = await page();
+  await p.goto(base + "/");
+  await p.getByLabel("API key", { exact: false }).fill(key);
+  await p.getByRole("button", { name: "Sign in" }).click();
+  await p.getByRole("heading", { name: "Catalogue" }).waitFor();
+  await p.getByRole("heading", { name: /^Video \(\d+\)$/ }).waitFor();
+  await p.screenshot({ path: `${shots}/catalogue.png`, fullPage: false });
+  step("catalogue");
+
+  // An image in the playground: the result loads in an <img>.
+  await p.goto(base + "/#/playground?provider=placeholder");
+  await p.locator("#prompt").fill("A lighthouse at dusk");
+  await p.locator("#type").selectOption("IMAGE");
+  await p.getByRole("button", { name: "Generate" }).click();
+  await until(p, ".result img", (i) => i.complete && i.naturalWidth > 0);
+  await p.getByRole("tab", { name: "Python" }).click();
+  await p.screenshot({ path: `${shots}/playground-image.png`, fullPage: true });
+  step("image");
+
+  // A video: test keys render it as an animated image; the element loads.
+  await p.locator("#type").selectOption("VIDEO");
+  await p.locator("#prompt").fill("Waves rolling at night");
+  await p.getByRole("button", { name: "Generate" }).click();
+  await p.locator("#gen-status", { hasText: "completed" }).waitFor({ timeout: 60000 });
+  await until(p, ".result img, .result video", (m) =>
+    (m.tagName === "IMG" && m.complete && m.naturalWidth > 0) || (m.tagName === "VIDEO" && m.readyState >= 2));
+  step("video");
+
+  await p.goto(base + "/#/generations");
+  await p.getByRole("heading", { name: "Recent generations" }).waitFor();
+  await p.locator("tbody tr").nth(1).waitFor();
+  await p.screenshot({ path: `${shots}/generations.png` });
+  step("generations");
+
+  await p.goto(base + "/#/account");
+  await p.getByRole("heading", { name: "Credits" }).waitFor();
+  await p.screenshot({ path: `${shots}/account.png` });
+  step("account");
+
+  // Keys: make a test key, see it shown once, revoke it.
+  await p.goto(base + "/#/keys");
+  await p.getByRole("heading", { name: "API keys" }).waitFor();
+  const rowsBefore = await p.locator("tbody tr").count();
+  await p.getByRole("button", { name: "Create a test key" }).click();
+  const fresh = await p.locator("#new-key").textContent({ timeout: 10000 });
+  if (!fresh.startsWith("dt_test_")) throw new Error(`unexpected key ${fresh}`);
+  await p.locator("tbody tr").nth(rowsBefore).waitFor();
+  await p.screenshot({ path: `${shots}/keys.png` });
+  p.once("dialog", (d) => d.accept());
+  const prefix = fresh.slice(0, 12);
+  await p.locator("tbody tr").filter({ hasText: prefix }).getByRole("button", { name: /Revoke/ }).click();
+  await p.locator("tbody tr").filter({ hasText: prefix }).filter({ hasText: "revoked" }).waitFor();
+  report.revokedPrefix = prefix;
+  step("keys");
+
+  // A phone-width screen: sign in, the catalogue still reads.
+  const phone = await page(390);
+  await phone.goto(base + "/");
+  await phone.getByLabel("API key").fill(key);
+  await phone.getByRole("button", { name: "Sign in" }).click();
+  await phone.getByRole("heading", { name: "Catalogue" }).waitFor();
+  await phone.screenshot({ path: `${shots}/catalogue-phone.png` });
+  step("phone");
+
+  // GraphiQL from the console's nav (same browser, so the key is in its
+  // headers), offline: every script from the gateway.
+  const g = p;
+  await g.goto(base + "/#/catalogue");
+  await g.getByRole("link", { name: "GraphiQL" }).click();
+  await g.locator(".graphiql-container").waitFor({ timeout: 30000 });
+  await g.screenshot({ path: `${shots}/graphiql.png` });
+  step("graphiql");
+} catch (e) {
+  report.error = String(e && e.stack || e);
+} finally {
+  await browser.close();
+  console.log(JSON.stringify(report));
+}
