@@ -350,3 +350,42 @@ async fn the_console_works_in_headless_chromium() {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }
 }
+
+/// A real H.264 MP4 (`tests/e2e/fixtures/seek-h264.mp4`, 6 s, made with
+/// ffmpeg's test source) served by `/files/…`: a Range request returns
+/// exactly its bytes, and a `<video>` in Chromium reads its duration and
+/// seeks to 4.5 s over Range requests (206).
+#[tokio::test]
+async fn a_served_video_seeks_in_chromium() {
+    let server = Server::start().await;
+    let mp4 = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/e2e/fixtures/seek-h264.mp4")).unwrap();
+    let (status, uploaded) = upload(&server, Some(&server.key), "video/mp4", mp4.clone()).await;
+    assert_eq!(status, 201, "{uploaded}");
+    assert_eq!(uploaded["mimeType"], "video/mp4");
+    let url = uploaded["url"].as_str().unwrap().to_string();
+
+    let part = reqwest::Client::new().get(&url).header("range", "bytes=100-1099").send().await.unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(header(&part, "content-range"), Some(format!("bytes 100-1099/{}", mp4.len()).as_str()));
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &mp4[100..1100]);
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let run = tokio::process::Command::new("node")
+        .arg("seek.mjs")
+        .arg(server.url("").trim_end_matches('/'))
+        .arg(&url)
+        .current_dir(root.join("tests/browser"))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&run.stderr)));
+    assert!(report["error"].is_null(), "{report:#}");
+    assert_eq!(report["duration"], json!(6), "{report}");
+    let seeked = report["seekedTo"].as_f64().unwrap();
+    assert!((seeked - 4.5).abs() < 0.3, "{report}");
+    let statuses = report["statuses"].as_array().unwrap();
+    assert!(!statuses.is_empty() && statuses.iter().all(|s| s == 206), "the element read by ranges: {report}");
+    assert_eq!(report["offLoopback"], json!([]));
+}
