@@ -9,7 +9,7 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"],
 });
-const report = { offLoopback: [], consoleErrors: [], steps: [] };
+const report = { offLoopback: [], consoleErrors: [], steps: [], uploads: 0 };
 const step = (name) => report.steps.push(name);
 
 /** Poll `check` on the element `selector` matches until it holds (no eval in the page: its CSP forbids it). */
@@ -37,6 +37,7 @@ async function page(width = 1280) {
   });
   p.on("console", (m) => { if (m.type() === "error") report.consoleErrors.push(m.text()); });
   p.on("pageerror", (e) => report.consoleErrors.push(String(e)));
+  p.on("response", (r) => { if (r.url().endsWith("/uploads") && r.status() === 201) report.uploads += 1; });
   return p;
 }
 
@@ -60,9 +61,15 @@ try {
   await p.screenshot({ path: `${shots}/playground-image.png`, fullPage: true });
   step("image");
 
-  // A video: test keys render it as an animated image; the element loads.
+  // A video from an uploaded image (the file field uploads it first):
+  // test keys render it as an animated image; the element loads.
   await p.locator("#type").selectOption("VIDEO");
   await p.locator("#prompt").fill("Waves rolling at night");
+  const png = Buffer.from(
+    "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGM44aAARwzEcQDrwxKBA3OSYwAAAABJRU5ErkJggg==",
+    "base64",
+  );
+  await p.locator("#image").setInputFiles({ name: "frame.png", mimeType: "image/png", buffer: png });
   await p.getByRole("button", { name: "Generate" }).click();
   await p.locator("#gen-status", { hasText: "completed" }).waitFor({ timeout: 60000 });
   await until(p, ".result img, .result video", (m) =>

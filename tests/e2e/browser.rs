@@ -346,6 +346,7 @@ async fn the_console_works_in_headless_chromium() {
     assert_eq!(report["consoleErrors"], json!([]), "no page logged an error");
     let steps = ["catalogue", "image", "video", "generations", "account", "keys", "phone", "graphiql"];
     assert_eq!(report["steps"], json!(steps));
+    assert_eq!(report["uploads"], 1, "the video's image went through the file field and POST /uploads");
     for shot in ["catalogue", "playground-image", "generations", "account", "keys", "catalogue-phone", "graphiql"] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }
