@@ -315,8 +315,11 @@ async fn the_console_is_served_at_the_root() {
 /// (`tests/browser/console.mjs`, playwright-core): sign in with a test key,
 /// browse the catalogue, generate an image and a video in the playground
 /// and see each load, list generations, read the account, create a key
-/// (shown once) and revoke it, read the catalogue on a phone-width screen,
-/// open GraphiQL; no request leaves loopback and no page logs an error.
+/// (shown once) and revoke it, read every page on a phone-width screen
+/// without sideways scrolling, sign in and generate by keyboard alone (focus
+/// always visible), open GraphiQL; axe-core (WCAG 2.1 A/AA and best
+/// practice) finds nothing on any console page, no request leaves loopback
+/// and no page logs an error.
 /// Screenshots go to the target directory (`DOITONG_UPDATE_SCREENSHOTS=1`:
 /// to `docs/screenshots/`, which the README shows).
 #[tokio::test]
@@ -344,9 +347,14 @@ async fn the_console_works_in_headless_chromium() {
     assert!(report["error"].is_null(), "{report:#}\n{}", server.log());
     assert_eq!(report["offLoopback"], json!([]), "every request stayed on loopback");
     assert_eq!(report["consoleErrors"], json!([]), "no page logged an error");
-    let steps = ["catalogue", "image", "video", "generations", "account", "keys", "phone", "graphiql"];
+    let steps = ["catalogue", "image", "video", "generations", "account", "keys", "phone", "keyboard", "graphiql"];
     assert_eq!(report["steps"], json!(steps));
     assert_eq!(report["uploads"], 1, "the video's image went through the file field and POST /uploads");
+    let audited = ["sign-in", "catalogue", "playground", "generations", "account", "keys", "signed-in"];
+    for view in audited {
+        assert_eq!(report["a11y"][view], json!([]), "axe-core finds nothing on {view}: {:#}", report["a11y"]);
+    }
+    assert_eq!(report["phoneOverflow"], json!([]), "no page scrolls sideways at 390 px");
     for shot in ["catalogue", "playground-image", "generations", "account", "keys", "catalogue-phone", "graphiql"] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }

@@ -26,10 +26,15 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Whether a page was shown already: the first one leaves focus where the browser put it (the skip link and nav come first). */
+let shown = false;
+
 function show(title, ...content) {
   main.replaceChildren(h("h1", { text: title }), ...content.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   document.title = `${title} · Doitong console`;
-  main.focus();
+  // After a navigation, focus (and a screen reader) moves to the new page.
+  if (shown) main.focus();
+  shown = true;
 }
 
 function toast(message) {
@@ -243,22 +248,37 @@ function snippets(input, lenient) {
   };
 }
 
+/** The snippet in curl, JavaScript and Python: a WAI-ARIA tab set (arrow keys move between the tabs). */
 function snippetTabs(input, lenient) {
   const all = snippets(input, lenient);
-  const code = h("pre", { tabindex: "0", "aria-label": "Code for this request" });
+  const code = h("pre", { id: "snippet", role: "tabpanel", tabindex: "0" });
   const names = ["curl", "JavaScript", "Python"];
-  const buttons = names.map((name, i) => h("button", {
-    type: "button", role: "tab", "aria-selected": i === 0 ? "true" : "false",
-    onclick: (event) => {
-      for (const b of buttons) b.setAttribute("aria-selected", b === event.target ? "true" : "false");
-      code.textContent = all[name];
+  const select = (chosen) => {
+    for (const b of buttons) {
+      const on = b === chosen;
+      b.setAttribute("aria-selected", on ? "true" : "false");
+      b.tabIndex = on ? 0 : -1;
+    }
+    code.textContent = all[chosen.textContent];
+    code.setAttribute("aria-labelledby", chosen.id);
+  };
+  const buttons = names.map((name) => h("button", {
+    type: "button", role: "tab", id: `tab-${name}`, "aria-controls": "snippet",
+    onclick: (event) => select(event.target),
+    onkeydown: (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (!step) return;
+      const next = buttons[(buttons.indexOf(event.target) + step + buttons.length) % buttons.length];
+      select(next);
+      next.focus();
     },
   }, name));
-  code.textContent = all.curl;
+  select(buttons[0]);
   const copy = h("button", { type: "button", class: "secondary", onclick: async () => {
     try { await navigator.clipboard.writeText(code.textContent); toast("Copied"); } catch { toast("Select the code to copy it"); }
   } }, "Copy");
-  return h("section", { "aria-label": "Snippet" }, h("h2", {}, "The same request in code"), h("div", { class: "tabs", role: "tablist" }, buttons, copy), code);
+  return h("section", { "aria-label": "Snippet" }, h("h2", {}, "The same request in code"),
+    h("div", { class: "tabs" }, h("div", { class: "tabs", role: "tablist", "aria-label": "Language" }, buttons), copy), code);
 }
 
 /** The element for a result, by its MIME type (test-mode videos are animated GIFs). */
@@ -359,8 +379,8 @@ async function renderAccount() {
   const limit = (n) => (n == null ? "unlimited" : n);
   show("Account",
     h("div", { class: "grid" },
-      h("div", { class: "card" }, h("h3", {}, "Credits"), h("p", { style: "font-size:1.6rem;margin:0" }, a.credits), h("p", { class: "muted" }, `${a.name} · ${a.plan} plan · ${a.id}`)),
-      h("div", { class: "card" }, h("h3", {}, "Limits and use"),
+      h("div", { class: "card" }, h("h2", {}, "Credits"), h("p", { style: "font-size:1.6rem;margin:0" }, a.credits), h("p", { class: "muted" }, `${a.name} · ${a.plan} plan · ${a.id}`)),
+      h("div", { class: "card" }, h("h2", {}, "Limits and use"),
         h("p", {}, `Writes this minute: ${a.usage.requestsThisMinute} of ${limit(a.limits.rpm)}`),
         h("p", {}, `Running: ${a.usage.activeJobs} of ${limit(a.limits.concurrent)}`),
         h("p", {}, `Generations today: ${a.usage.generationsToday} of ${limit(a.limits.daily)}`))),
@@ -396,7 +416,7 @@ async function renderKeys() {
       h("button", { type: "button", onclick: create(true) }, "Create a test key"),
       h("button", { type: "button", onclick: create(false), disabled: me.account.testMode, title: me.account.testMode ? "Needs a live key" : undefined }, "Create a live key")),
     h("div", { id: "fresh-key" }), fresh,
-    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Key", "Mode", "Created", "State", ""].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows))));
+    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Key", "Mode", "Created", "State"].map((t) => h("th", { scope: "col" }, t)), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))), h("tbody", {}, rows))));
 }
 
 // ------------------------------------------------------------- router
