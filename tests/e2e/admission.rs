@@ -377,7 +377,8 @@ async fn an_address_guessing_keys_is_refused_before_lookup() {
 
 /// A request that runs longer than its Idempotency-Key claim keeps it (a
 /// heartbeat renews it): a retry meanwhile gets 409, and the work is done
-/// once.
+/// once. (A waiting request's job is stepped at once, off the queue: the
+/// replay after it finished finds the same generation.)
 #[tokio::test]
 async fn a_long_request_keeps_its_idempotency_claim() {
     let server = Server::start_with(ServerOptions {
@@ -398,6 +399,11 @@ async fn a_long_request_keeps_its_idempotency_claim() {
     assert_eq!(body["data"]["generate"]["status"], "COMPLETED", "{body}");
     assert_eq!(retry_status, 409, "{retry_body}");
     assert_eq!(retry_body["errors"][0]["extensions"]["code"], "IDEMPOTENCY_IN_PROGRESS", "{retry_body}");
+    // Once it is done, the same key answers with the same generation: no
+    // second job, no second step.
+    let (status, _, replay) = server.post(Some(&server.key), slow, json!({}), &headers).await;
+    assert_eq!(status, 200, "{replay}");
+    assert_eq!(replay["data"]["generate"]["id"], body["data"]["generate"]["id"], "{replay}");
     let listed = server.gql("{ generations(first: 10) { nodes { id } } }", json!({})).await;
     assert_eq!(listed["generations"]["nodes"].as_array().unwrap().len(), 1, "{listed}");
 }

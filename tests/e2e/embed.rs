@@ -130,6 +130,7 @@ async fn mounted_under_a_prefix_and_resumed_after_shutdown() {
         idempotency: None,
         fallbacks: Vec::new(),
         lenient: false,
+        run_now: true,
     };
     let accepted = gateway.jobs().generate(&caller, request).await.unwrap();
     let done = gateway.jobs().wait(&accepted.id, Duration::from_secs(30)).await.unwrap().unwrap();

@@ -205,15 +205,14 @@ impl Admission {
         if self.inner.unknown.is_known_bad(token) {
             return Err(refused());
         }
+        // The key and its account in one statement (accounts are never
+        // deleted while they have keys: a key without one is unknown).
         let store = self.jobs().store();
-        let Some(key) = store.key_by_plaintext(token).await.map_err(ApiError::from)? else {
+        let Some((account, test_mode)) = store.account_by_key(token).await.map_err(ApiError::from)? else {
             self.inner.unknown.remember(token);
             return Err(refused());
         };
-        let account = store.account(&key.account_id).await.map_err(ApiError::from)?.ok_or_else(|| {
-            Refusal::from(ApiError::new(ErrorCode::Unauthenticated, "the key's account no longer exists"))
-        })?;
-        Ok(Principal { caller: Caller { account_id: key.account_id, test_mode: key.test_mode }, account })
+        Ok(Principal { caller: Caller { account_id: account.id.clone(), test_mode }, account })
     }
 
     /// Decide whether `principal` may run `ask`: transport, size, the

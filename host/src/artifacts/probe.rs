@@ -37,6 +37,21 @@ pub fn probe(path: &Path, mime: &str) -> MediaInfo {
     result.unwrap_or_default()
 }
 
+/// Probe an output held in memory (what [`probe`] reads from a file).
+pub fn probe_bytes(bytes: &[u8], mime: &str) -> MediaInfo {
+    let essence = mime.split(';').next().unwrap_or("").trim();
+    let result = match essence {
+        "video/mp4" | "video/quicktime" | "audio/mp4" => child(bytes, b"moov").and_then(parse_moov),
+        m if m.starts_with("image/") => imagesize::blob_size(bytes).ok().map(|size| MediaInfo {
+            width: u32::try_from(size.width).ok(),
+            height: u32::try_from(size.height).ok(),
+            duration_ms: None,
+        }),
+        _ => None,
+    };
+    result.unwrap_or_default()
+}
+
 fn probe_image(path: &Path) -> Option<MediaInfo> {
     let size = imagesize::size(path).ok()?;
     Some(MediaInfo {
@@ -198,33 +213,36 @@ mod tests {
         if moov_last { [ftyp, mdat, moov].concat() } else { [ftyp, moov, mdat].concat() }
     }
 
-    fn probe_bytes(bytes: &[u8], mime: &str) -> MediaInfo {
+    /// What the file probe reads; the in-memory probe must read the same.
+    fn probed(bytes: &[u8], mime: &str) -> MediaInfo {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, bytes).unwrap();
-        probe(&path, mime)
+        let from_file = probe(&path, mime);
+        assert_eq!(from_file, probe_bytes(bytes, mime), "file and memory probes agree");
+        from_file
     }
 
     #[test]
     fn reads_duration_and_video_track_size_wherever_moov_sits() {
         for moov_last in [false, true] {
-            let info = probe_bytes(&mp4(0, 1920, 1080, 600, 3000, moov_last), "video/mp4");
+            let info = probed(&mp4(0, 1920, 1080, 600, 3000, moov_last), "video/mp4");
             assert_eq!(info, MediaInfo { width: Some(1920), height: Some(1080), duration_ms: Some(5000) });
         }
-        let info = probe_bytes(&mp4(1, 720, 1280, 90_000, 900_000, false), "video/mp4");
+        let info = probed(&mp4(1, 720, 1280, 90_000, 900_000, false), "video/mp4");
         assert_eq!(info, MediaInfo { width: Some(720), height: Some(1280), duration_ms: Some(10_000) });
     }
 
     #[test]
     fn garbage_and_truncated_files_are_unknown_not_errors() {
-        assert_eq!(probe_bytes(b"not a video at all", "video/mp4"), MediaInfo::default());
+        assert_eq!(probed(b"not a video at all", "video/mp4"), MediaInfo::default());
         // `moov` at the end, cut off: header unknown.
         let whole = mp4(0, 640, 480, 1000, 5000, true);
         for cut in [4, 20, 60, whole.len() / 2, whole.len() - 10] {
-            let info = probe_bytes(&whole[..cut], "video/mp4");
+            let info = probed(&whole[..cut], "video/mp4");
             assert_eq!(info.width, None, "cut at {cut}");
         }
-        assert_eq!(probe_bytes(&[0xff; 64], "image/png"), MediaInfo::default());
+        assert_eq!(probed(&[0xff; 64], "image/png"), MediaInfo::default());
     }
 
     #[test]
@@ -234,7 +252,7 @@ mod tests {
         png.extend_from_slice(&3u32.to_be_bytes());
         png.extend_from_slice(&2u32.to_be_bytes());
         png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(probe_bytes(&png, "image/png"), MediaInfo { width: Some(3), height: Some(2), duration_ms: None });
+        assert_eq!(probed(&png, "image/png"), MediaInfo { width: Some(3), height: Some(2), duration_ms: None });
     }
 
     mod proptests {
@@ -536,7 +554,7 @@ mod tests {
             #[test]
             fn any_file_is_probed(magic in magic(), tail in prop::collection::vec(any::<u8>(), 0..1024), mime in mime()) {
                 let bytes = [magic, tail].concat();
-                let info = probe_bytes(&bytes, &mime);
+                let info = probed(&bytes, &mime);
                 let essence = mime.split(';').next().unwrap_or("").trim();
                 let handled = essence.starts_with("image/") || ["video/mp4", "video/quicktime", "audio/mp4"].contains(&essence);
                 if !handled {
@@ -553,9 +571,9 @@ mod tests {
             #[test]
             fn any_box_tree_is_probed(boxes in prop::collection::vec(mp4_box(), 0..5), cut in any::<prop::sample::Index>()) {
                 let bytes: Vec<u8> = boxes.iter().flat_map(encode).collect();
-                let info = probe_bytes(&bytes, "video/mp4");
+                let info = probed(&bytes, "video/mp4");
                 prop_assert!(info.width.is_some() == info.height.is_some());
-                probe_bytes(&bytes[..cut.index(bytes.len() + 1)], "video/quicktime");
+                probed(&bytes[..cut.index(bytes.len() + 1)], "video/quicktime");
             }
 
             /// A top-level box whose 64-bit size reaches (or nearly reaches)
@@ -573,7 +591,7 @@ mod tests {
                 let mut bytes: Vec<u8> = prefix.iter().flat_map(|(kind, body)| encode(&leaf(kind, body.clone(), false))).collect();
                 let size = if relative { u64::MAX - bytes.len() as u64 - delta } else { claim };
                 bytes.extend_from_slice(&encode(&Mp4Box { kind, size: Size::Claim64(size), body: Body::Bytes(tail) }));
-                let info = probe_bytes(&bytes, "video/mp4");
+                let info = probed(&bytes, "video/mp4");
                 prop_assert_eq!(info, MediaInfo::default());
             }
 
@@ -582,7 +600,7 @@ mod tests {
             /// size encodings are used and however many sound tracks come first.
             #[test]
             fn well_formed_movies_report_size_and_duration(m in movie()) {
-                let info = probe_bytes(&movie_bytes(&m), "video/mp4");
+                let info = probed(&movie_bytes(&m), "video/mp4");
                 let sentinel = m.version == 0 && m.duration == u64::from(u32::MAX);
                 let duration_ms = (!sentinel)
                     .then(|| u32::try_from(m.duration * 1000 / u64::from(m.timescale)).ok())
@@ -597,7 +615,7 @@ mod tests {
                 png.extend_from_slice(&width.to_be_bytes());
                 png.extend_from_slice(&height.to_be_bytes());
                 png.extend_from_slice(&[8, 2, 0, 0, 0, 0, 0, 0, 0]);
-                prop_assert_eq!(probe_bytes(&png, "image/png"), MediaInfo { width: Some(width), height: Some(height), duration_ms: None });
+                prop_assert_eq!(probed(&png, "image/png"), MediaInfo { width: Some(width), height: Some(height), duration_ms: None });
             }
         }
     }

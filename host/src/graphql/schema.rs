@@ -380,6 +380,7 @@ impl Mutation {
             idempotency: None,
             fallbacks: input.fallbacks,
             lenient: false,
+            run_now: false,
         };
         start(ctx, request).await
     }
@@ -553,6 +554,7 @@ impl Mutation {
             idempotency: None,
             fallbacks: Vec::new(),
             lenient: false,
+            run_now: false,
         };
         let generation = start(ctx, request).await?;
         Ok(VideoCreatePayload { id: ID(generation.row.id.clone()), status: generation.row.status().into(), generation })
@@ -572,6 +574,8 @@ async fn start(ctx: &Context<'_>, mut request: GenerateRequest) -> Result<Genera
         }
         None => {}
     }
+    // A caller that waits gets its job stepped at once, off the queue.
+    request.run_now = ctx.data_opt::<PreferWait>().is_some_and(|PreferWait(secs)| *secs > 0);
     // `Prefer: handling=lenient`: adjust the options, and report how.
     if let Some(warnings) = ctx.data_opt::<Lenient>() {
         request.lenient = true;

@@ -53,7 +53,7 @@ use crate::plugins::{JobRequest, LoadedPlugin, MediaKind, Offering, PluginManage
 use crate::routing::{self, Decision, Health, PLACEHOLDER, Priority};
 use crate::store::Account;
 use crate::store::ArtifactRow;
-use crate::store::jobs::{IdempotencyTake, JobRow, JobStatus, NewJob, Refusal};
+use crate::store::jobs::{IdempotencyTake, JobRow, JobStatus, NewJob, Refusal, StartNow};
 use crate::store::webhooks::Event;
 use crate::store::{Store, accounts::new_id, now_ms};
 use crate::webhooks::event::EventType;
@@ -97,6 +97,10 @@ pub struct GenerateRequest {
     /// `Prefer: handling=lenient`: adjust options the offering does not
     /// take instead of refusing them (see [`lenient`]).
     pub lenient: bool,
+    /// The caller waits for the result (`Prefer: wait`): start the job in
+    /// its accepting transaction and step it at once on this node, rather
+    /// than through the queue (see [`Jobs::generate_adjusting`]).
+    pub run_now: bool,
 }
 
 struct Inner {
@@ -111,6 +115,14 @@ struct Inner {
     wake: Notify,
     metrics: Metrics,
     health: Health,
+    /// This node's lease-holder id: its worker and its inline steps.
+    owner: String,
+    /// Jobs this node is stepping now (a claim of one is dropped).
+    stepping: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Steps started by waiting requests, which shutdown lets finish.
+    inline: tokio_util::task::TaskTracker,
+    /// Set when the worker starts shutting down: no more inline steps.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// The lifecycle service. Cheap to clone.
@@ -145,7 +157,22 @@ impl Jobs {
         let health = Health::new(store.clone(), config.routing.clone());
         let registry = plugins.registry().clone();
         Jobs {
-            inner: Arc::new(Inner { store, registry, plugins, artifacts, net, config, events, wake, metrics, health }),
+            inner: Arc::new(Inner {
+                store,
+                registry,
+                plugins,
+                artifacts,
+                net,
+                config,
+                events,
+                wake,
+                metrics,
+                health,
+                owner: new_id("worker"),
+                stepping: Default::default(),
+                inline: tokio_util::task::TaskTracker::new(),
+                stopping: Default::default(),
+            }),
         }
     }
 
@@ -223,6 +250,11 @@ impl Jobs {
             .into_iter()
             .filter(|(p, o)| self.plugin_enabled(p.id()) && kind.is_none_or(|k| o.kinds.contains(&k)))
             .collect()
+    }
+
+    /// How long a step's lease lasts (renewed every third of it).
+    fn lease_ms(&self) -> i64 {
+        Duration::from_secs(self.inner.config.jobs.lease_secs).as_millis() as i64
     }
 
     /// The configuration in force.
@@ -482,14 +514,47 @@ impl Jobs {
             queue_limit,
             idempotency: request.idempotency.clone(),
             routing: Some(routing_json),
+            // Only a node that runs jobs steps them (`jobs.workers = 0`: API
+            // only), and not once it is shutting down (the job is queued for
+            // whichever node runs next).
+            start_now: (request.run_now
+                && self.inner.config.jobs.workers > 0
+                && !self.inner.stopping.load(std::sync::atomic::Ordering::Acquire))
+            .then(|| StartNow {
+                owner: self.inner.owner.clone(),
+                lease_until: now_ms() + self.lease_ms(),
+                concurrent: limits.concurrent.map(i64::from),
+            }),
         };
-        match self.inner.store.insert_job(&new).await? {
+        let inserted = if new.start_now.is_some() {
+            // Inserting a started job and handing it to its step must not be
+            // torn apart by the request going away in between (its job would
+            // sit leased to this node, unstepped, until the lease lapsed):
+            // both run on a task of their own.
+            let jobs = self.clone();
+            tokio::spawn(async move {
+                let inserted = jobs.inner.store.insert_job(&new).await;
+                if let Ok(Ok(row)) = &inserted
+                    && row.lease_owner.as_deref() == Some(jobs.inner.owner.as_str())
+                {
+                    worker::step_inline(&jobs, row.clone());
+                }
+                inserted
+            })
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+        } else {
+            self.inner.store.insert_job(&new).await
+        };
+        match inserted? {
             Ok(row) => {
-                tracing::info!(job = %row.id, provider = %row.provider, test_mode = row.test_mode, credits = row.credit_cost, "generation accepted");
+                tracing::debug!(job = %row.id, provider = %row.provider, test_mode = row.test_mode, credits = row.credit_cost, "generation accepted");
                 let reserved = if row.test_mode { 0 } else { row.credit_cost };
                 self.inner.metrics.accepted(&row.kind, &row.provider, row.test_mode, reserved);
                 self.announce(&row.id);
-                self.inner.wake.notify_one();
+                if row.lease_owner.is_none() {
+                    self.inner.wake.notify_one();
+                }
                 Ok((row, adjustments))
             }
             Err(refusal) => Err(self.refused(refusal, day_start)),

@@ -15,7 +15,6 @@
 //! leases lapse; a single-node SQLite host clears leases at start-up and
 //! resumes at once.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,13 +87,42 @@ pub(super) fn spawn(jobs: Jobs) -> Background {
     Background::spawn(|stopped| run(jobs, stopped))
 }
 
+/// Step `job`, which a waiting request just accepted already started and
+/// leased to this node (`Store::insert_job` with `start_now`), on its own
+/// task: the request's answer waits for it, but a client that goes away
+/// does not cancel it (a synchronous vendor's result would be lost and a
+/// resumed job submitted twice). Shutdown lets it finish like a worker's
+/// step.
+pub(super) fn step_inline(jobs: &Jobs, job: JobRow) {
+    if !jobs.inner.stepping.lock().expect("never poisoned").insert(job.id.clone()) {
+        return;
+    }
+    let span = tracing::info_span!("step", job = %job.id);
+    jobs.inner.inline.spawn(tracing::Instrument::instrument(held_step(jobs.clone(), job), span));
+}
+
+/// Step `job` while holding (renewing) its lease; the step stops if the
+/// lease is lost. `job` is in `Inner::stepping` and is taken out at the end.
+async fn held_step(jobs: Jobs, job: JobRow) {
+    let id = job.id.clone();
+    let lease = jobs.lease_ms();
+    tokio::select! {
+        result = step(&jobs, job) => if let Err(e) = result {
+            tracing::error!(job = %id, "job step failed: {e}");
+        },
+        other = hold_lease(&jobs, &id, &jobs.inner.owner, lease) => {
+            tracing::warn!(job = %id, holder = %other, "lost the job's lease; stopped stepping it");
+        }
+    }
+    jobs.inner.stepping.lock().expect("never poisoned").remove(&id);
+}
+
 async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
-    let owner = new_id("worker");
+    let owner = jobs.inner.owner.clone();
     let workers = jobs.inner.config.jobs.workers.max(1);
     let slots = Arc::new(Semaphore::new(workers));
-    let lease = Duration::from_secs(jobs.inner.config.jobs.lease_secs).as_millis() as i64;
+    let lease = jobs.lease_ms();
     let mut steps = JoinSet::new();
-    let stepping: Arc<std::sync::Mutex<HashSet<String>>> = Arc::default();
     let mut last_purge = tokio::time::Instant::now();
     loop {
         if *stopped.borrow() {
@@ -132,25 +160,16 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
         };
         let busy = !claimed.is_empty();
         for job in claimed {
-            if !stepping.lock().expect("never poisoned").insert(job.id.clone()) {
+            if !jobs.inner.stepping.lock().expect("never poisoned").insert(job.id.clone()) {
                 continue; // already stepping it (its lease is ours and renewed)
             }
             let permit = slots.clone().acquire_owned().await.expect("semaphore never closed");
-            let (jobs, owner, stepping) = (jobs.clone(), owner.clone(), stepping.clone());
             // Every log line of the step (the plugin's output too) names the job.
             let span = tracing::info_span!("step", job = %job.id);
+            let step = held_step(jobs.clone(), job);
             steps.spawn(tracing::Instrument::instrument(
                 async move {
-                    let id = job.id.clone();
-                    tokio::select! {
-                        result = step(&jobs, job) => if let Err(e) = result {
-                            tracing::error!(job = %id, "job step failed: {e}");
-                        },
-                        other = hold_lease(&jobs, &id, &owner, lease) => {
-                            tracing::warn!(job = %id, holder = %other, "lost the job's lease; stopped stepping it");
-                        }
-                    }
-                    stepping.lock().expect("never poisoned").remove(&id);
+                    step.await;
                     drop(permit);
                 },
                 span,
@@ -170,7 +189,7 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
             _ = stopped.changed() => {}
         }
     }
-    drain(&jobs, steps, &stepping, &owner).await;
+    drain(&jobs, steps, &owner).await;
 }
 
 /// Shutting down: let the steps in flight finish within
@@ -178,15 +197,25 @@ async fn run(jobs: Jobs, mut stopped: watch::Receiver<bool>) {
 /// leases dropped, so another node resumes them at once instead of after
 /// the lease). A step stopped mid-`submit` is submitted again by whoever
 /// resumes it, with the same idempotency token (the job id).
-async fn drain(jobs: &Jobs, mut steps: JoinSet<()>, stepping: &std::sync::Mutex<HashSet<String>>, owner: &str) {
+async fn drain(jobs: &Jobs, mut steps: JoinSet<()>, owner: &str) {
     let grace = Duration::from_secs(jobs.inner.config.shutdown_grace_secs);
-    let finished = tokio::time::timeout(grace, async { while steps.join_next().await.is_some() {} }).await;
+    let inline = &jobs.inner.inline;
+    jobs.inner.stopping.store(true, std::sync::atomic::Ordering::Release);
+    inline.close();
+    let finished = tokio::time::timeout(grace, async {
+        while steps.join_next().await.is_some() {}
+        inline.wait().await;
+    })
+    .await;
     if finished.is_ok() {
         return;
     }
     steps.abort_all();
     while steps.join_next().await.is_some() {}
-    let unfinished: Vec<String> = stepping.lock().expect("never poisoned").drain().collect();
+    // Inline steps still running are handed back too: their tasks end
+    // with the runtime, and whoever resumes them submits with the same
+    // idempotency token.
+    let unfinished: Vec<String> = jobs.inner.stepping.lock().expect("never poisoned").drain().collect();
     for id in unfinished {
         match jobs.inner.store.release_lease(&id, owner).await {
             Ok(_) => tracing::info!(job = %id, "shutting down: job handed back unfinished"),
@@ -469,8 +498,13 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
         let info = if reported.width.is_some() && reported.height.is_some() && reported.duration_ms.is_some() {
             reported
         } else {
-            let (path, mime) = (staged.local().to_path_buf(), mime.clone());
-            let probed = tokio::task::spawn_blocking(move || probe::probe(&path, &mime)).await.unwrap_or_default();
+            let probed = match staged.probed() {
+                Some(probed) => probed,
+                None => {
+                    let (path, mime) = (staged.local().to_path_buf(), mime.clone());
+                    tokio::task::spawn_blocking(move || probe::probe(&path, &mime)).await.unwrap_or_default()
+                }
+            };
             MediaInfo {
                 width: reported.width.or(probed.width),
                 height: reported.height.or(probed.height),
@@ -507,7 +541,7 @@ async fn finish(jobs: &Jobs, job: &JobRow, plugin: &LoadedPlugin, artifacts: Vec
     let render = jobs.render(EventType::Completed);
     let event = Event { event_type: EventType::Completed.as_str(), to_request_url: true, render: &render };
     if jobs.inner.store.complete_job(job, &records, &event).await? {
-        tracing::info!(job = %job.id, outputs = records.len(), "generation completed");
+        tracing::debug!(job = %job.id, outputs = records.len(), "generation completed");
         if !job.test_mode {
             let took = now_ms() - job.started_at.unwrap_or(job.created_at);
             jobs.inner.health.completed(&job.provider, took.max(0)).await;

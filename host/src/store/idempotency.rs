@@ -324,6 +324,7 @@ mod tests {
                 ttl_ms,
             }),
             routing: None,
+            start_now: None,
         }
     }
 

@@ -197,6 +197,20 @@ pub struct NewJob {
     pub idempotency: Option<IdempotencyTake>,
     /// How it was routed (JSON).
     pub routing: Option<String>,
+    /// Start it at once, leased to the node that will step it, if the
+    /// account's concurrency allows (the request waits for its result).
+    pub start_now: Option<StartNow>,
+}
+
+/// A job started in its accepting transaction (see [`Store::insert_job`]).
+#[derive(Debug, Clone)]
+pub struct StartNow {
+    /// The lease holder: the node's worker id.
+    pub owner: String,
+    /// Lease end (Unix ms).
+    pub lease_until: i64,
+    /// The account's concurrency limit, if capped.
+    pub concurrent: Option<i64>,
 }
 
 /// What [`Store::renew_lease`] found.
@@ -344,6 +358,13 @@ impl Store {
     /// (unless test mode) and insert it as queued, in one transaction that
     /// holds the account's row lock, so concurrent requests cannot slip past
     /// a limit or overdraw the balance.
+    ///
+    /// With [`NewJob::start_now`], and room under the account's concurrency
+    /// limit (fewer active jobs than the limit: then every queued job of
+    /// the account has a slot too, so none is overtaken), the job is
+    /// inserted already `processing` and leased to `owner`: what
+    /// [`Store::start_job`] and [`Store::claim_due`] would do, in the same
+    /// transaction.
     pub async fn insert_job(&self, job: &NewJob) -> Result<Result<JobRow, Refusal>, StoreError> {
         let now = now_ms();
         let charge = !job.test_mode && job.credit_cost > 0;
@@ -353,8 +374,8 @@ impl Store {
         let sql = format!(
             "INSERT INTO jobs (id, account_id, test_mode, kind, provider, plugin_id, plugin_sha256, status, request, \
              credit_cost, estimated_seconds, poll_at, deadline_at, webhook_url, webhook_progress, created_at, updated_at, \
-             idempotency_key, idempotency_hash, routing) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16, $17 \
+             idempotency_key, idempotency_hash, routing, started_at, lease_owner, lease_until) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $18, $8, $9, $10, $11, $12, $13, $14, $11, $11, $15, $16, $17, $19, $20, $21 \
              WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE account_id = $2 AND key = $15 AND expires_at >= $11) \
              ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
              RETURNING {JOB_COLUMNS}"
@@ -364,7 +385,8 @@ impl Store {
             None => (None, None),
         };
         macro_rules! insert_row {
-            ($tx:ident) => {
+            ($tx:ident, $started:expr) => {{
+                let started: Option<&StartNow> = $started;
                 sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql.clone()))
                     .bind(&job.id)
                     .bind(&job.account_id)
@@ -383,9 +405,13 @@ impl Store {
                     .bind(key)
                     .bind(hash)
                     .bind(&job.routing)
+                    .bind(if started.is_some() { "processing" } else { "queued" })
+                    .bind(started.map(|_| now))
+                    .bind(started.map(|s| s.owner.as_str()))
+                    .bind(started.map(|s| s.lease_until))
                     .fetch_optional(&mut *$tx)
                     .await?
-            };
+            }};
         }
         let outcome: Result<JobRow, Refusal> = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
@@ -395,12 +421,13 @@ impl Store {
             )
             .bind(&job.account_id).fetch_one(&mut *tx).await?;
             let today = if day_start == job.day_start { day_count } else { 0 };
+            let started = job.start_now.as_ref().filter(|s| s.concurrent.is_none_or(|limit| active < limit));
             // The job goes in first: with an Idempotency-Key its INSERT is
             // what takes the key (unique per account), before any limit is
             // looked at, so a replay finds the generation even once the
             // balance or the day's cap would refuse a new one. A refusal
             // below rolls the row back.
-            let mut inserted = insert_row!(tx);
+            let mut inserted = insert_row!(tx, started);
             if inserted.is_none() && let Some(take) = &job.idempotency {
                 // A key past its retention that the purge has not cleared
                 // yet does not count: clear it and insert again.
@@ -411,7 +438,7 @@ impl Store {
                 .bind(&job.account_id).bind(&take.key).bind(now - take.ttl_ms)
                 .execute(&mut *tx).await?.rows_affected();
                 if cleared > 0 {
-                    inserted = insert_row!(tx);
+                    inserted = insert_row!(tx, started);
                 }
             }
             let mut refused = inserted.is_none().then_some(Refusal::IdempotencyKeyTaken);

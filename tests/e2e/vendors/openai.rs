@@ -12,7 +12,7 @@
 //! the text pick the failure scenarios: `[moderated]` (400
 //! `moderation_blocked`), `[busy]` (429 `rate_limit_exceeded`), `[quota]`
 //! (429 `insufficient_quota`), `[unverified]` (403) and `[flaky]` (the
-//! first call answers 500).
+//! first call answers 500); `[slow]` answers an image after 1.5 s.
 //!
 //! It serves only the models OpenAI lists today (openai-python, 2026-08:
 //! `ImageModel`, `SpeechModel`): any other model id, such as the DALL·E
@@ -199,6 +199,9 @@ async fn create_image(State(mock): State<Arc<Mock>>, headers: HeaderMap, Json(bo
     }
     if let Some(refusal) = invalid_image_body(&body) {
         return refusal;
+    }
+    if prompt.contains("[slow]") {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     }
     if prompt.contains("[moderated]") {
         let message = "Your request was rejected by the safety system.";
@@ -427,6 +430,36 @@ async fn openai_images_complete_with_the_file_stored() {
     assert_eq!((body["moderation"].as_str(), body.get("output_compression")), (Some("low"), None));
 
     assert_eq!(credits(&server, &key).await, 100_000 - 6 - 26 - 1);
+}
+
+/// A caller that waits (`Prefer: wait`) has its generation stepped at once,
+/// on a task of its own: a client that gives up while the vendor is still
+/// answering leaves a generation that completes, with the vendor called once
+/// and the account charged once.
+#[tokio::test]
+async fn openai_a_waiting_client_that_leaves_mid_call_still_gets_one_charged_image() {
+    let (vendor, mock) = mock_openai().await;
+    let (server, key) = live_server("openai", &vendor, &[("api_key", KEY)]).await;
+    let before = credits(&server, &key).await;
+    let query = "mutation { generate(input: { type: IMAGE, provider: \"gpt-image\", input: { text: \"A heron [slow]\" } }) { id } }";
+    let impatient = reqwest::Client::builder().timeout(std::time::Duration::from_millis(500)).build().unwrap();
+    let sent = impatient
+        .post(server.endpoint())
+        .bearer_auth(&key)
+        .header("Prefer", "wait=30")
+        .json(&json!({ "query": query }))
+        .send()
+        .await;
+    assert!(sent.is_err(), "the client gave up before the vendor answered: {sent:?}");
+    let (_, _, listed) = server.post(Some(&key), "{ generations(first: 5) { nodes { id } } }", json!({}), &[]).await;
+    let nodes = listed["data"]["generations"]["nodes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(nodes.len(), 1, "{listed}");
+    let done = server.wait_terminal(&key, nodes[0]["id"].as_str().unwrap(), std::time::Duration::from_secs(30)).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}\n{}", server.log());
+    let (status, _, _) = server.download(done["url"].as_str().unwrap()).await;
+    assert_eq!(status, 200);
+    the_one(mock.calls("[slow]"), format_args!("one vendor call"));
+    assert_eq!(credits(&server, &key).await, before - done["creditCost"].as_i64().unwrap(), "charged once");
 }
 
 #[tokio::test]
