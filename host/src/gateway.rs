@@ -156,7 +156,7 @@ impl Gateway {
         let worker = (config.jobs.workers > 0).then(|| jobs.spawn_worker());
         // Nodes that run jobs deliver webhooks; an API-only node leaves its
         // events in the shared outbox for them (see `crate::webhooks`).
-        let webhook_worker = (config.jobs.workers > 0).then(|| webhooks.spawn_worker(jobs.subscribe()));
+        let webhook_worker = (config.jobs.workers > 0).then(|| webhooks.spawn_worker());
         let counters = Arc::new(if config.redis_url.is_empty() {
             Counters::memory()
         } else {

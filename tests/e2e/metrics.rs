@@ -111,7 +111,9 @@ async fn metrics_can_require_a_token_or_be_off() {
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_that_is_logged() {
-    let server = Server::start().await;
+    // Accepting a generation is logged at DEBUG (nothing per request at INFO).
+    let env = vec![("RUST_LOG".to_string(), "info,doitong_host::jobs=debug".to_string())];
+    let server = Server::start_with(ServerOptions { env, ..Default::default() }).await;
     let (_, headers, _) = server.post(Some(&server.key), "{ account { credits } }", json!({}), &[]).await;
     let made = &headers["x-request-id"];
     assert_eq!(made.len(), 36, "a UUID: {made}");

@@ -4,9 +4,13 @@
 //! the periodic `health` checks) go to the database first; readers (the
 //! router on every `generate`, `providers { health }`, `/metrics`) read an
 //! in-memory [`HealthView`] that is rebuilt from the database every
-//! `routing.refresh_ms` and at once after a local write. Routing therefore
-//! costs no query per request, and a breaker another node opened is seen
-//! here within one refresh.
+//! `routing.refresh_ms` and at once after a local breaker change. Routing
+//! therefore costs no query per request, and a breaker another node opened
+//! is seen here within one refresh. A local result is added to the view
+//! itself (it keeps each offering's window of outcomes), not re-read: the
+//! read loads the newest `window_jobs` outcomes of every offering, and
+//! doing that on every completed generation cost more CPU than the rest of
+//! the generation (`bench/`: the whole 15-minute window was read each time).
 //!
 //! What counts: a result (with its time from submit to result) and
 //! vendor-side failures (unavailable, rate-limited, refused credentials,
@@ -16,7 +20,7 @@
 //!
 //! This module must never choose offerings; it only observes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +60,8 @@ pub struct HealthView {
     /// When it was read (Unix ms).
     pub at: i64,
     offerings: HashMap<String, OfferingHealth>,
+    /// Each offering's window, newest first: (a result, its duration).
+    windows: HashMap<String, VecDeque<(bool, Option<i64>)>>,
 }
 
 impl HealthView {
@@ -90,34 +96,46 @@ impl HealthView {
             .into_iter()
             .map(|b| (b.offering_id.clone(), OfferingHealth { breaker: b, ..OfferingHealth::default() }))
             .collect();
-        let mut durations: HashMap<&str, Vec<i64>> = HashMap::new();
+        let mut windows: HashMap<String, VecDeque<(bool, Option<i64>)>> = HashMap::new();
         for outcome in outcomes {
-            let entry = offerings.entry(outcome.offering_id.clone()).or_insert_with(|| OfferingHealth {
-                breaker: BreakerRow::closed(&outcome.offering_id),
-                ..OfferingHealth::default()
-            });
-            if entry.samples >= window_jobs {
-                continue;
-            }
-            entry.samples += 1;
-            if outcome.ok {
-                entry.successes += 1;
-                if let Some(d) = outcome.duration_ms {
-                    durations.entry(&outcome.offering_id).or_default().push(d);
-                }
+            let window = windows.entry(outcome.offering_id.clone()).or_default();
+            if window.len() < window_jobs as usize {
+                window.push_back((outcome.ok, outcome.duration_ms));
             }
         }
-        for (id, health) in offerings.iter_mut() {
-            if health.samples > 0 {
-                health.success_rate = Some(f64::from(health.successes) / f64::from(health.samples));
-            }
-            if let Some(mut d) = durations.remove(id.as_str()) {
-                d.sort_unstable();
-                health.p50_ms = Some(median(&d));
-            }
+        for (id, window) in &windows {
+            let entry = offerings
+                .entry(id.clone())
+                .or_insert_with(|| OfferingHealth { breaker: BreakerRow::closed(id), ..OfferingHealth::default() });
+            summarise(entry, window);
         }
-        HealthView { at, offerings }
+        HealthView { at, offerings, windows }
     }
+
+    /// This view with one more outcome of `offering` (newest), its window
+    /// cut to `window_jobs`.
+    pub fn with_outcome(&self, offering: &str, ok: bool, duration_ms: Option<i64>, window_jobs: u32) -> HealthView {
+        let mut view = self.clone();
+        let window = view.windows.entry(offering.to_string()).or_default();
+        window.push_front((ok, duration_ms));
+        window.truncate(window_jobs.max(1) as usize);
+        let entry = view
+            .offerings
+            .entry(offering.to_string())
+            .or_insert_with(|| OfferingHealth { breaker: BreakerRow::closed(offering), ..OfferingHealth::default() });
+        summarise(entry, window);
+        view
+    }
+}
+
+/// `health`'s samples, success rate and median time from its `window`.
+fn summarise(health: &mut OfferingHealth, window: &VecDeque<(bool, Option<i64>)>) {
+    health.samples = window.len() as u32;
+    health.successes = window.iter().filter(|(ok, _)| *ok).count() as u32;
+    health.success_rate = (health.samples > 0).then(|| f64::from(health.successes) / f64::from(health.samples));
+    let mut durations: Vec<i64> = window.iter().filter(|(ok, _)| *ok).filter_map(|(_, d)| *d).collect();
+    durations.sort_unstable();
+    health.p50_ms = (!durations.is_empty()).then(|| median(&durations));
 }
 
 /// The median of sorted `values` (the mean of the middle two for an even count).
@@ -166,7 +184,7 @@ impl Health {
         let now = now_ms();
         let since = now - (self.inner.config.window_secs as i64).saturating_mul(1000);
         let breakers = self.inner.store.breakers().await?;
-        let outcomes = self.inner.store.outcomes_since(since).await?;
+        let outcomes = self.inner.store.outcomes_since(since, self.inner.config.window_jobs).await?;
         self.inner.view.store(Arc::new(HealthView::build(now, breakers, &outcomes, self.inner.config.window_jobs)));
         Ok(())
     }
@@ -198,7 +216,8 @@ impl Health {
             tracing::warn!(offering, "recording an outcome failed: {e}");
         }
         // This node routes by it at once; others within `refresh_ms`.
-        self.refresh_logged().await;
+        let window_jobs = self.inner.config.window_jobs;
+        self.inner.view.rcu(|view| view.with_outcome(offering, true, Some(duration_ms), window_jobs));
     }
 
     /// A vendor-side failure of `offering`; `outcome` also counts it in the
@@ -285,5 +304,19 @@ mod tests {
         assert_eq!(view.get("b").p50_ms, Some(2000));
         assert_eq!(view.get("never").samples, 0);
         assert_eq!(view.get("never").state(0), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_local_outcome_slides_the_window_as_a_refresh_would() {
+        let outcomes = vec![outcome("a", true, 4000), outcome("a", false, 0), outcome("a", true, 2000)];
+        let view = HealthView::build(0, vec![], &outcomes, 3);
+        let added = view.with_outcome("a", true, Some(1000), 3);
+        let rebuilt = HealthView::build(0, vec![], &[vec![outcome("a", true, 1000)], outcomes].concat(), 3);
+        for v in [&added, &rebuilt] {
+            let a = v.get("a");
+            assert_eq!((a.samples, a.successes, a.p50_ms), (3, 2, Some(2500)), "{v:?}");
+        }
+        let first = HealthView::default().with_outcome("new", true, Some(700), 3).get("new");
+        assert_eq!((first.samples, first.successes, first.p50_ms, first.success_rate), (1, 1, Some(700), Some(1.0)));
     }
 }

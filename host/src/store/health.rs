@@ -82,12 +82,17 @@ impl Store {
         Ok(())
     }
 
-    /// Outcomes since `since` (Unix ms), newest first.
-    pub async fn outcomes_since(&self, since: i64) -> Result<Vec<OutcomeRow>, StoreError> {
+    /// Outcomes since `since` (Unix ms), newest first: at most the newest
+    /// `per_offering` of each offering (the window a view keeps).
+    pub async fn outcomes_since(&self, since: i64, per_offering: u32) -> Result<Vec<OutcomeRow>, StoreError> {
         Ok(on_db!(self, pool => sqlx::query_as(
-            "SELECT offering_id, ok, duration_ms, created_at FROM offering_outcomes WHERE created_at >= $1 ORDER BY id DESC",
+            "SELECT offering_id, ok, duration_ms, created_at FROM ( \
+               SELECT id, offering_id, ok, duration_ms, created_at, \
+                      ROW_NUMBER() OVER (PARTITION BY offering_id ORDER BY id DESC) AS newest \
+               FROM offering_outcomes WHERE created_at >= $1) recent \
+             WHERE newest <= $2 ORDER BY id DESC",
         )
-        .bind(since).fetch_all(pool).await?))
+        .bind(since).bind(i64::from(per_offering)).fetch_all(pool).await?))
     }
 
     /// Delete outcomes older than `before` (Unix ms).

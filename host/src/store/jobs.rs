@@ -416,8 +416,8 @@ impl Store {
         let outcome: Result<JobRow, Refusal> = on_db!(self, pool => {
             let mut tx = pool.begin().await?;
             // Lock the account row and read its counters in one statement.
-            let (active, day_start, day_count): (i64, i64, i64) = sqlx::query_as(
-                "UPDATE accounts SET credits = credits WHERE id = $1 RETURNING active_jobs, day_start, day_count",
+            let (active, day_start, day_count, credits): (i64, i64, i64, i64) = sqlx::query_as(
+                "UPDATE accounts SET credits = credits WHERE id = $1 RETURNING active_jobs, day_start, day_count, credits",
             )
             .bind(&job.account_id).fetch_one(&mut *tx).await?;
             let today = if day_start == job.day_start { day_count } else { 0 };
@@ -448,35 +448,27 @@ impl Store {
             if let (None, Some(limit)) = (&refused, job.queue_limit.filter(|limit| active >= *limit)) {
                 refused = Some(Refusal::Queue { limit, count: active });
             }
-            let mut balance_after = None;
-            if refused.is_none() && charge {
-                let balance: Option<(i64,)> = sqlx::query_as(
-                    "UPDATE accounts SET credits = credits - $1 WHERE id = $2 AND credits >= $1 RETURNING credits",
-                )
-                .bind(job.credit_cost).bind(&job.account_id)
-                .fetch_optional(&mut *tx).await?;
-                match balance {
-                    Some((b,)) => balance_after = Some(b),
-                    None => {
-                        let (balance,): (i64,) = sqlx::query_as("SELECT credits FROM accounts WHERE id = $1")
-                            .bind(&job.account_id).fetch_one(&mut *tx).await?;
-                        refused = Some(Refusal::InsufficientCredits { balance, cost: job.credit_cost });
-                    }
-                }
-            }
+            // The reservation and the counters in one statement; no row:
+            // the balance does not cover the cost.
             if refused.is_none() {
-                if let Some(balance) = balance_after {
-                    sqlx::query(
-                        "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'reserve', $3, $4, $5)",
-                    )
-                    .bind(&job.account_id).bind(&job.id).bind(-job.credit_cost).bind(balance).bind(now)
-                    .execute(&mut *tx).await?;
-                }
-                sqlx::query(
-                    "UPDATE accounts SET active_jobs = active_jobs + 1, day_start = $2, day_count = $3 WHERE id = $1",
+                let cost = if charge { job.credit_cost } else { 0 };
+                let reserved: Option<(i64,)> = sqlx::query_as(
+                    "UPDATE accounts SET credits = credits - $1, active_jobs = active_jobs + 1, day_start = $3, day_count = $4 \
+                     WHERE id = $2 AND credits >= $1 RETURNING credits",
                 )
-                .bind(&job.account_id).bind(job.day_start).bind(today + 1)
-                .execute(&mut *tx).await?;
+                .bind(cost).bind(&job.account_id).bind(job.day_start).bind(today + 1)
+                .fetch_optional(&mut *tx).await?;
+                match reserved {
+                    Some((balance,)) if charge => {
+                        sqlx::query(
+                            "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'reserve', $3, $4, $5)",
+                        )
+                        .bind(&job.account_id).bind(&job.id).bind(-job.credit_cost).bind(balance).bind(now)
+                        .execute(&mut *tx).await?;
+                    }
+                    Some(_) => {}
+                    None => refused = Some(Refusal::InsufficientCredits { balance: credits, cost: job.credit_cost }),
+                }
             }
             match (refused, inserted) {
                 (None, Some(row)) => { tx.commit().await?; Ok(row) }
@@ -698,10 +690,12 @@ impl Store {
                 let row: Option<JobRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(id).bind(handle).bind(progress).bind(poll_at).bind(now)
                     .fetch_optional(&mut *tx).await?;
+                let mut enqueued = 0;
                 if let Some(row) = &row {
-                    tx.enqueue(row, &[], event).await?;
+                    enqueued = tx.enqueue(row, &[], event).await?;
                 }
                 tx.commit().await?;
+                self.signal_enqueued(enqueued);
                 row.is_some()
             }
         }))
@@ -751,10 +745,13 @@ impl Store {
             .collect();
         Ok(on_db!(self, pool => {
             let mut tx = pool.begin().await?;
-            lock_account(&mut tx, &job.account_id).await?;
+            // The account's lock, and its balance (which the capture records).
+            let (balance,): (i64,) = sqlx::query_as("UPDATE accounts SET credits = credits WHERE id = $1 RETURNING credits")
+                .bind(&job.account_id).fetch_one(&mut *tx).await?;
             let updated: Option<JobRow> =
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&job.id).bind(now).fetch_optional(&mut *tx).await?;
             let n = u64::from(updated.is_some());
+            let mut enqueued = 0;
             if let Some(updated) = &updated {
                 sqlx::query(RELEASE_ACTIVE).bind(&job.account_id).execute(&mut *tx).await?;
                 for a in artifacts {
@@ -767,17 +764,16 @@ impl Store {
                     .execute(&mut *tx).await?;
                 }
                 if !job.test_mode && job.credit_cost > 0 {
-                    let (balance,): (i64,) = sqlx::query_as("SELECT credits FROM accounts WHERE id = $1")
-                        .bind(&job.account_id).fetch_one(&mut *tx).await?;
                     sqlx::query(
                         "INSERT INTO ledger (account_id, job_id, entry, amount, balance_after, created_at) VALUES ($1, $2, 'capture', 0, $3, $4)",
                     )
                     .bind(&job.account_id).bind(&job.id).bind(balance).bind(now)
                     .execute(&mut *tx).await?;
                 }
-                tx.enqueue(updated, &rows, event).await?;
+                enqueued = tx.enqueue(updated, &rows, event).await?;
             }
             tx.commit().await?;
+            self.signal_enqueued(enqueued);
             n == 1
         }))
     }
@@ -849,9 +845,10 @@ impl Store {
                 .bind(&job.id).bind(status.as_str()).bind(code).bind(message).bind(now)
                 .fetch_optional(&mut *tx).await?;
             let n = u64::from(updated.is_some());
+            let mut enqueued = 0;
             if let Some(updated) = &updated {
                 sqlx::query(RELEASE_ACTIVE).bind(&job.account_id).execute(&mut *tx).await?;
-                tx.enqueue(updated, &[], event).await?;
+                enqueued = tx.enqueue(updated, &[], event).await?;
             }
             if n == 1 && !job.test_mode && refund > 0 {
                 let (balance,): (i64,) = sqlx::query_as(
@@ -865,6 +862,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            self.signal_enqueued(enqueued);
             n == 1
         }))
     }

@@ -77,6 +77,9 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) db: Db,
+    /// Signalled after a transaction of this process committed webhook
+    /// deliveries to the outbox (the delivery worker waits on it).
+    enqueued: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Longest a request waits for a pooled connection.
@@ -109,12 +112,12 @@ impl Store {
                 .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(options)
                 .await?;
-            Ok(Store { db: Db::Sqlite(pool) })
+            Ok(Store { db: Db::Sqlite(pool), enqueued: Default::default() })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)?;
             let pool =
                 PgPoolOptions::new().max_connections(16).acquire_timeout(ACQUIRE_TIMEOUT).connect_with(options).await?;
-            Ok(Store { db: Db::Postgres(pool) })
+            Ok(Store { db: Db::Postgres(pool), enqueued: Default::default() })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_string()))
         }
@@ -134,6 +137,20 @@ impl Store {
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Completes after this process committed webhook deliveries (at once
+    /// if some were committed since the last wait). Other nodes' deliveries
+    /// are found by looking at the outbox.
+    pub async fn deliveries_enqueued(&self) {
+        self.enqueued.notified().await
+    }
+
+    /// Say that a committed transaction added deliveries (`count`).
+    pub(crate) fn signal_enqueued(&self, count: usize) {
+        if count > 0 {
+            self.enqueued.notify_one();
+        }
     }
 
     /// Whether this is SQLite (one node: leases can be reset at start-up).

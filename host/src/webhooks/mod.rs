@@ -45,7 +45,7 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::Notify;
 
 use crate::config::{Config, ConfigError};
 use crate::error::{ApiError, ErrorCode};
@@ -85,10 +85,11 @@ impl Webhooks {
         Ok(Webhooks { inner: Arc::new(Inner { store, net, config, schedule, wake: Notify::new(), metrics }) })
     }
 
-    /// Start the delivery worker; `job_events` (from `Jobs::subscribe`)
-    /// wakes it when a job changes, which is when events are enqueued.
-    pub fn spawn_worker(&self, job_events: broadcast::Receiver<String>) -> crate::background::Background {
-        worker::spawn(self.clone(), job_events)
+    /// Start the delivery worker; it wakes when this process commits
+    /// deliveries (`Store::deliveries_enqueued`) and looks at the outbox
+    /// at least every second for other nodes' ones.
+    pub fn spawn_worker(&self) -> crate::background::Background {
+        worker::spawn(self.clone())
     }
 
     /// The delay before retry `n` (1-based) if the schedule has one.

@@ -8,7 +8,8 @@
 //! `webhooks.max_in_flight_per_account` of them (its deliveries beyond
 //! that wait in the outbox), so an account whose receivers all hang
 //! delays only its own events. The loop sleeps until the earliest due
-//! delivery, a job change (events are enqueued by job transactions), a
+//! delivery, deliveries committed by this process's job transactions (not
+//! every job change: most enqueue nothing, and each look is a query), a
 //! redelivery, or a finished attempt, and never longer than
 //! [`IDLE_RECHECK`] (other nodes may enqueue too).
 //!
@@ -21,7 +22,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, broadcast, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::{LEASE_MARGIN, USER_AGENT, Webhooks, signing, target};
@@ -40,11 +41,11 @@ const STORE_RETRY: Duration = Duration::from_secs(1);
 /// Start the delivery worker; [`Background::shutdown`] sends the
 /// deliveries due now (within `shutdown_grace_secs`), stops claiming, and
 /// waits for attempts in flight (each bounded by `webhooks.timeout_secs`).
-pub(super) fn spawn(hooks: Webhooks, job_events: broadcast::Receiver<String>) -> Background {
-    Background::spawn(|stopped| run(hooks, job_events, stopped))
+pub(super) fn spawn(hooks: Webhooks) -> Background {
+    Background::spawn(|stopped| run(hooks, stopped))
 }
 
-async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut stopped: watch::Receiver<bool>) {
+async fn run(hooks: Webhooks, mut stopped: watch::Receiver<bool>) {
     let config = &hooks.inner.config.webhooks;
     let slots = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
     let per_account = config.max_in_flight_per_account.max(1);
@@ -52,7 +53,6 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
     let timeout = Duration::from_secs(config.timeout_secs);
     let lease_ms = (timeout + LEASE_MARGIN).as_millis() as i64;
     let mut in_flight = JoinSet::new();
-    let mut events_open = true;
     let grace = Duration::from_secs(hooks.inner.config.shutdown_grace_secs);
     let mut flush_until = None;
     loop {
@@ -113,13 +113,8 @@ async fn run(hooks: Webhooks, mut job_events: broadcast::Receiver<String>, mut s
         };
         tokio::select! {
             _ = hooks.inner.wake.notified() => {}
-            received = job_events.recv(), if events_open => {
-                if matches!(received, Err(broadcast::error::RecvError::Closed)) {
-                    events_open = false;
-                }
-                // A burst of job changes makes one look at the outbox, not one each.
-                while job_events.try_recv().is_ok() {}
-            }
+            // Deliveries this process committed (a burst wakes it once).
+            () = hooks.inner.store.deliveries_enqueued() => {}
             _ = tokio::time::sleep(sleep) => {}
             Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             _ = stopped.changed() => {}
