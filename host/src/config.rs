@@ -299,9 +299,12 @@ impl SandboxConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobsConfig {
-    /// Jobs stepped at once by this node. Default 8. `0` makes an API-only
-    /// node that accepts generations but leaves running them to other nodes
-    /// sharing the database.
+    /// Jobs the queue steps at once on this node. Default 8. `0` makes an
+    /// API-only node that accepts generations but leaves running them to
+    /// other nodes sharing the database. A generation whose caller waits
+    /// (`Prefer: wait`) is stepped by its own request instead, outside this
+    /// count (requests are bounded by `limits.max_connections` and the
+    /// plans' concurrency).
     pub workers: usize,
     /// A job not finished this long after creation fails with a refund. Default 3600.
     pub deadline_secs: u64,
